@@ -1,0 +1,45 @@
+// The pickle codec for the value model (protocols 0-5).
+//
+// dumps() writes the bytes CPython's pickle.dumps() writes for the same object graph (identity
+// and sharing included; set members in the order the Value holds them). loads() reads what
+// CPython 3.8-3.13 write for this data model and refuses everything else (any other global, any
+// object construction) with an error naming the opcode and its byte offset; it never executes
+// anything and bounds the memory and time a hostile stream can make it use.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "mpc/errors.hpp"
+#include "mpc/value.hpp"
+
+namespace mpc::pickle {
+
+inline constexpr int kHighestProtocol = 5;
+inline constexpr int kDefaultProtocol = 4;  // pickle.DEFAULT_PROTOCOL, what multiprocessing uses
+
+// Base of the codec's own errors, like Python's pickle.PickleError. dumps() and loads() also
+// throw mpc::TypeError (an unpicklable value; an unhashable dict key or set member in a stream)
+// and mpc::ValueError (a bad protocol; text INT/LONG over 4300 digits), as CPython does.
+using Error = mpc::PickleError;
+
+// Pickles a value. A negative protocol means kHighestProtocol; above it, mpc::ValueError.
+// Throws mpc::TypeError for an Unpicklable value. Works for any depth and any cycles (no
+// recursion on the C++ stack).
+[[nodiscard]] std::string dumps(const Value& value, int protocol = kDefaultProtocol);
+
+struct Limits {
+    std::size_t max_stack = std::size_t{1} << 22;   // values on the unpickler stack
+    std::size_t max_marks = std::size_t{1} << 16;   // open MARKs
+    std::size_t max_memo = std::size_t{1} << 22;    // memo entries
+    std::size_t max_objects = std::size_t{1} << 23; // str/bytes/big ints/containers made
+    std::size_t max_depth = 10000;                  // nesting of containers in the result
+};
+
+// Unpickles one value; bytes after STOP are ignored, as CPython does. Throws
+// mpc::UnpicklingError (malformed, truncated, refused or over a limit: the message names the
+// opcode and byte offset), mpc::ValueError, mpc::TypeError.
+[[nodiscard]] Value loads(std::string_view data, const Limits& limits = {});
+
+}  // namespace mpc::pickle
