@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mpc {
@@ -70,7 +71,25 @@ MPC_DEFINE_ERROR(QueueEmpty, Error, "queue.Empty");
 MPC_DEFINE_ERROR(QueueFull, Error, "queue.Full");
 
 MPC_DEFINE_ERROR(ProcessError, Error, "multiprocessing.ProcessError");
-MPC_DEFINE_ERROR(BufferTooShort, ProcessError, "multiprocessing.BufferTooShort");
+// Connection.recv_bytes_into() got a message longer than the buffer. Like Python's
+// (e.args == (whole_message,)) it carries the whole message, which was consumed: message()
+// holds every byte (what() stops at the first NUL, as C strings do).
+class BufferTooShort : public ProcessError {
+public:
+    explicit BufferTooShort(std::string message) : ProcessError(message), message_(std::move(message)) {}
+    [[nodiscard]] std::string_view python_type() const noexcept override {
+        return "multiprocessing.BufferTooShort";
+    }
+    [[nodiscard]] std::vector<std::string_view> python_bases() const override {
+        auto bases = ProcessError::python_bases();
+        bases.insert(bases.begin(), ProcessError::python_type());
+        return bases;
+    }
+    [[nodiscard]] const std::string& message() const noexcept { return message_; }
+
+private:
+    std::string message_;
+};
 MPC_DEFINE_ERROR(AuthenticationError, ProcessError, "multiprocessing.AuthenticationError");
 MPC_DEFINE_ERROR(MultiprocessingTimeoutError, ProcessError, "multiprocessing.TimeoutError");
 
