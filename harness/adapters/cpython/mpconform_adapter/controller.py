@@ -1,0 +1,269 @@
+"""The controller: the adapter's main process, which is also the actor `main`.
+
+hello -> setup (objects, actors) -> ready -> calls to main ... -> teardown -> goodbye -> exit 0.
+"""
+
+import argparse
+import importlib
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from . import actor
+from . import objects
+from . import values
+from .channel import Channel
+from .exception_names import ExceptionNames
+
+# Teardown: how long process actors may take to exit on their own, then after terminate().
+JOIN_BUDGET = 3.0
+TERMINATE_GRACE = 1.0
+# After goodbye, how long normal interpreter exit may take before the process leaves by force.
+EXIT_WATCHDOG = 3.0
+
+MAIN = "main"
+
+
+def log(text):
+    actor.log(MAIN, text)
+
+
+class SetupError(Exception):
+    pass
+
+
+def _names_of(description):
+    names = description.get("names", description.get("name"))
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise SetupError("object needs a name (or names for a Pipe): %r" % (description,))
+    return names
+
+
+class Controller(object):
+    def __init__(self, endpoint, module, ctx, channel):
+        self.endpoint = endpoint
+        self.module = module
+        self.ctx = ctx
+        self.channel = channel
+        self.naming = ExceptionNames(module)
+        # Objects by name; in main the process actors' Process objects are here too.
+        self.registry = {}
+        self.processes = []
+        self.threads = []
+        self.set_up = False
+        self.actor = actor.Actor(MAIN, channel, self.registry, self.naming, ends_on_exit=False)
+
+    def hello_message(self):
+        try:
+            start_methods = list(self.module.get_all_start_methods())
+        except Exception:
+            start_methods = [self.ctx.get_start_method()]
+        return {
+            "type": "hello", "role": "controller", "pid": os.getpid(),
+            "implementation": {
+                "name": platform.python_implementation().lower(),
+                "version": platform.python_version(),
+                "language": "python",
+                "semantics": "%d.%d" % sys.version_info[:2],
+                # Drop-in modules run by CPython are CPython's family; PyPy is not CPython.
+                "family": "cpython" if platform.python_implementation() == "CPython"
+                else platform.python_implementation().lower(),
+                "module": self.module.__name__,
+                "start_method": self.ctx.get_start_method(),
+            },
+            "capabilities": {
+                "types": list(objects.TYPES),
+                "ops": objects.supported_operations(self.module, self.ctx),
+                "start_methods": start_methods,
+            },
+        }
+
+    def run(self):
+        self.actor.send(self.hello_message())
+        self.actor.serve({"setup": self.on_setup, "teardown": self.on_teardown})
+
+    # --- setup ---
+
+    def on_setup(self, message):
+        seq = message.get("seq")
+        if not actor.is_json_int(seq):
+            log("ignoring a setup without an integer seq")
+            return None
+        try:
+            if self.set_up:
+                raise SetupError("setup was already received")
+            self.set_up = True
+            self.create_objects(message.get("objects", []))
+            self.start_actors(message.get("actors", []))
+        except Exception as e:
+            if not isinstance(e, SetupError):
+                log("setup failed:\n%s" % traceback.format_exc())
+            self.actor.send({"type": "setup_failed", "re": seq,
+                             "error": {"message": "%s: %s" % (type(e).__name__, e)}})
+            return None
+        self.actor.send({"type": "ready", "re": seq})
+        return None
+
+    def _claim(self, name):
+        if name == MAIN or name in self.registry:
+            raise SetupError("name %r is used twice" % (name,))
+
+    def create_objects(self, descriptions):
+        if not isinstance(descriptions, list):
+            raise SetupError("'objects' must be a list")
+        for description in descriptions:
+            if not isinstance(description, dict):
+                raise SetupError("an object must be a JSON object: %r" % (description,))
+            type_name = description.get("type")
+            names = _names_of(description)
+            if len(names) != (2 if type_name == "Pipe" else 1):
+                raise SetupError("%s needs %s" % (type_name, "two names" if type_name == "Pipe" else "one name"))
+            for name in names:
+                self._claim(name)
+            args_node = description.get("args", [])
+            kwargs_node = description.get("kwargs", {})
+            if not isinstance(args_node, list) or not isinstance(kwargs_node, dict):
+                raise SetupError("object 'args' must be a list and 'kwargs' an object")
+            try:
+                args = [values.decode(node, self.actor.resolve) for node in args_node]
+                kwargs = dict((k, values.decode(node, self.actor.resolve)) for k, node in kwargs_node.items())
+            except (values.ValueFormatError, actor.CallError) as e:
+                raise SetupError("bad value for %s: %s" % (names[0], e))
+            try:
+                entries = objects.create(self.ctx, type_name, names, args, kwargs)
+            except objects.BadRequest as e:
+                raise SetupError(str(e))
+            for name, entry in entries:
+                self.registry[name] = entry
+
+    def start_actors(self, descriptions):
+        if not isinstance(descriptions, list):
+            raise SetupError("'actors' must be a list")
+        shared = dict(self.registry)
+        threads_in = {}
+        actor_names = set()
+        for description in descriptions:
+            if not isinstance(description, dict):
+                raise SetupError("an actor must be a JSON object: %r" % (description,))
+            name, kind = description.get("name"), description.get("kind")
+            if not isinstance(name, str) or not name:
+                raise SetupError("actor needs a name: %r" % (description,))
+            if name == MAIN or name in self.registry or name in actor_names:
+                raise SetupError("name %r is used twice" % (name,))
+            actor_names.add(name)
+            if kind == "process":
+                threads_in[name] = []
+            elif kind == "thread":
+                host = description.get("in", MAIN)
+                if host != MAIN and host not in threads_in:
+                    raise SetupError("thread %r is in %r, which is not main or a process actor declared before"
+                                     % (name, host))
+                if host != MAIN:
+                    threads_in[host].append(name)
+            else:
+                raise SetupError("actor %r has unknown kind %r" % (name, kind))
+        for description in descriptions:
+            name = description["name"]
+            if description["kind"] == "process":
+                process = self.ctx.Process(
+                    target=actor.process_main, name=name,
+                    args=(self.endpoint, name, shared, threads_in[name], self.module.__name__))
+                process.start()
+                self.processes.append(process)
+                self.registry[name] = objects.Entry("Process", process)
+            elif description.get("in", MAIN) == MAIN:
+                self.threads.append(actor.start_thread_actor(self.endpoint, name, self.registry, self.naming))
+
+    # --- teardown ---
+
+    def on_teardown(self, message):
+        seq = message.get("seq")
+        self.stop_process_actors()
+        deadline = time.monotonic() + TERMINATE_GRACE
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.release_queues()
+        self.actor.send({"type": "goodbye", "re": seq, "cleanup": []})
+        return actor.STOP
+
+    def stop_process_actors(self, join_budget=JOIN_BUDGET):
+        deadline = time.monotonic() + join_budget
+        for process in self.processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        stragglers = [p for p in self.processes if p.exitcode is None]
+        for process in stragglers:
+            log("process actor %s (pid %s) did not exit, terminating it" % (process.name, process.pid))
+            process.terminate()
+        for process in stragglers:
+            process.join(TERMINATE_GRACE)
+        for process in stragglers:
+            if process.exitcode is None:
+                log("process actor %s (pid %s) did not terminate, killing it" % (process.name, process.pid))
+                try:
+                    os.kill(process.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                process.join(TERMINATE_GRACE)
+
+    def release_queues(self):
+        # A queue whose feeder still holds data nobody will read would make the exit handlers
+        # wait forever (they join the feeder thread); after teardown that data is not wanted.
+        for entry in list(self.registry.values()):
+            if entry.type_name in ("Queue", "JoinableQueue"):
+                try:
+                    entry.obj.cancel_join_thread()
+                except Exception as e:
+                    log("cancel_join_thread failed: %r" % (e,))
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description="mpconform adapter for CPython-style multiprocessing")
+    parser.add_argument("--module", default="multiprocessing", help="module under test")
+    parser.add_argument("--start-method", default=None, help="fork, spawn or forkserver (default: the module's)")
+    parser.add_argument("--endpoint", required=True, help="the runner's ROUTER endpoint")
+    return parser.parse_args(argv)
+
+
+def _exit_watchdog():
+    time.sleep(EXIT_WATCHDOG)
+    log("interpreter exit is taking over %.0f s, leaving by force" % EXIT_WATCHDOG)
+    os._exit(0)
+
+
+def main(argv=None):
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        module = importlib.import_module(arguments.module)
+        ctx = module.get_context(arguments.start_method)
+    except Exception as e:
+        log("cannot use module %r with start method %r: %s: %s"
+            % (arguments.module, arguments.start_method, type(e).__name__, e))
+        return 2
+    try:
+        channel = Channel(arguments.endpoint, MAIN)
+    except Exception as e:
+        log("cannot connect to %s: %s" % (arguments.endpoint, e))
+        return 2
+    controller = Controller(arguments.endpoint, module, ctx, channel)
+    code = 0
+    try:
+        controller.run()
+    except BaseException:
+        log("controller failed:\n%s" % traceback.format_exc())
+        try:
+            controller.stop_process_actors(join_budget=0.0)
+            controller.release_queues()
+        except BaseException:
+            log("cleanup after the failure failed:\n%s" % traceback.format_exc())
+        code = 1
+    channel.close()
+    watchdog = threading.Thread(target=_exit_watchdog, name="mpconform-exit-watchdog")
+    watchdog.daemon = True
+    watchdog.start()
+    return code
