@@ -1,0 +1,93 @@
+// The case model: what a case file says once it is read and checked (spec/case-format.md).
+#pragma once
+
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "values.hpp"
+#include "versions.hpp"
+
+namespace mpconform {
+
+struct SourcePos {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+  std::string str() const;
+};
+
+// A malformed case: the message starts with file:line:column.
+struct CaseError : std::runtime_error {
+  CaseError(const SourcePos& pos, const std::string& what) : std::runtime_error(pos.str() + ": " + what), pos(pos) {}
+  SourcePos pos;
+};
+
+struct ObjectDecl {
+  std::vector<std::string> names;  // two for a Pipe
+  std::string type;
+  json args = json::array();
+  json kwargs = json::object();
+};
+
+struct ActorDecl {
+  std::string name;
+  std::string kind;  // "process" or "thread"
+  std::string in;    // for threads: the actor the thread runs in
+};
+
+struct Expectation {
+  enum class Outcome { Ok, Returns, ReturnsAny, ReturnsInterleaving, ReturnsLength, Raises, Blocks };
+  std::optional<VersionSpec> versions;
+  Outcome outcome = Outcome::Ok;
+  json value;               // Returns: the value; ReturnsAny / ReturnsInterleaving: a json array of values
+  std::uint64_t length = 0; // ReturnsLength
+  std::string exc_type;     // Raises
+  std::string exc_match;    // Raises: a regular expression searched in the message ("" = any)
+  std::optional<json> exc_args;
+  double blocks = 0;        // Blocks: seconds
+  std::optional<double> min_elapsed;
+  std::optional<double> max_elapsed;
+  std::string describe() const;
+};
+
+struct Step {
+  enum class Kind { Call, Await };
+  Kind kind = Kind::Call;
+  std::string actor = "main";
+  std::string target;  // object or actor name; empty for actor operations
+  std::string method;
+  json args = json::array();
+  json kwargs = json::object();
+  std::string label;   // `as`, or the label awaited
+  bool detach = false;
+  std::vector<Expectation> expects;  // empty: must complete without raising
+  SourcePos pos;
+  std::string describe_call() const;  // q.get(timeout=0.2)
+};
+
+struct Case {
+  std::string id, title, spec, level, file;
+  std::vector<std::string> tags;
+  std::optional<VersionSpec> versions;
+  double timeout = 30;
+  std::vector<ObjectDecl> objects;
+  std::vector<ActorDecl> actors;
+  std::vector<Step> steps;
+
+  // "Type.method" of every operation the case uses: an implementation lacking one skips the case.
+  std::set<std::string> required_ops() const;
+  std::set<std::string> required_types() const;
+  // The expectation of a step for a semantics version; nullptr when the step has none (plain ok).
+  // Throws CaseError if the step's expectations do not cover that version.
+  const Expectation* expectation_for(const Step& step, Version v) const;
+  // The type of a named object or actor ("Connection" for Pipe ends, "Process" for process actors).
+  std::string type_of(const std::string& name) const;
+};
+
+// Operations an actor makes without an object.
+inline bool is_actor_operation(const std::string& method) { return method == "sleep" || method == "exit"; }
+
+}  // namespace mpconform

@@ -1,0 +1,40 @@
+// Runs one case against one implementation through its adapter, and gives the verdict.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "case.hpp"
+
+namespace mpconform {
+
+// An implementation as the runner knows it: a label and the adapter's command line.
+struct Implementation {
+  std::string label;                 // names the GoogleTest suite: label.case_id
+  std::vector<std::string> command;  // --endpoint E is appended
+  std::string spec;                  // what the user wrote after --impl, for rerun commands
+};
+
+enum class Verdict { Pass, Fail, Differs, Skipped, Crashed, TimedOut, ProtocolError, AdapterError, Leaked, CaseError };
+const char* verdict_name(Verdict v);
+
+struct StepRecord {
+  int index = 0;  // 1-based
+  std::string actor, call, expected, observed, problem;
+};
+
+struct CaseResult {
+  Verdict verdict = Verdict::Pass;
+  std::string reason;
+  std::vector<StepRecord> trace;
+  json implementation = json::object();  // the adapter's hello.implementation
+  std::string adapter_output;
+  double seconds = 0;
+};
+
+CaseResult run_case(const Case& c, const Implementation& impl);
+
+// The failure report: trace beside expectations, the adapter's output.
+std::string format_result(const Case& c, const CaseResult& r);
+
+}  // namespace mpconform
