@@ -1,0 +1,137 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "values.hpp"
+
+using namespace mpconform;
+
+namespace {
+json typed(const char* tag, std::initializer_list<json> items) {
+  json v = json::array();
+  for (const auto& i : items) v.push_back(i);
+  return {{"t", tag}, {"v", v}};
+}
+json list(std::initializer_list<json> items) { return typed("list", items); }
+json tuple(std::initializer_list<json> items) { return typed("tuple", items); }
+json set(std::initializer_list<json> items) { return typed("set", items); }
+}  // namespace
+
+TEST(Crc32, MatchesZlibCheckValue) { EXPECT_EQ(crc32("123456789"), 0xCBF43926u); }
+
+TEST(Crc32, EmptyInputIsZero) { EXPECT_EQ(crc32(""), 0u); }
+
+TEST(Payload, FirstBytesFollowTheSpecifiedGenerator) {
+  // x1 = 0*a + c; byte = x1 >> 56. For seed 0: c >> 56 = 0x14.
+  std::string p = payload_bytes(3, 0);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(static_cast<unsigned char>(p[0]), 1442695040888963407ULL >> 56);
+}
+
+TEST(Payload, RepeatsItsPrimeBlock) {
+  std::string p = payload_bytes(65521 + 10, 7);
+  EXPECT_EQ(p.substr(0, 10), p.substr(65521, 10));
+  EXPECT_NE(p.substr(0, 10), payload_bytes(10, 8));
+}
+
+TEST(Payload, DigestEqualsCrcOfTheBytes) {
+  std::string p = payload_bytes(200000, 5);
+  json d = payload_digest(200000, 5);
+  EXPECT_EQ(d["len"].get<std::uint64_t>(), 200000u);
+  EXPECT_EQ(d["crc32"].get<std::uint32_t>(), crc32(p));
+}
+
+TEST(Decimal, NormalisesSignsAndZeros) {
+  EXPECT_EQ(normalize_decimal("+007"), "7");
+  EXPECT_EQ(normalize_decimal("-0"), "0");
+  EXPECT_EQ(normalize_decimal("-000123456789012345678901234567890"), "-123456789012345678901234567890");
+  EXPECT_THROW(normalize_decimal("12a"), ValueError);
+  EXPECT_THROW(normalize_decimal("-"), ValueError);
+}
+
+TEST(Floats, FormatReadsBackAsTheSameDouble) {
+  for (double d : {0.1, -0.0, 1e300, 5e-324, 1.0, 123456789.125}) {
+    double back = parse_float(format_float(d));
+    EXPECT_EQ(std::signbit(back), std::signbit(d));
+    EXPECT_EQ(back, d);
+  }
+  EXPECT_EQ(format_float(1.0), "1.0");
+  EXPECT_EQ(format_float(-0.0), "-0.0");
+  EXPECT_EQ(format_float(HUGE_VAL), "inf");
+  EXPECT_TRUE(std::isnan(parse_float("nan")));
+  EXPECT_EQ(parse_float("-.inf"), -HUGE_VAL);
+}
+
+TEST(Equality, TypesMustMatch) {
+  EXPECT_FALSE(values_equal(make_bool(true), make_int(1)));
+  EXPECT_FALSE(values_equal(list({make_int(1)}), tuple({make_int(1)})));
+  EXPECT_FALSE(values_equal(make_bytes("a"), make_bytes("a", true)));
+  EXPECT_TRUE(values_equal(make_int("0012"), make_int(12)));
+}
+
+TEST(Equality, NanEqualsNanAndSignedZerosDiffer) {
+  EXPECT_TRUE(values_equal(make_float(std::nan("")), make_float(-std::nan(""))));
+  EXPECT_FALSE(values_equal(make_float(0.0), make_float(-0.0)));
+}
+
+TEST(Equality, SetsAndDictsIgnoreOrder) {
+  EXPECT_TRUE(values_equal(set({make_int(1), make_str("a")}), set({make_str("a"), make_int(1)})));
+  EXPECT_FALSE(values_equal(set({make_int(1)}), set({make_int(1), make_int(2)})));
+  json d1 = {{"t", "dict"}, {"v", json::array({json::array({make_int(1), make_str("x")}), json::array({make_str("k"), make_none()})})}};
+  json d2 = {{"t", "dict"}, {"v", json::array({json::array({make_str("k"), make_none()}), json::array({make_int(1), make_str("x")})})}};
+  EXPECT_TRUE(values_equal(d1, d2));
+}
+
+TEST(Equality, DigestEqualsBytesWithSameLengthAndCrc) {
+  std::string data(2000, 'z');
+  json digest = {{"t", "digest"}, {"of", "bytes"}, {"len", 2000}, {"crc32", crc32(data)}};
+  EXPECT_TRUE(values_equal(digest, make_bytes(data)));
+  EXPECT_FALSE(values_equal(digest, make_bytes(data, true)));
+  EXPECT_FALSE(values_equal(digest, make_bytes(std::string(2000, 'y'))));
+}
+
+TEST(Equality, PayloadComparesThroughItsDigest) {
+  json payload = {{"t", "payload"}, {"size", 70000}, {"seed", 9}};
+  EXPECT_TRUE(values_equal(payload_digest(70000, 9), payload));
+  EXPECT_FALSE(values_equal(payload_digest(70000, 10), payload));
+}
+
+TEST(Equality, ObjectsEqualNothing) {
+  json obj = {{"t", "object"}, {"type", "Connection"}, {"repr", "<c>"}};
+  EXPECT_FALSE(values_equal(obj, obj));
+}
+
+TEST(Difference, NamesTheFirstDifferingItem) {
+  EXPECT_EQ(explain_difference(list({make_int(1), make_int(7)}), list({make_int(1), make_int(6)})), "at [1]: 7 != 6");
+  EXPECT_EQ(explain_difference(list({make_int(1)}), list({})), "length 1, expected 0");
+  EXPECT_EQ(explain_difference(make_int(1), make_str("1")), "type int, expected str");
+}
+
+TEST(Repr, LooksLikePython) {
+  EXPECT_EQ(to_python_repr(tuple({make_int(1)})), "(1,)");
+  EXPECT_EQ(to_python_repr(make_bytes(std::string("a\0'", 3))), "b'a\\x00\\''");
+  EXPECT_EQ(to_python_repr(set({})), "set()");
+  EXPECT_EQ(to_python_repr(make_none()), "None");
+}
+
+TEST(CheckValue, RejectsMalformedValues) {
+  EXPECT_THROW(check_value(json{{"t", "int"}, {"v", 5}}), ValueError);
+  EXPECT_THROW(check_value(json{{"t", "bytes"}, {"v", "abc"}}), ValueError);
+  EXPECT_THROW(check_value(json{{"t", "wat"}}), ValueError);
+  EXPECT_THROW(check_value(json::array()), ValueError);
+  EXPECT_NO_THROW(check_value(list({make_int(1), set({make_float(0.5)})})));
+}
+
+TEST(Interleaving, AcceptsAnyMergeThatKeepsEachOrder) {
+  json seqs = json::array({list({make_int(1), make_int(2)}), list({make_int(10), make_int(20)})});
+  EXPECT_EQ(check_interleaving(list({make_int(10), make_int(1), make_int(2), make_int(20)}), seqs), "");
+}
+
+TEST(Interleaving, ReportsLossDuplicationAndReordering) {
+  json seqs = json::array({list({make_int(1), make_int(2)}), list({make_int(10)})});
+  EXPECT_NE(check_interleaving(list({make_int(2), make_int(1), make_int(10)}), seqs).find("out of order"), std::string::npos);
+  EXPECT_NE(check_interleaving(list({make_int(1), make_int(1), make_int(2), make_int(10)}), seqs).find("duplicate"), std::string::npos);
+  EXPECT_NE(check_interleaving(list({make_int(1), make_int(10)}), seqs).find("got 1 of 2"), std::string::npos);
+  EXPECT_NE(check_interleaving(list({make_int(1), make_int(2), make_int(10), make_int(99)}), seqs).find("no expected sequence"),
+            std::string::npos);
+}
