@@ -1,0 +1,145 @@
+"""Operations allowed per type are exactly the spec's table; Global is per process."""
+
+import os
+import pickle
+import re
+
+import multiprocessing
+import pytest
+
+from mpconform_adapter import objects
+
+SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "spec", "adapter-protocol.md")
+
+
+def spec_operations():
+    """Type -> operation names, read from the Operations table of the spec."""
+    with open(SPEC, encoding="utf-8") as f:
+        text = f.read()
+    section = text[text.index("## Operations"):]
+    section = section[:section.index("\n### ")]
+    table = {}
+    for line in section.splitlines():
+        match = re.match(r"\| `(\w+)` \| (.*) \|\s*$", line)
+        if not match:
+            continue
+        # Drop parenthesised parts (signatures, remarks) and keep the `names`.
+        cells = re.sub(r"\([^()]*\)", "", match.group(2))
+        names = re.findall(r"`(\w+)`", cells)
+        if cells.startswith("those of `Queue`"):
+            names = list(table["Queue"]) + [n for n in names if n != "Queue"]
+        table[match.group(1)] = names
+    return table
+
+
+def test_operations_are_exactly_the_spec_table():
+    table = spec_operations()
+    assert set(table) == {"Queue", "JoinableQueue", "SimpleQueue", "Connection", "bytearray", "Global", "Process"}
+    for type_name, names in table.items():
+        assert sorted(objects.OPERATIONS[type_name]) == sorted(names), type_name
+    assert set(objects.OPERATIONS) == set(table)
+
+
+def test_capabilities_list_every_operation_the_module_has():
+    ctx = multiprocessing.get_context("fork")
+    ops = objects.supported_operations(multiprocessing, ctx)
+    assert "Queue.get_many" in ops and "Connection.recv_bytes_into" in ops and "Process.kill" in ops
+    assert "bytearray.value" in ops and "Global.set" in ops
+    has_close = hasattr(multiprocessing.queues.SimpleQueue, "close")
+    assert ("SimpleQueue.close" in ops) == has_close
+    assert len(ops) == len(set(ops))
+
+
+def test_capabilities_leave_out_what_billiard_lacks():
+    billiard = pytest.importorskip("billiard")
+    ops = objects.supported_operations(billiard, billiard.get_context("fork"))
+    assert "Process.kill" not in ops
+    assert "Process.terminate" in ops and "Queue.put" in ops
+
+
+def entry_for(type_name, obj):
+    return objects.Entry(type_name, obj)
+
+
+def test_sequence_operations_loop_over_the_object():
+    q = multiprocessing.get_context("fork").SimpleQueue()
+    entry = entry_for("SimpleQueue", q)
+    assert objects.operation(entry, "put_many", [[1, "two", 3.0]], {})() is None
+    assert objects.operation(entry, "get_many", [2], {})() == [1, "two"]
+    assert q.get() == 3.0
+    a, b = multiprocessing.Pipe()
+    objects.operation(entry_for("Connection", a), "send_bytes_many", [[b"x", b"", b"yz"]], {})()
+    assert objects.operation(entry_for("Connection", b), "recv_bytes_many", [3], {})() == [b"x", b"", b"yz"]
+    objects.operation(entry_for("Connection", b), "send_many", [[(1,), None]], {})()
+    assert objects.operation(entry_for("Connection", a), "recv_many", [2], {})() == [(1,), None]
+
+
+def test_an_exception_ends_a_sequence_operation():
+    q = multiprocessing.get_context("fork").Queue()
+    q.put(1)
+    import queue
+    with pytest.raises(queue.Empty):
+        objects.operation(entry_for("Queue", q), "get_many", [2], {"timeout": 2.0})()
+
+
+def test_attributes_are_read_without_arguments():
+    a, b = multiprocessing.Pipe(duplex=False)
+    assert objects.operation(entry_for("Connection", a), "readable", [], {})() is True
+    assert objects.operation(entry_for("Connection", a), "writable", [], {})() is False
+    with pytest.raises(objects.BadRequest):
+        objects.operation(entry_for("Connection", a), "closed", [1], {})
+    buf = bytearray(b"ab")
+    value = objects.operation(entry_for("bytearray", buf), "value", [], {})()
+    assert value == bytearray(b"ab") and type(value) is bytearray and value is not buf
+
+
+def test_operations_outside_the_table_are_unknown():
+    q = multiprocessing.get_context("fork").Queue()
+    with pytest.raises(objects.UnknownOperation):
+        objects.operation(entry_for("Queue", q), "task_done", [], {})
+    with pytest.raises(objects.UnknownOperation):
+        objects.operation(entry_for("Queue", q), "__class__", [], {})
+    with pytest.raises(objects.UnknownOperation):
+        objects.operation(entry_for("bytearray", bytearray()), "append", [1], {})
+
+
+def test_create_makes_two_connections_for_a_pipe_and_refuses_process():
+    ctx = multiprocessing.get_context("fork")
+    entries = objects.create(ctx, "Pipe", ["r", "w"], [], {"duplex": False})
+    assert [(n, e.type_name) for n, e in entries] == [("r", "Connection"), ("w", "Connection")]
+    assert entries[0][1].obj.readable and not entries[0][1].obj.writable
+    with pytest.raises(objects.BadRequest):
+        objects.create(ctx, "Process", ["p"], [], {})
+    (name, entry), = objects.create(ctx, "Queue", ["q"], [], {"maxsize": 3})
+    assert entry.obj._maxsize == 3
+
+
+def test_global_is_a_variable_of_each_process():
+    g = objects.Global([1], key="test-global")
+    assert g.get() == [1]
+    g.set(2)
+    data = pickle.dumps(g)
+    g.set(3)
+    # Unpickled where the variable exists (a forked child, or the same process): keeps its value.
+    assert pickle.loads(data).get() == 3
+    # Unpickled where it does not (a spawned child): starts with the value as of pickling.
+    del objects._global_values["test-global"]
+    assert pickle.loads(data).get() == 2
+
+
+def test_global_set_in_a_child_is_not_seen_by_the_parent():
+    for method in ("fork", "spawn"):
+        ctx = multiprocessing.get_context(method)
+        g = objects.Global("parent", key="test-global-" + method)
+        a, b = ctx.Pipe()
+        p = ctx.Process(target=_report_and_set, args=(g, a))
+        p.start()
+        assert b.recv() == "parent", method
+        p.join(30)
+        assert p.exitcode == 0
+        assert g.get() == "parent"
+
+
+def _report_and_set(g, conn):
+    conn.send(g.get())
+    g.set("child")
