@@ -251,6 +251,17 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  for (const auto& impl : impls) {
+    const std::string& exe = impl.command[0];
+    bool found = exe.find('/') != std::string::npos ? access(exe.c_str(), X_OK) == 0
+                                                    : std::system(("command -v '" + exe + "' >/dev/null 2>&1").c_str()) == 0;
+    if (!found) {
+      std::cerr << "mpconform: the adapter of '" << impl.spec << "' cannot be run: " << exe << " is not an executable"
+                << (impl.label == "cpp" ? " (build it: cmake --build build)" : "") << "\n";
+      return 2;
+    }
+  }
+
   std::unique_ptr<CaseLoader> loader;
   CaseLoader::Loaded loaded;
   try {
