@@ -1,0 +1,94 @@
+// Private: the shared-memory message channel under Queue, JoinableQueue and SimpleQueue.
+//
+// One anonymous MAP_SHARED mapping, made before fork(), holds a header and a byte ring of
+// variable-length records (pickled items). Every process that inherited the mapping can put and
+// get; the kernel frees the memory when the last process unmaps it (or exits), so nothing is
+// ever left in /dev/shm.
+//
+// Synchronization: one process-shared *robust* pthread mutex guards the header and the ring (a
+// process killed inside the short critical section does not wedge the others: the next locker
+// gets EOWNERDEAD and carries on, because every critical section publishes its work with its
+// last stores). Sleeping uses futex sequence words (futex.hpp) rather than pthread condvars,
+// so a process killed while waiting leaves nothing behind. Getters spin briefly before sleeping
+// so that a steady stream of items costs no system calls at all.
+//
+// Items whose record fits in half the ring are written whole, in one critical section. Larger
+// items are streamed as chunks (FIRST ... LAST) by one writer at a time; one reader at a time
+// reassembles them. A stream whose writer or reader dies (checked with kill(pid, 0) while
+// waiting on it) is abandoned and its leftover chunks are dropped, so the queue recovers.
+//
+// Counters kept here for the Queue layer: `count` (qsize(): items put and not yet got, held
+// against `maxsize`), `unfinished` (JoinableQueue tasks).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mpc/deadline.hpp"
+
+namespace mpc::detail {
+
+struct ChannelShared;  // lives in the mapping
+
+class Channel {
+ public:
+  // ring_bytes is rounded up to a power of two (at least 4 KiB). maxsize <= 0: unbounded.
+  Channel(std::size_t ring_bytes, std::int64_t maxsize);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  enum class PutOutcome {
+    written,   // counted and in the ring
+    reserved,  // counted (a slot under maxsize is held) but not written: the caller must
+               // write() it later (it did not fit now, or write_now was false)
+    full,      // no slot before the deadline: nothing changed
+  };
+  // Queue.put: waits (until `slot_deadline`) for count < maxsize, counts the item (and a task
+  // when `count_task`), and writes it now when `write_now` and it fits in the free space.
+  PutOutcome put(std::string_view item, const Deadline& slot_deadline, bool write_now, bool count_task);
+
+  // Writes one item, blocking for space, streaming it in chunks if it is large. With
+  // `add_count` the item is counted when its first record goes in (SimpleQueue). Returns false
+  // when `*abort` became true first (the partial item is abandoned; readers drop it).
+  bool write(std::string_view item, bool add_count, const std::atomic<bool>* abort);
+
+  // Takes the item put (counts) aside without writing it: for items discarded unwritten.
+  void uncount(std::int64_t items, std::int64_t tasks);
+
+  enum class GetStatus { ok, timeout, interrupted };
+  struct GetResult {
+    GetStatus status;
+    std::string item;
+  };
+  // Waits until `deadline` for an item; `*interrupt` turning true (this process closed the
+  // queue) ends the wait with `interrupted`.
+  GetResult get(const Deadline& deadline, const std::atomic<bool>* interrupt);
+
+  [[nodiscard]] std::int64_t qsize() const;
+  [[nodiscard]] bool empty() const;  // no item ready to be taken
+  [[nodiscard]] bool full() const;
+  [[nodiscard]] std::int64_t maxsize() const;
+
+  // JoinableQueue. task_done() returns false when there was no unfinished task.
+  bool task_done();
+  bool join_tasks(const Deadline& deadline);
+
+  // Wakes every waiter of this channel in every process (they re-check their conditions):
+  // how a local close() reaches this process's own blocked get()s.
+  void wake_all() const;
+
+  [[nodiscard]] std::size_t ring_bytes() const;
+
+ private:
+  ChannelShared* shared_ = nullptr;
+  std::size_t map_bytes_ = 0;
+};
+
+}  // namespace mpc::detail

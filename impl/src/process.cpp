@@ -1,0 +1,455 @@
+#include "mpc/process.hpp"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <typeinfo>
+
+#include "io.hpp"
+#include "mpc/errors.hpp"
+#include "mpc/fd.hpp"
+#include "mpc/queue.hpp"
+
+extern char** environ;
+
+namespace mpc {
+
+namespace detail {
+
+struct ProcessState {
+  std::function<int()> target;      // fork start
+  std::optional<Command> command;   // spawn start
+  std::string name;
+  std::vector<int> identity;  // CPython's _identity: the parent's plus this child's number
+  bool daemon = false;
+  pid_t creator = ::getpid();  // only this process may start/join/terminate it
+  pid_t pid = -1;              // -1: not started
+  Fd pidfd;                    // readable once the child has ended
+  std::optional<int> returncode;
+  bool closed = false;
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::ProcessState;
+
+// ---- this process's identity (CPython's current_process()) -----------------------------------
+
+struct Current {
+  std::string name = "MainProcess";
+  bool daemon = false;
+  std::vector<int> identity;  // "1:2" style numbering of children, as CPython
+  int counter = 0;
+};
+
+Current& current() {
+  static auto* c = new Current;
+  return *c;
+}
+
+// ---- children of this process, for the exit-time cleanup and active_children() --------------
+
+struct Children {
+  std::mutex m;
+  std::vector<ProcessState*> list;
+};
+
+Children& children() {
+  static auto* c = new Children;  // never destroyed: the atexit handler uses it
+  return *c;
+}
+
+void children_prepare() { children().m.lock(); }
+void children_parent() { children().m.unlock(); }
+void children_child() {
+  // The child is nobody's parent yet: its copies of the parent's Process objects describe its
+  // siblings. Forget them (without touching them).
+  Children& c = children();
+  new (&c.m) std::mutex();
+  std::vector<ProcessState*>().swap(c.list);
+}
+
+void at_exit_cleanup() noexcept;
+
+void install_handlers_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork(children_prepare, children_parent, children_child);
+    std::atexit([] { at_exit_cleanup(); });
+  });
+}
+
+void add_child(ProcessState* s) {
+  Children& c = children();
+  std::lock_guard lk(c.m);
+  c.list.push_back(s);
+}
+
+void remove_child(ProcessState* s) {
+  Children& c = children();
+  std::lock_guard lk(c.m);
+  std::erase(c.list, s);
+}
+
+int pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));  // always close-on-exec
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+int decode_status(int status) {
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 255;
+}
+
+// Collects the child's status if it has ended (or, with block, once it ends).
+bool reap(ProcessState& s, bool block) {
+  if (s.returncode) return true;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(s.pid, &status, block ? 0 : WNOHANG);
+    if (r == s.pid) {
+      s.returncode = decode_status(status);
+      return true;
+    }
+    if (r == 0) return false;
+    if (errno == EINTR) continue;
+    if (errno == ECHILD) {
+      // Someone else reaped it (SIGCHLD ignored, a stray waitpid(-1)): the status is lost.
+      s.returncode = 255;
+      return true;
+    }
+    detail::raise_errno(errno);
+  }
+}
+
+bool wait_until(ProcessState& s, const Deadline& deadline) {
+  if (reap(s, false)) return true;
+  if (s.pidfd.valid()) {
+    if (!detail::wait_readable(s.pidfd.get(), deadline)) return false;
+    return reap(s, true);
+  }
+  // No pidfd (old kernel): poll with short sleeps, never past the deadline.
+  auto nap = std::chrono::microseconds(200);
+  for (;;) {
+    if (reap(s, false)) return true;
+    if (deadline.expired()) return false;
+    auto step = nap;
+    if (auto tp = deadline.time_point()) {
+      auto left = *tp - std::chrono::steady_clock::now();
+      if (left < step) step = std::chrono::duration_cast<std::chrono::microseconds>(left);
+    }
+    std::this_thread::sleep_for(step);
+    nap = std::min(nap * 2, std::chrono::microseconds(20'000));
+  }
+}
+
+void send_signal(ProcessState& s, int sig) {
+  // Only while unreaped: the pid cannot have been reused by then.
+  if (s.pid > 0 && !s.returncode && ::kill(s.pid, sig) != 0 && errno != ESRCH) detail::raise_errno(errno);
+}
+
+// Children still running when this process leaves: CPython's util._exit_function().
+void cleanup_children() noexcept {
+  std::vector<ProcessState*> list;
+  {
+    std::lock_guard lk(children().m);
+    list = children().list;
+  }
+  for (ProcessState* s : list) {
+    if (s->creator == ::getpid() && s->daemon && !s->returncode) {
+      try {
+        send_signal(*s, SIGTERM);
+      } catch (...) {
+      }
+    }
+  }
+  for (ProcessState* s : list) {
+    if (s->creator != ::getpid()) continue;
+    try {
+      wait_until(*s, Deadline::never());
+    } catch (...) {
+    }
+  }
+}
+
+void at_exit_cleanup() noexcept { cleanup_children(); }
+
+std::vector<int> next_identity() {
+  Current& c = current();
+  std::vector<int> id = c.identity;
+  id.push_back(++c.counter);
+  return id;
+}
+
+std::string default_name(const std::vector<int>& identity) {
+  std::string name = "Process-";
+  for (std::size_t i = 0; i < identity.size(); ++i) name += (i ? ":" : "") + std::to_string(identity[i]);
+  return name;
+}
+
+void report_child_error(const std::string& name, const char* type, const char* what) {
+  std::fprintf(stderr, "Process %s:\n%s: %s\n", name.c_str(), type, what);
+}
+
+[[noreturn]] void run_child(ProcessState& s, pid_t parent, bool arm_death_signal) {
+  if (s.daemon && arm_death_signal) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // The parent may have died between fork() and prctl(): act as if the signal came.
+    if (::getppid() != parent) ::raise(SIGTERM);
+  }
+  Current& me = current();
+  me.name = s.name;
+  me.daemon = s.daemon;
+  me.identity = s.identity;
+  me.counter = 0;
+
+  int code = 0;
+  try {
+    code = s.target();
+  } catch (const SystemExit& e) {
+    code = e.code;
+  } catch (const Error& e) {
+    report_child_error(s.name, std::string(e.python_type()).c_str(), e.what());
+    code = 1;
+  } catch (const std::exception& e) {
+    report_child_error(s.name, typeid(e).name(), e.what());
+    code = 1;
+  } catch (...) {
+    report_child_error(s.name, "unknown exception", "");
+    code = 1;
+  }
+  try {
+    detail::flush_queues_before_exit();
+    cleanup_children();
+  } catch (...) {
+  }
+  std::fflush(nullptr);
+  ::_exit(code);
+}
+
+pid_t spawn_command(const Command& cmd) {
+  if (cmd.argv.empty()) throw ValueError("Command.argv must name a program");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  // dup2(fd, fd) in the child clears close-on-exec: exactly the listed descriptors survive.
+  for (int fd : cmd.pass_fds) posix_spawn_file_actions_adddup2(&fa, fd, fd);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+
+  std::vector<char*> argv;
+  for (const auto& a : cmd.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  if (cmd.env) {
+    for (const auto& e : *cmd.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  char** env = cmd.env ? envp.data() : environ;
+  pid_t pid = -1;
+  const bool search = cmd.argv[0].find('/') == std::string::npos;
+  int r = search ? ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), env)
+                 : ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), env);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (r != 0) detail::raise_errno(r);
+  return pid;
+}
+
+}  // namespace
+
+// ---- Process ----------------------------------------------------------------------------------
+
+Process::Process(Target target, ProcessOptions options) : state_(std::make_unique<ProcessState>()) {
+  state_->target = std::move(target);
+  state_->identity = next_identity();
+  state_->name = options.name.empty() ? default_name(state_->identity) : std::move(options.name);
+  state_->daemon = options.daemon.value_or(current().daemon);
+}
+
+Process::Process(Command command, ProcessOptions options) : state_(std::make_unique<ProcessState>()) {
+  state_->command = std::move(command);
+  state_->identity = next_identity();
+  state_->name = options.name.empty() ? default_name(state_->identity) : std::move(options.name);
+  state_->daemon = options.daemon.value_or(current().daemon);
+}
+
+Process::Process(Process&&) noexcept = default;
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    Process old(std::move(*this));  // joined/terminated by its destructor
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Process::~Process() {
+  if (!state_) return;
+  ProcessState& s = *state_;
+  if (s.creator != ::getpid()) return;  // a copy inherited by fork(): not ours to manage
+  if (s.pid > 0 && !s.closed) {
+    try {
+      if (s.daemon && !reap(s, false)) send_signal(s, SIGTERM);
+      wait_until(s, Deadline::never());
+    } catch (...) {
+    }
+  }
+  remove_child(&s);
+}
+
+namespace {
+void check_closed(const ProcessState& s) {
+  if (s.closed) throw ValueError("process object is closed");
+}
+}  // namespace
+
+void Process::start() {
+  ProcessState& s = *state_;
+  check_closed(s);
+  if (s.pid != -1) throw AssertionError("cannot start a process twice");
+  if (s.creator != ::getpid()) throw AssertionError("can only start a process object created by current process");
+  if (current().daemon) throw AssertionError("daemonic processes are not allowed to have children");
+  install_handlers_once();
+
+  pid_t pid;
+  if (s.command) {
+    pid = spawn_command(*s.command);
+  } else {
+    // Flush stdio first, or buffered output would be written by both processes.
+    std::fflush(nullptr);
+    const pid_t parent = ::getpid();
+    // PR_SET_PDEATHSIG follows the forking *thread*; arm it only from the main thread.
+    const bool main_thread = ::gettid() == parent;
+    pid = ::fork();
+    if (pid < 0) detail::raise_errno(errno);
+    if (pid == 0) run_child(s, parent, main_thread);
+  }
+  s.pid = pid;
+  int pfd = pidfd_open(pid);
+  if (pfd >= 0) s.pidfd.reset(pfd);
+  add_child(&s);
+}
+
+void Process::join(Timeout timeout) { (void)try_join(timeout); }
+
+bool Process::try_join(Timeout timeout) {
+  ProcessState& s = *state_;
+  check_closed(s);
+  if (s.creator != ::getpid()) throw AssertionError("can only join a child process");
+  if (s.pid == -1) throw AssertionError("can only join a started process");
+  bool ended = wait_until(s, Deadline::after(timeout));
+  if (ended) remove_child(&s);
+  return ended;
+}
+
+bool Process::is_alive() {
+  ProcessState& s = *state_;
+  check_closed(s);
+  if (s.creator != ::getpid()) throw AssertionError("can only test a child process");
+  if (s.pid == -1) return false;
+  if (reap(s, false)) {
+    remove_child(&s);
+    return false;
+  }
+  return true;
+}
+
+std::optional<int> Process::exitcode() {
+  ProcessState& s = *state_;
+  if (s.pid == -1 || s.closed || s.creator != ::getpid()) return s.returncode;
+  reap(s, false);
+  return s.returncode;
+}
+
+std::optional<pid_t> Process::pid() const noexcept {
+  if (!state_ || state_->pid == -1) return std::nullopt;
+  return state_->pid;
+}
+
+int Process::sentinel() const {
+  const ProcessState& s = *state_;
+  check_closed(s);
+  if (s.pid == -1) throw ValueError("process not started");
+  if (!s.pidfd.valid()) detail::raise_errno(ENOSYS);
+  return s.pidfd.get();
+}
+
+void Process::terminate() {
+  check_closed(*state_);
+  send_signal(*state_, SIGTERM);
+}
+
+void Process::kill() {
+  check_closed(*state_);
+  send_signal(*state_, SIGKILL);
+}
+
+void Process::close() {
+  ProcessState& s = *state_;
+  if (s.closed) return;
+  if (s.pid != -1 && s.creator == ::getpid() && !reap(s, false)) {
+    throw ValueError(
+        "Cannot close a process while it is still running. You should first call join() or terminate().");
+  }
+  s.pidfd.reset();
+  s.target = nullptr;
+  remove_child(&s);
+  s.closed = true;
+}
+
+const std::string& Process::name() const noexcept { return state_->name; }
+bool Process::daemon() const noexcept { return state_->daemon; }
+
+void Process::set_daemon(bool daemon) {
+  if (state_->pid != -1) throw AssertionError("process has already started");
+  state_->daemon = daemon;
+}
+
+const std::string& current_process_name() { return current().name; }
+bool current_process_daemon() { return current().daemon; }
+
+std::vector<pid_t> active_children() {
+  std::vector<ProcessState*> list;
+  {
+    std::lock_guard lk(children().m);
+    list = children().list;
+  }
+  std::vector<pid_t> alive;
+  for (ProcessState* s : list) {
+    if (s->creator != ::getpid()) continue;
+    if (reap(*s, false)) {
+      remove_child(s);
+    } else {
+      alive.push_back(s->pid);
+    }
+  }
+  return alive;
+}
+
+}  // namespace mpc

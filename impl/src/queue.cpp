@@ -1,0 +1,357 @@
+#include "mpc/queue.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "channel.hpp"
+#include "mpc/errors.hpp"
+#include "mpc/pickle.hpp"
+
+namespace mpc {
+
+namespace detail {
+
+// The process-local half of a Queue: the feeder thread and the items it still has to write.
+// Heap-allocated so that the feeder can keep a stable pointer while the Queue object moves.
+struct QueueLocal {
+  QueueLocal(std::int64_t maxsize, std::size_t ring_bytes, bool joinable_)
+      : chan(ring_bytes, maxsize), joinable(joinable_) {}
+
+  Channel chan;
+  const bool joinable;
+
+  std::mutex m;  // guards backlog, feeder, stop, join_cancelled
+  std::condition_variable cv;
+  std::deque<std::string> backlog;
+  std::unique_ptr<std::thread> feeder;
+  bool stop = false;            // feeder: exit once the backlog is written
+  bool join_cancelled = false;  // cancel_join_thread()
+  std::atomic<std::int64_t> pending{0};  // backlog + the item the feeder is writing
+  std::atomic<bool> abort{false};        // feeder: give up now, discard the rest
+  std::atomic<bool> closed{false};       // close(); also interrupts this process's get()s
+  std::atomic<bool> used{false};         // this process has put something
+
+  // The feeder: moves items that did not fit when put() into the ring, in order.
+  void feed() {
+    for (;;) {
+      std::string item;
+      {
+        std::unique_lock lk(m);
+        cv.wait(lk, [&] { return !backlog.empty() || stop || abort.load(); });
+        if (abort.load() || backlog.empty()) break;
+        item = std::move(backlog.front());
+        backlog.pop_front();
+      }
+      bool written = chan.write(item, false, &abort);
+      if (!written) chan.uncount(1, joinable ? 1 : 0);
+      pending.fetch_sub(1, std::memory_order_release);
+      cv.notify_all();
+      if (!written) break;
+    }
+    // Whatever is left was given up (cancel_join_thread, or abort at destruction).
+    std::lock_guard lk(m);
+    if (!backlog.empty()) {
+      auto n = static_cast<std::int64_t>(backlog.size());
+      chan.uncount(n, joinable ? n : 0);
+      pending.fetch_sub(n, std::memory_order_release);
+      backlog.clear();
+    }
+    cv.notify_all();
+  }
+
+  // Stops the feeder (flushing unless the join was cancelled) and waits for it.
+  void finish_feeder() {
+    std::unique_ptr<std::thread> t;
+    {
+      std::lock_guard lk(m);
+      stop = true;
+      if (join_cancelled) abort.store(true);
+      t = std::move(feeder);
+    }
+    cv.notify_all();
+    if (abort.load()) chan.wake_all();  // the feeder may sleep waiting for ring space
+    if (t && t->joinable()) t->join();
+  }
+
+  // In a child just after fork(): only the forking thread exists there. The feeder thread and
+  // anything it held belong to the parent; start over like CPython's Queue._after_fork().
+  void reset_after_fork() {
+    new (&m) std::mutex();
+    new (&cv) std::condition_variable();
+    std::deque<std::string>().swap(backlog);
+    (void)feeder.release();  // the std::thread object names a thread of the parent: leak it
+    stop = false;
+    join_cancelled = false;
+    pending.store(0);
+    abort.store(false);
+    closed.store(false);
+    used.store(false);
+  }
+};
+
+struct SimpleQueueLocal {
+  explicit SimpleQueueLocal(std::size_t ring_bytes) : chan(ring_bytes, 0) {}
+  Channel chan;
+  std::atomic<bool> closed{false};
+};
+
+namespace {
+
+// Every live QueueLocal of this process, for fork handling and the exit-time flush.
+struct Registry {
+  std::mutex m;
+  std::vector<QueueLocal*> queues;
+};
+
+Registry& registry() {
+  static auto* r = new Registry;  // never destroyed: used by atexit and atfork handlers
+  return *r;
+}
+
+void atfork_prepare() {
+  // Hold every local mutex across fork() so that the child's copies are not caught half-way
+  // through a feeder's update.
+  Registry& r = registry();
+  r.m.lock();
+  for (QueueLocal* q : r.queues) q->m.lock();
+}
+
+void atfork_parent() {
+  Registry& r = registry();
+  for (QueueLocal* q : r.queues) q->m.unlock();
+  r.m.unlock();
+}
+
+void atfork_child() {
+  Registry& r = registry();
+  for (QueueLocal* q : r.queues) q->reset_after_fork();
+  new (&r.m) std::mutex();
+}
+
+void at_exit_flush() { flush_queues_before_exit(); }
+
+void register_queue(QueueLocal* q) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    std::atexit(at_exit_flush);
+  });
+  Registry& r = registry();
+  std::lock_guard lk(r.m);
+  r.queues.push_back(q);
+}
+
+void unregister_queue(QueueLocal* q) {
+  Registry& r = registry();
+  std::lock_guard lk(r.m);
+  std::erase(r.queues, q);
+}
+
+std::string address_of(const void* p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  return buf;
+}
+
+}  // namespace
+
+void flush_queues_before_exit() noexcept {
+  std::vector<QueueLocal*> queues;
+  {
+    std::lock_guard lk(registry().m);
+    queues = registry().queues;
+  }
+  for (QueueLocal* q : queues) {
+    try {
+      q->finish_feeder();
+    } catch (...) {
+    }
+  }
+}
+
+}  // namespace detail
+
+// ---- Queue ------------------------------------------------------------------------------------
+
+Queue::Queue(std::int64_t maxsize, std::size_t ring_bytes) : Queue(maxsize, ring_bytes, false) {}
+
+Queue::Queue(std::int64_t maxsize, std::size_t ring_bytes, bool joinable)
+    : local_(std::make_unique<detail::QueueLocal>(maxsize, ring_bytes, joinable)) {
+  detail::register_queue(local_.get());
+}
+
+Queue::Queue(Queue&&) noexcept = default;
+
+Queue& Queue::operator=(Queue&& other) noexcept {
+  if (this != &other) {
+    Queue old(std::move(*this));  // flushed and unmapped by its destructor
+    local_ = std::move(other.local_);
+  }
+  return *this;
+}
+
+Queue::~Queue() {
+  if (!local_) return;
+  local_->finish_feeder();
+  detail::unregister_queue(local_.get());
+}
+
+std::string Queue::describe() const {
+  const char* type = local_ && local_->joinable ? "JoinableQueue" : "Queue";
+  return std::string("<mpc::") + type + " object at " + detail::address_of(this) + ">";
+}
+
+bool Queue::closed() const noexcept { return !local_ || local_->closed.load(); }
+
+void Queue::put(const Value& obj, bool block, Timeout timeout) {
+  if (closed()) throw ValueError("Queue " + describe() + " is closed");
+  std::string item = pickle::dumps(obj, pickle::kDefaultProtocol);
+  detail::QueueLocal& q = *local_;
+  const Deadline deadline = block ? Deadline::after(timeout) : Deadline::now();
+  // Straight into the ring unless earlier items of this process are still with the feeder
+  // (they must go first: FIFO per producer).
+  const bool direct = q.pending.load(std::memory_order_acquire) == 0;
+  auto outcome = q.chan.put(item, deadline, direct, q.joinable);
+  if (outcome == detail::Channel::PutOutcome::full) throw QueueFull("");
+  q.used.store(true, std::memory_order_relaxed);
+  if (outcome == detail::Channel::PutOutcome::written) return;
+  {
+    std::lock_guard lk(q.m);
+    q.backlog.push_back(std::move(item));
+    q.pending.fetch_add(1, std::memory_order_release);
+    if (!q.feeder) {
+      q.stop = false;
+      q.feeder = std::make_unique<std::thread>([p = &q] { p->feed(); });
+    }
+  }
+  q.cv.notify_all();
+}
+
+bool Queue::try_put(const Value& obj, Timeout timeout) {
+  try {
+    put(obj, true, timeout);
+    return true;
+  } catch (const QueueFull&) {
+    return false;
+  }
+}
+
+Value Queue::get(bool block, Timeout timeout) {
+  if (closed()) throw ValueError("Queue " + describe() + " is closed");
+  const Deadline deadline = block ? Deadline::after(timeout) : Deadline::now();
+  auto r = local_->chan.get(deadline, &local_->closed);
+  switch (r.status) {
+    case detail::Channel::GetStatus::ok:
+      return pickle::loads(r.item);  // unpickled outside the lock, like CPython
+    case detail::Channel::GetStatus::timeout:
+      throw QueueEmpty("");
+    case detail::Channel::GetStatus::interrupted:
+      break;
+  }
+  throw EOFError("");
+}
+
+std::optional<Value> Queue::try_get(Timeout timeout) {
+  if (closed()) throw ValueError("Queue " + describe() + " is closed");
+  auto r = local_->chan.get(Deadline::after(timeout), &local_->closed);
+  if (r.status == detail::Channel::GetStatus::timeout) return std::nullopt;
+  if (r.status == detail::Channel::GetStatus::interrupted) throw EOFError("");
+  return pickle::loads(r.item);
+}
+
+std::int64_t Queue::qsize() const { return local_->chan.qsize(); }
+
+bool Queue::empty() const {
+  if (closed() && local_->used.load()) throw OSError("handle is closed");
+  return local_->chan.empty();
+}
+
+bool Queue::full() const { return local_->chan.full(); }
+
+std::int64_t Queue::maxsize() const { return local_->chan.maxsize(); }
+
+void Queue::close() {
+  detail::QueueLocal& q = *local_;
+  if (q.closed.exchange(true)) return;
+  q.chan.wake_all();  // blocked get()s of this process see `closed` and give up
+  {
+    std::lock_guard lk(q.m);
+    q.stop = true;
+  }
+  q.cv.notify_all();
+}
+
+void Queue::join_thread() {
+  if (!closed()) throw AssertionError("Queue " + describe() + " not closed");
+  local_->finish_feeder();
+}
+
+void Queue::cancel_join_thread() {
+  std::lock_guard lk(local_->m);
+  local_->join_cancelled = true;
+}
+
+// ---- JoinableQueue ----------------------------------------------------------------------------
+
+JoinableQueue::JoinableQueue(std::int64_t maxsize, std::size_t ring_bytes) : Queue(maxsize, ring_bytes, true) {}
+
+void JoinableQueue::task_done() {
+  if (!local_->chan.task_done()) throw ValueError("task_done() called too many times");
+}
+
+void JoinableQueue::join() { local_->chan.join_tasks(Deadline::never()); }
+
+bool JoinableQueue::try_join(Timeout timeout) { return local_->chan.join_tasks(Deadline::after(timeout)); }
+
+// ---- SimpleQueue ------------------------------------------------------------------------------
+
+SimpleQueue::SimpleQueue(std::size_t ring_bytes) : local_(std::make_unique<detail::SimpleQueueLocal>(ring_bytes)) {}
+SimpleQueue::SimpleQueue(SimpleQueue&&) noexcept = default;
+SimpleQueue& SimpleQueue::operator=(SimpleQueue&&) noexcept = default;
+SimpleQueue::~SimpleQueue() = default;
+
+bool SimpleQueue::closed() const noexcept { return !local_ || local_->closed.load(); }
+
+void SimpleQueue::put(const Value& obj) {
+  if (closed()) throw OSError("handle is closed");
+  std::string item = pickle::dumps(obj, pickle::kDefaultProtocol);  // before any waiting
+  if (!local_->chan.write(item, true, &local_->closed)) throw OSError("handle is closed");
+}
+
+Value SimpleQueue::get() {
+  if (closed()) throw OSError("handle is closed");
+  auto r = local_->chan.get(Deadline::never(), &local_->closed);
+  if (r.status != detail::Channel::GetStatus::ok) throw EOFError("");
+  return pickle::loads(r.item);
+}
+
+std::optional<Value> SimpleQueue::try_get(Timeout timeout) {
+  if (closed()) throw OSError("handle is closed");
+  auto r = local_->chan.get(Deadline::after(timeout), &local_->closed);
+  if (r.status == detail::Channel::GetStatus::timeout) return std::nullopt;
+  if (r.status == detail::Channel::GetStatus::interrupted) throw EOFError("");
+  return pickle::loads(r.item);
+}
+
+bool SimpleQueue::empty() const {
+  if (closed()) throw OSError("handle is closed");
+  return local_->chan.empty();
+}
+
+void SimpleQueue::close() {
+  if (!local_ || local_->closed.exchange(true)) return;
+  local_->chan.wake_all();
+}
+
+}  // namespace mpc
