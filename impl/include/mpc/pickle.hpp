@@ -29,12 +29,14 @@ using Error = mpc::PickleError;
 // recursion on the C++ stack).
 [[nodiscard]] std::string dumps(const Value& value, int protocol = kDefaultProtocol);
 
+// Bounds on what one loads() call may build. Every limit is checked before the memory is
+// taken, so a hostile stream costs at most a small multiple of its own size.
 struct Limits {
-    std::size_t max_stack = std::size_t{1} << 22;   // values on the unpickler stack
-    std::size_t max_marks = std::size_t{1} << 16;   // open MARKs
-    std::size_t max_memo = std::size_t{1} << 22;    // memo entries
-    std::size_t max_objects = std::size_t{1} << 23; // str/bytes/big ints/containers made
-    std::size_t max_depth = 10000;                  // nesting of containers in the result
+    std::size_t max_stack = std::size_t{1} << 20;    // values on the unpickler stack
+    std::size_t max_marks = std::size_t{1} << 16;    // open MARKs
+    std::size_t max_memo = std::size_t{1} << 22;     // memo entries
+    std::size_t max_objects = std::size_t{1} << 22;  // str/bytes/big ints/containers made
+    std::size_t max_depth = 10000;                   // nesting of containers in the result
 };
 
 // Unpickles one value; bytes after STOP are ignored, as CPython does. Throws
