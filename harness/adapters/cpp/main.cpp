@@ -1,0 +1,89 @@
+// mpconform-cpp-adapter: exposes mpc, the C++ reference implementation, to the mpconform runner
+// through the adapter protocol (spec/adapter-protocol.md).
+//
+//   mpconform-cpp-adapter [--semantics 3.12] --endpoint tcp://127.0.0.1:PORT
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "channel.hpp"
+#include "controller.hpp"
+#include "log.hpp"
+
+namespace {
+
+using namespace mpconform::cpp_adapter;
+
+// After goodbye, how long the normal exit path may take before the process leaves by force.
+constexpr std::chrono::seconds kExitWatchdog{3};
+
+int usage(const char* why) {
+  std::fprintf(stderr, "mpconform-cpp-adapter: %s\nusage: mpconform-cpp-adapter [--semantics MAJOR.MINOR] --endpoint ENDPOINT\n", why);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ControllerOptions options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)name;
+      return argv[++i];
+    };
+    if (arg == "--endpoint") {
+      const char* v = value("--endpoint");
+      if (!v) return usage("--endpoint needs a value");
+      options.endpoint = v;
+    } else if (arg == "--semantics") {
+      const char* v = value("--semantics");
+      if (!v || !std::regex_match(v, std::regex(R"(\d+\.\d+)"))) return usage("--semantics needs MAJOR.MINOR, e.g. 3.12");
+      options.semantics = v;
+    } else if (arg.starts_with("--endpoint=")) {
+      options.endpoint = arg.substr(11);
+    } else if (arg.starts_with("--semantics=")) {
+      options.semantics = arg.substr(12);
+    } else {
+      return usage(("unknown argument '" + arg + "'").c_str());
+    }
+  }
+  if (options.endpoint.empty()) return usage("--endpoint is required");
+
+  // The controller's channel lives on the heap and is never destroyed in a child: see channel.hpp.
+  std::unique_ptr<Channel> channel;
+  try {
+    channel = std::make_unique<Channel>(options.endpoint, "main");
+  } catch (const std::exception& e) {
+    log("main", "cannot connect to " + options.endpoint + ": " + e.what());
+    return 2;
+  }
+  Controller controller(options, *channel);
+  int code = 0;
+  try {
+    controller.run();
+  } catch (const std::exception& e) {
+    log("main", std::string("controller failed: ") + e.what());
+    controller.abandon();
+    code = 1;
+  }
+  channel->close();  // delivers goodbye (linger)
+  if (!controller.threads_joined()) {
+    // A thread actor still runs: the normal exit path would destroy objects under it.
+    std::fflush(nullptr);
+    ::_exit(code);
+  }
+  std::thread([] {
+    std::this_thread::sleep_for(kExitWatchdog);
+    log("main", "the normal exit is taking over 3 s, leaving by force");
+    ::_exit(0);
+  }).detach();
+  return code;
+}
