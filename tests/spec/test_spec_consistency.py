@@ -1,0 +1,96 @@
+"""The spec, the cases and the code say the same thing.
+
+Every case names an existing spec anchor and is named by a sentence of that page; every case id a
+spec page names exists; every spec page about a primitive names at least one case per section.
+"""
+import os
+import re
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SPEC = os.path.join(ROOT, "spec")
+CASES = os.path.join(ROOT, "cases")
+# Pages that state behaviours (the others define the format and the protocol).
+BEHAVIOUR_PAGES = sorted(p for p in os.listdir(SPEC) if p.endswith(".md") and p not in (
+    "case-format.md", "values.md", "adapter-protocol.md", "README.md"))
+
+
+def anchor(heading):
+    # GitHub-style: lower case, punctuation dropped, spaces to dashes.
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def load_cases():
+    cases = {}
+    for dirpath, _, files in os.walk(CASES):
+        for name in files:
+            if name.endswith(".yaml"):
+                with open(os.path.join(dirpath, name)) as f:
+                    doc = yaml.safe_load(f)
+                cases[doc["id"]] = doc
+    return cases
+
+
+def load_pages():
+    pages = {}
+    for page in BEHAVIOUR_PAGES:
+        with open(os.path.join(SPEC, page)) as f:
+            text = f.read()
+        sections = {}
+        current = None
+        for line in text.splitlines():
+            m = re.match(r"^#{2,4} (.+)$", line)
+            if m:
+                current = anchor(m.group(1))
+                sections[current] = ""
+            elif current:
+                sections[current] += line + "\n"
+        pages[page] = sections
+    return pages
+
+
+CASE_REF = re.compile(r"`([a-z0-9_]+(?:\.[a-z0-9_]+)+)`")
+
+
+def named_ids(text):
+    return set(CASE_REF.findall(text))
+
+
+def test_there_are_behaviour_pages_and_cases():
+    assert BEHAVIOUR_PAGES
+    assert len(load_cases()) >= 40
+
+
+def test_every_case_points_to_an_existing_anchor():
+    pages = load_pages()
+    for case_id, doc in load_cases().items():
+        page, _, section = doc["spec"].partition("#")
+        assert page in pages, "%s: spec page %s does not exist" % (case_id, page)
+        assert section in pages[page], "%s: %s has no section #%s" % (case_id, page, section)
+
+
+def test_every_case_is_named_by_its_page():
+    pages = load_pages()
+    for case_id, doc in load_cases().items():
+        page = doc["spec"].partition("#")[0]
+        text = "".join(pages[page].values())
+        assert case_id in named_ids(text), "%s is named by no sentence of %s" % (case_id, page)
+
+
+def test_every_case_a_page_names_exists():
+    cases = load_cases()
+    for page, sections in load_pages().items():
+        for section, text in sections.items():
+            for case_id in named_ids(text):
+                if case_id.split(".")[0] in ("queue", "pipe", "process", "lock", "shm", "manager", "listener", "value"):
+                    assert case_id in cases, "%s#%s names %s, which does not exist" % (page, section, case_id)
+
+
+def test_every_section_with_sentences_names_a_case():
+    for page, sections in load_pages().items():
+        for section, text in sections.items():
+            if re.search(r"\b(MUST|SHOULD|MAY)\b", text):
+                assert named_ids(text), "%s#%s states behaviour but names no case" % (page, section)
