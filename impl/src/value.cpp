@@ -312,7 +312,6 @@ Value adopt(const std::shared_ptr<void>& self_owner, const Value& item,
     if (self_arena != item_arena) {
         auto& big = self_arena->nodes.size() >= item_arena->nodes.size() ? self_arena : item_arena;
         auto& small = &big == &self_arena ? item_arena : self_arena;
-        big->nodes.reserve(big->nodes.size() + small->nodes.size());
         for (auto& node : small->nodes) big->nodes.push_back(std::move(node));
         small->nodes.clear();
         small->nodes.shrink_to_fit();

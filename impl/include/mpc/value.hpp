@@ -56,7 +56,11 @@ class Value {
 public:
     Value() noexcept = default;  // None
 
-    // ---- Construction. Each call makes a new object (a new identity for str and up).
+    // ---- Construction. Each call makes a new object, except the objects CPython always shares:
+    // '' and every one-code-point str below U+0100 (chr(0)..chr(255)), and b''. Those are one
+    // process-wide object each, so that a graph built here shares them exactly as CPython's
+    // graphs do (pickle output depends on it). For a CPython graph holding a *distinct* equal
+    // one-character str (3.11/3.12 literals can be), the codec cannot reproduce the bytes.
     [[nodiscard]] static Value none() noexcept { return {}; }
     [[nodiscard]] static Value boolean(bool value) noexcept;
     [[nodiscard]] static Value integer(std::int64_t value) noexcept;
