@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -9,7 +10,7 @@ import zlib
 
 import pytest
 
-from fake_runner import FakeRunner, group_members, ref, v
+from fake_runner import ADAPTER, FakeRunner, group_members, ref, v
 
 PYENV_VERSIONS = ["3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -294,3 +295,29 @@ def test_an_unusable_start_method_ends_the_adapter_with_a_message(runner):
     runner.start(interpreter, "--start-method", "teleport")
     assert runner.process.wait(30) == 2
     assert "teleport" in runner.stderr_text()
+
+
+def test_the_adapter_and_its_actors_end_when_their_starter_dies(runner):
+    interpreter = SYSTEM_PYTHON if os.path.exists(SYSTEM_PYTHON) else sys.executable
+    # A stand-in for a runner that dies: a process that starts the adapter and is then killed,
+    # so that nobody will ever send teardown.
+    starter = ("import subprocess, sys, time; p = subprocess.Popen(sys.argv[1:]); "
+               "print(p.pid, flush=True); time.sleep(600)")
+    wrapper = subprocess.Popen([interpreter, "-c", starter, interpreter, ADAPTER, "--start-method", "fork",
+                                "--endpoint", runner.endpoint], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        adapter_pid = int(wrapper.stdout.readline())
+        runner.receive(lambda s, m: m.get("type") == "hello" and m.get("role") == "controller", 30)
+        pids = set_up_case(runner, [{"name": "q", "type": "Queue", "args": [], "kwargs": {}}],
+                           [{"name": "child", "kind": "process"}])
+        assert {adapter_pid, pids["child"]} <= set(group_members(wrapper.pid))
+        wrapper.kill()
+        wrapper.wait()
+        deadline = time.monotonic() + 10.0
+        while group_members(wrapper.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert group_members(wrapper.pid) == []
+    finally:
+        for pid in group_members(wrapper.pid):
+            os.kill(pid, signal.SIGKILL)
+        wrapper.stdout.close()

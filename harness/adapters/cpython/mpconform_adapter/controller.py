@@ -57,7 +57,9 @@ class Controller(object):
         self.processes = []
         self.threads = []
         self.set_up = False
-        self.actor = actor.Actor(MAIN, channel, self.registry, self.naming, ends_on_exit=False)
+        self.runner_pid = os.getppid()
+        self.actor = actor.Actor(MAIN, channel, self.registry, self.naming, ends_on_exit=False,
+                                 idle_check=self.check_runner)
 
     def hello_message(self):
         try:
@@ -87,6 +89,14 @@ class Controller(object):
     def run(self):
         self.actor.send(self.hello_message())
         self.actor.serve({"setup": self.on_setup, "teardown": self.on_teardown})
+
+    def check_runner(self):
+        if os.getppid() != self.runner_pid:
+            # Whoever started us is gone and nobody will send teardown: end everything now
+            # rather than wait forever.
+            log("parent process %d is gone, ending the process actors and exiting" % self.runner_pid)
+            self.stop_process_actors(join_budget=0.0)
+            os._exit(70)
 
     # --- setup ---
 
