@@ -1,5 +1,6 @@
 #include "objects.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "mpc/connection.hpp"
@@ -59,7 +60,9 @@ class ByteArrayObject final : public Object {
   // Python writes into the buffer in place; here what mpc wrote into a copy is put back.
   void write(std::size_t offset, std::string_view bytes) {
     std::lock_guard lock(m_);
-    if (offset <= data_.size()) data_.replace(offset, std::min(bytes.size(), data_.size() - offset), bytes);
+    if (offset > data_.size()) return;
+    bytes = bytes.substr(0, data_.size() - offset);  // never grows, as a Python buffer does not
+    data_.replace(offset, bytes.size(), bytes);
   }
 
  private:
@@ -164,7 +167,6 @@ Invocation dispatch(Self& self, const OpTable<Self>& table, const std::string& m
 std::string op_name(std::string_view type, std::string_view method) { return std::string(type) + "." + std::string(method); }
 
 // ---- bytearray --------------------------------------------------------------------------------
-
 
 const OpTable<ByteArrayObject>& bytearray_ops() {
   static const OpTable<ByteArrayObject> ops = {
