@@ -646,7 +646,8 @@ private:
         begin_save(items[frame.next++]);
     }
 
-    // batch_dict / batch_dict_exact.
+    // batch_dict / batch_dict_exact. Unlike lists, CPython batches dicts with
+    // do { MARK pairs SETITEMS } while the batch was full: 1000*k entries end with an empty batch.
     void step_dict(Frame& frame) {
         const auto& entries = frame.node->entries;
         if (frame.phase == 1) {
@@ -658,19 +659,21 @@ private:
             frame.phase = 0;
             if (frame.single) {
                 out_.write(op::SETITEM);
-            } else if (++frame.batch == kBatchSize || frame.next == entries.size()) {
+            } else if (++frame.batch == kBatchSize) {
                 out_.write(op::SETITEMS);
-                frame.batch = 0;
                 frame.open = false;
+                return;
             }
-        }
-        if (frame.next == entries.size()) {
-            frames_.pop_back();
-            return;
         }
         if (!frame.single && !frame.open) {
             out_.write(op::MARK);
             frame.open = true;
+            frame.batch = 0;
+        }
+        if (frame.next == entries.size()) {
+            if (!frame.single) out_.write(op::SETITEMS);
+            frames_.pop_back();
+            return;
         }
         frame.phase = 1;
         begin_save(entries[frame.next++].first);
