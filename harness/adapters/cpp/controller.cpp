@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -26,6 +27,7 @@ const std::string kMain = "main";
 // Teardown: how long process actors may take to exit on their own, then after terminate().
 constexpr double kJoinBudget = 3.0;
 constexpr double kTerminateGrace = 1.0;
+constexpr int kOrphanExitCode = 70;
 
 // A setup the controller cannot carry out: answered with setup_failed.
 class SetupError : public std::runtime_error {
@@ -75,9 +77,21 @@ json Controller::hello_message() const {
 }
 
 void Controller::run() {
+  const pid_t runner = ::getppid();
+  auto check_runner = [this, runner] {
+    if (::getppid() != runner) {
+      // Whoever started us is gone and nobody will send teardown: end everything now rather
+      // than wait forever.
+      log(kMain, "parent process " + std::to_string(runner) + " is gone, ending the process actors and exiting");
+      stop_process_actors(0.0);
+      std::fflush(nullptr);
+      ::_exit(kOrphanExitCode);
+    }
+  };
   actor_.send(hello_message());
   actor_.serve({{"setup", [this](const json& m) { return on_setup(m); }},
-                {"teardown", [this](const json& m) { return on_teardown(m); }}});
+                {"teardown", [this](const json& m) { return on_teardown(m); }}},
+               check_runner);
 }
 
 bool Controller::on_setup(const json& message) {
