@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -34,23 +36,24 @@ int main(int argc, char** argv) {
   ControllerOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)name;
-      return argv[++i];
+    std::optional<std::string> inline_value;  // --name=value
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg.resize(eq);
+    }
+    auto value = [&]() -> std::optional<std::string> {
+      if (inline_value) return inline_value;
+      if (i + 1 < argc) return std::string(argv[++i]);
+      return std::nullopt;
     };
     if (arg == "--endpoint") {
-      const char* v = value("--endpoint");
-      if (!v) return usage("--endpoint needs a value");
-      options.endpoint = v;
+      auto v = value();
+      if (!v || v->empty()) return usage("--endpoint needs a value");
+      options.endpoint = *v;
     } else if (arg == "--semantics") {
-      const char* v = value("--semantics");
-      if (!v || !std::regex_match(v, std::regex(R"(\d+\.\d+)"))) return usage("--semantics needs MAJOR.MINOR, e.g. 3.12");
-      options.semantics = v;
-    } else if (arg.starts_with("--endpoint=")) {
-      options.endpoint = arg.substr(11);
-    } else if (arg.starts_with("--semantics=")) {
-      options.semantics = arg.substr(12);
+      auto v = value();
+      if (!v || !std::regex_match(*v, std::regex(R"(\d+\.\d+)"))) return usage("--semantics needs MAJOR.MINOR, e.g. 3.12");
+      options.semantics = *v;
     } else {
       return usage(("unknown argument '" + arg + "'").c_str());
     }
