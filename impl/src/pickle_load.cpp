@@ -206,7 +206,7 @@ private:
         Node& node = node_of(v);
         for (const auto& member : members) {
             grow(node, member);
-            keys_.set_add(node, member);
+            add_member(node, member);
         }
         if (kind == Kind::FrozenSet) keys_.seal_frozenset(node);
         return v;
@@ -216,7 +216,19 @@ private:
         Node& node = node_of(dict);
         grow(node, key);
         grow(node, value);
-        keys_.dict_set(node, key, value);
+        try {
+            keys_.dict_set(node, key, value);
+        } catch (const TypeError& e) {
+            fail_as<TypeError>(e.what());
+        }
+    }
+
+    void add_member(Node& set, const Value& member) {
+        try {
+            keys_.set_add(set, member);
+        } catch (const TypeError& e) {
+            fail_as<TypeError>(e.what());
+        }
     }
 
     // ---- memo
@@ -595,7 +607,7 @@ private:
                 Node& node = node_of(set);
                 for (const auto& item : items) {
                     grow(node, item);
-                    keys_.set_add(node, item);
+                    add_member(node, item);
                 }
                 return;
             }
