@@ -61,6 +61,24 @@ TEST(Dumps, ATupleThatContainsItselfDirectlyIsARecursionErrorNotAHang) {
     EXPECT_THROW((void)dumps(fs, 2), mpc::RecursionError);
 }
 
+TEST(Dumps, AGraphNestedAHundredThousandDeepPicklesWithoutRecursion) {
+    Value root = Value::list();
+    Value current = root;
+    for (int i = 0; i < 100'000; ++i) {
+        Value next = Value::tuple({Value::list()});
+        current.append(next);
+        current = next.at(0);
+    }
+    for (const int proto : {0, 2, 4}) {
+        const std::string out = dumps(root, proto);
+        EXPECT_THROW((void)loads(out), mpc::UnpicklingError);  // deeper than the default limit
+        mpc::pickle::Limits deep;
+        deep.max_depth = 300'000;
+        deep.max_marks = 300'000;
+        EXPECT_TRUE(mpc::equal(loads(out, deep), root)) << proto;
+    }
+}
+
 // ---- dumps: the bytes
 
 TEST(Dumps, SmallIntsUseTheShortestBinaryForm) {
