@@ -1,6 +1,7 @@
 #include "channel.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
@@ -46,10 +47,17 @@ constexpr std::uint64_t pad8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{
 constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
 // How long a getter spins on the data word before sleeping in the kernel.
 constexpr auto kSpinBudget = std::chrono::microseconds(50);
+// How long put() spins for ring space before handing an item to its feeder thread.
+constexpr auto kPutSpinBudget = std::chrono::microseconds(50);
 
+// A sequence word to wait on. `seq` changes only while somebody is interested (waiters > 0),
+// so that a stream of puts and gets with nobody waiting touches no extra cache line.
 struct alignas(64) Word {
   std::atomic<std::uint32_t> seq{0};
-  std::uint32_t waiters = 0;  // guarded by the mutex; may over-count after a SIGKILL (harmless)
+  // Guarded by the mutex. May over-count after a process was killed while waiting (harmless:
+  // a few needless bumps and wake-ups).
+  std::uint32_t waiters = 0;   // spinning or sleeping on seq
+  std::uint32_t sleepers = 0;  // of those, sleeping in futex_wait (they need a futex_wake)
 };
 
 }  // namespace
@@ -73,6 +81,11 @@ struct ChannelShared {
   pid_t writer_pid = 0;
   std::uint64_t reader_stream = 0;  // stream being reassembled (0: none); only one at a time
   pid_t reader_pid = 0;
+  // Free bytes the writers sleeping on `space` need before it is worth waking them (the
+  // smallest want among them). Without it a writer facing a full ring would be woken by every
+  // get() to write a single record, a futex round trip per item.
+  std::uint64_t space_wanted = 0;
+  bool orphans = false;  // chunks of a half-read stream may sit at the head (drop_orphans)
 
   Word data;   // a record was added, or the reader_stream was released
   Word space;  // ring space was freed, or the writer_stream was released
@@ -92,6 +105,29 @@ bool spinning_helps() {
 }
 
 bool process_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) == -1 && errno == ESRCH; }
+
+// Spins (without the lock) until w.seq moves away from `old`, *interrupt is raised or the
+// spin budget is spent. Short pauses first; then sched_yield() so that, on a busy machine, the
+// process we are waiting for can have this CPU.
+void spin_until_changed(Word& w, std::uint32_t old, const std::atomic<bool>* interrupt,
+                        std::chrono::steady_clock::duration budget = kSpinBudget) {
+  const auto start = std::chrono::steady_clock::now();
+  for (unsigned i = 1;; ++i) {
+    if (w.seq.load(std::memory_order_acquire) != old) return;
+    if (interrupt && interrupt->load(std::memory_order_relaxed)) return;
+    if (i < 256) {
+      cpu_relax();
+      continue;
+    }
+    if ((i & 15u) == 0) {
+      auto spent = std::chrono::steady_clock::now() - start;
+      if (spent >= budget) return;
+    }
+    sched_yield();
+  }
+}
+
+}  // namespace
 
 // The critical section. Wakes requested with bump() are made after unlocking, so that woken
 // processes do not immediately collide with our still-held mutex.
@@ -133,8 +169,21 @@ class Critical {
   }
 
   void bump(Word& w) {
+    if (w.waiters == 0) return;
     w.seq.fetch_add(1, std::memory_order_release);
-    if (w.waiters > 0) wake_ |= bit(w);
+    if (w.sleepers > 0) wake_ |= bit(w);
+  }
+
+  // Spins (never sleeps) for at most `budget` waiting for `w` to change. Called and returns
+  // locked; true if it changed.
+  bool spin(Word& w, std::chrono::steady_clock::duration budget) {
+    const std::uint32_t old = w.seq.load(std::memory_order_acquire);
+    ++w.waiters;
+    unlock();
+    spin_until_changed(w, old, nullptr, budget);
+    lock();
+    --w.waiters;
+    return w.seq.load(std::memory_order_relaxed) != old;
   }
 
   // Waits for `w` to change (or the deadline, or *interrupt). Called and returns locked.
@@ -142,24 +191,25 @@ class Critical {
     // Acquire: a waker that set a flag (close()) before bumping the word without the lock is
     // seen here if its bump is.
     const std::uint32_t old = w.seq.load(std::memory_order_acquire);
+    ++w.waiters;
     if (spin && spinning_helps()) {
       unlock();
-      const auto until = std::chrono::steady_clock::now() + kSpinBudget;
-      for (unsigned i = 1;; ++i) {
-        if (w.seq.load(std::memory_order_acquire) != old) break;
-        if (interrupt && interrupt->load(std::memory_order_relaxed)) break;
-        cpu_relax();
-        if ((i & 63u) == 0 && std::chrono::steady_clock::now() >= until) break;
-      }
+      spin_until_changed(w, old, interrupt);
       lock();
-      if (w.seq.load(std::memory_order_relaxed) != old) return;
+      if (w.seq.load(std::memory_order_relaxed) != old) {
+        --w.waiters;
+        return;
+      }
     }
-    if (interrupt && interrupt->load(std::memory_order_relaxed)) return;
-    if (deadline.expired()) return;
-    ++w.waiters;
+    if ((interrupt && interrupt->load(std::memory_order_relaxed)) || deadline.expired()) {
+      --w.waiters;
+      return;
+    }
+    ++w.sleepers;
     unlock();
     futex_wait(&w.seq, old, deadline.abs_timespec());
     lock();
+    --w.sleepers;
     --w.waiters;
   }
 
@@ -175,6 +225,8 @@ class Critical {
   bool locked_ = false;
   unsigned wake_ = 0;
 };
+
+namespace {
 
 Deadline sooner(const Deadline& a, const Deadline& b) {
   if (a.is_never()) return b;
@@ -239,17 +291,36 @@ void append_record(ChannelShared* s, const RecordHeader& h, const void* payload)
   s->tail += h.record_bytes();  // publish last
 }
 
+// Called after the head moved: wakes writers once there is as much room as they asked for.
+void space_freed(ChannelShared* s, Critical& c) {
+  if (s->space.waiters > 0 && ring_free(s) >= s->space_wanted) c.bump(s->space);
+}
+
+// Sleeps on `space` until at least `want` bytes are free (or the stream state changes, or the
+// deadline). Called and returns locked.
+void wait_for_space(ChannelShared* s, Critical& c, std::uint64_t want, const Deadline& deadline,
+                    const std::atomic<bool>* abort) {
+  want = std::min(want, s->capacity);
+  if (s->space.waiters == 0 || want < s->space_wanted) s->space_wanted = want;
+  c.wait(s->space, deadline, false, abort);
+}
+
 // Chunks at the head that no reader is reassembling belong to a stream whose reader died or
 // that was abandoned before its FIRST chunk was taken; nobody will ever read them.
+// Orphans only appear after a stream was left half-read, which sets `orphans`; the common
+// path costs one flag test.
 void drop_orphans(ChannelShared* s, Critical& c) {
+  if (!s->orphans || s->reader_stream != 0) return;
   bool freed = false;
-  while (s->reader_stream == 0 && s->head != s->tail) {
+  while (s->head != s->tail) {
     RecordHeader h = peek(s);
     if (h.kind() != kChunk || h.first()) break;
     s->head += h.record_bytes();
     freed = true;
   }
-  if (freed) c.bump(s->space);
+  // More chunks of the orphaned stream can only come from a writer still at it.
+  if (s->writer_stream == 0) s->orphans = false;
+  if (freed) space_freed(s, c);
 }
 
 // Releases streams whose owning process has died. Only called after a wait slice expired.
@@ -264,6 +335,7 @@ void reap_dead_streams(ChannelShared* s, Critical& c) {
     // The item it was reading is lost; take it out of the counts like a completed get.
     s->reader_stream = 0;
     s->reader_pid = 0;
+    s->orphans = true;
     s->count = std::max<std::int64_t>(0, s->count - 1);
     c.bump(s->slot);
     c.bump(s->data);
@@ -324,16 +396,29 @@ Channel::PutOutcome Channel::put(std::string_view item, const Deadline& slot_dea
   }
   ++s->count;
   if (count_task) ++s->unfinished;
-  if (write_now && s->writer_stream == 0 && rec <= s->capacity / 2 && rec <= ring_free(s)) {
-    RecordHeader h;
-    h.tag = kWhole;
-    h.len = static_cast<std::uint32_t>(item.size());
-    append_record(s, h, item.data());
-    ++s->ready;
-    c.bump(s->data);
-    return PutOutcome::written;
+  if (!write_now || rec > s->capacity / 2) return PutOutcome::reserved;
+  // A full ring usually means the consumers are a little slower than this producer: wait a few
+  // microseconds for room (spinning, never sleeping) rather than hand the item to the feeder
+  // thread, which costs more CPU per item than the wait. Still bounded, so put() keeps
+  // CPython's "never blocks on bytes" for all practical purposes.
+  const auto give_up = std::chrono::steady_clock::now() + kPutSpinBudget;
+  for (;;) {
+    if (s->writer_stream == 0 && rec <= ring_free(s)) {
+      RecordHeader h;
+      h.tag = kWhole;
+      h.len = static_cast<std::uint32_t>(item.size());
+      append_record(s, h, item.data());
+      ++s->ready;
+      c.bump(s->data);
+      return PutOutcome::written;
+    }
+    const auto left = give_up - std::chrono::steady_clock::now();
+    if (s->writer_stream != 0 || !spinning_helps() || left <= std::chrono::steady_clock::duration::zero()) {
+      return PutOutcome::reserved;
+    }
+    if (s->space.waiters == 0 || rec < s->space_wanted) s->space_wanted = rec;
+    c.spin(s->space, left);
   }
-  return PutOutcome::reserved;
 }
 
 void Channel::uncount(std::int64_t items, std::int64_t tasks) {
@@ -345,22 +430,21 @@ void Channel::uncount(std::int64_t items, std::int64_t tasks) {
   if (s->unfinished == 0) c.bump(s->tasks);
 }
 
-bool Channel::write(std::string_view item, bool add_count, const std::atomic<bool>* abort) {
+bool Channel::write_locked(Critical& c, std::string_view item, bool add_count, const std::atomic<bool>* abort) {
   ChannelShared* s = shared_;
   const auto aborted = [abort] { return abort && abort->load(std::memory_order_relaxed); };
   const std::uint64_t whole_rec = kWholeHeader + pad8(item.size());
   const std::uint64_t max_chunk = s->capacity / 2 - kFirstHeader;  // payload bytes per chunk
   const bool whole = whole_rec <= s->capacity / 2;
-  const pid_t me = ::getpid();
-
-  Critical c(s);
   // Wait for the right to write: no other stream in progress (and, for a whole record, room).
   for (;;) {
     drop_orphans(s, c);
     if (s->writer_stream == 0 && (!whole || whole_rec <= ring_free(s))) break;
     if (aborted()) return false;
     Deadline slice = liveness_slice();
-    c.wait(s->space, slice, false, abort);
+    // A whole record waits for a quarter of the ring, so that it and the records behind it
+    // (a feeder's batch) go in with one wake-up.
+    wait_for_space(s, c, whole ? std::max(whole_rec, s->capacity / 4) : kFirstHeader + s->capacity / 8, slice, abort);
     if (slice.expired()) reap_dead_streams(s, c);
   }
 
@@ -377,7 +461,7 @@ bool Channel::write(std::string_view item, bool add_count, const std::atomic<boo
 
   const std::uint64_t id = ++s->next_stream;
   s->writer_stream = id;
-  s->writer_pid = me;
+  s->writer_pid = ::getpid();
   std::uint64_t sent = 0;
   for (;;) {
     const std::uint64_t header = sent == 0 ? kFirstHeader : kChunkHeader;
@@ -417,15 +501,32 @@ bool Channel::write(std::string_view item, bool add_count, const std::atomic<boo
       return false;
     }
     Deadline slice = liveness_slice();
-    c.wait(s->space, slice, false, abort);
+    wait_for_space(s, c, header + pad8(std::min(left, s->capacity / 8)), slice, abort);
     if (slice.expired()) reap_dead_streams(s, c);
     drop_orphans(s, c);
   }
 }
 
+bool Channel::write(std::string_view item, bool add_count, const std::atomic<bool>* abort) {
+  Critical c(shared_);
+  return write_locked(c, item, add_count, abort);
+}
+
+std::size_t Channel::write_many(std::span<const std::string> items, bool add_count, const std::atomic<bool>* abort) {
+  // One lock acquisition for a run of items that fit (a feeder draining its backlog), instead
+  // of one per item.
+  Critical c(shared_);
+  std::size_t n = 0;
+  for (const auto& item : items) {
+    if (!write_locked(c, item, add_count, abort)) break;
+    ++n;
+  }
+  return n;
+}
+
 // ---- get ------------------------------------------------------------------------------------
 
-Channel::GetResult Channel::get(const Deadline& deadline, const std::atomic<bool>* interrupt) {
+Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, const std::atomic<bool>* interrupt) {
   ChannelShared* s = shared_;
   const auto interrupted = [interrupt] { return interrupt && interrupt->load(std::memory_order_relaxed); };
   Critical c(s);
@@ -434,35 +535,35 @@ Channel::GetResult Channel::get(const Deadline& deadline, const std::atomic<bool
     if (s->ready > 0 && s->reader_stream == 0) {
       RecordHeader h = peek(s);
       if (h.kind() == kWhole) {
-        GetResult r{GetStatus::ok, std::string(h.len, '\0')};
-        ring_read(s, s->head + kWholeHeader, r.item.data(), h.len);
+        out.resize(h.len);
+        ring_read(s, s->head + kWholeHeader, out.data(), h.len);
         s->head += h.record_bytes();
         --s->ready;
         --s->count;
-        c.bump(s->space);
+        space_freed(s, c);
         c.bump(s->slot);
-        return r;
+        return GetStatus::ok;
       }
       // The FIRST chunk of a stream: reassemble the whole item, alone.
       const std::uint64_t id = h.stream;
       s->reader_stream = id;
       s->reader_pid = ::getpid();
       --s->ready;
-      GetResult r{GetStatus::ok, std::string(h.total, '\0')};
+      out.resize(h.total);
       std::uint64_t got = 0;
       bool abandoned = false;
       for (;;) {
         if (s->head != s->tail) {
           RecordHeader k = peek(s);
           const bool ours = k.kind() == kChunk && k.stream == id && (got == 0) == k.first();
-          if (!ours || got + k.len > r.item.size()) {
+          if (!ours || got + k.len > out.size()) {
             abandoned = true;  // the writer gave up; what follows belongs to someone else
             break;
           }
-          ring_read(s, s->head + k.header_bytes(), r.item.data() + got, k.len);
+          ring_read(s, s->head + k.header_bytes(), out.data() + got, k.len);
           got += k.len;
           s->head += k.record_bytes();
-          c.bump(s->space);
+          space_freed(s, c);
           if (k.last()) break;
           continue;
         }
@@ -485,13 +586,14 @@ Channel::GetResult Channel::get(const Deadline& deadline, const std::atomic<bool
       --s->count;
       c.bump(s->slot);
       c.bump(s->data);  // other readers wait on `data` for the reader_stream to be released
-      if (!abandoned && got == r.item.size()) return r;
+      if (!abandoned && got == out.size()) return GetStatus::ok;
+      s->orphans = true;  // whatever is left of that stream
       drop_orphans(s, c);
-      if (interrupted()) return {GetStatus::interrupted, {}};
+      if (interrupted()) return GetStatus::interrupted;
       continue;  // that item is lost; look for the next one within the caller's deadline
     }
-    if (interrupted()) return {GetStatus::interrupted, {}};
-    if (deadline.expired()) return {GetStatus::timeout, {}};
+    if (interrupted()) return GetStatus::interrupted;
+    if (deadline.expired()) return GetStatus::timeout;
     const bool other_stream = s->reader_stream != 0;
     Deadline until = other_stream ? sooner(deadline, liveness_slice()) : deadline;
     c.wait(s->data, until, !other_stream, interrupt);

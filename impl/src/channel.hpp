@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,7 @@
 namespace mpc::detail {
 
 struct ChannelShared;  // lives in the mapping
+class Critical;        // the locked section (channel.cpp)
 
 class Channel {
  public:
@@ -58,18 +60,18 @@ class Channel {
   // `add_count` the item is counted when its first record goes in (SimpleQueue). Returns false
   // when `*abort` became true first (the partial item is abandoned; readers drop it).
   bool write(std::string_view item, bool add_count, const std::atomic<bool>* abort);
+  // write() for several items in order, under one lock acquisition while they fit. Returns how
+  // many were written (fewer only when aborted).
+  std::size_t write_many(std::span<const std::string> items, bool add_count, const std::atomic<bool>* abort);
 
   // Takes the item put (counts) aside without writing it: for items discarded unwritten.
   void uncount(std::int64_t items, std::int64_t tasks);
 
   enum class GetStatus { ok, timeout, interrupted };
-  struct GetResult {
-    GetStatus status;
-    std::string item;
-  };
-  // Waits until `deadline` for an item; `*interrupt` turning true (this process closed the
-  // queue) ends the wait with `interrupted`.
-  GetResult get(const Deadline& deadline, const std::atomic<bool>* interrupt);
+  // Waits until `deadline` for an item and stores it in `out` (resized; its capacity is
+  // reused, so a caller can keep one buffer and allocate nothing per item). `*interrupt`
+  // turning true (this process closed the queue) ends the wait with `interrupted`.
+  GetStatus get(std::string& out, const Deadline& deadline, const std::atomic<bool>* interrupt);
 
   [[nodiscard]] std::int64_t qsize() const;
   [[nodiscard]] bool empty() const;  // no item ready to be taken
@@ -87,6 +89,8 @@ class Channel {
   [[nodiscard]] std::size_t ring_bytes() const;
 
  private:
+  bool write_locked(Critical& c, std::string_view item, bool add_count, const std::atomic<bool>* abort);
+
   ChannelShared* shared_ = nullptr;
   std::size_t map_bytes_ = 0;
 };

@@ -205,7 +205,10 @@ std::vector<int> next_identity() {
 
 std::string default_name(const std::vector<int>& identity) {
   std::string name = "Process-";
-  for (std::size_t i = 0; i < identity.size(); ++i) name += (i ? ":" : "") + std::to_string(identity[i]);
+  for (std::size_t i = 0; i < identity.size(); ++i) {
+    if (i > 0) name += ':';
+    name += std::to_string(identity[i]);
+  }
   return name;
 }
 

@@ -36,28 +36,38 @@ struct QueueLocal {
   std::deque<std::string> backlog;
   std::unique_ptr<std::thread> feeder;
   bool stop = false;            // feeder: exit once the backlog is written
+  bool feeder_idle = false;     // the feeder sleeps on cv (so put() must notify it)
   bool join_cancelled = false;  // cancel_join_thread()
   std::atomic<std::int64_t> pending{0};  // backlog + the item the feeder is writing
   std::atomic<bool> abort{false};        // feeder: give up now, discard the rest
   std::atomic<bool> closed{false};       // close(); also interrupts this process's get()s
   std::atomic<bool> used{false};         // this process has put something
 
-  // The feeder: moves items that did not fit when put() into the ring, in order.
+  // The feeder: moves items that did not fit when put() into the ring, in order, a batch per
+  // lock acquisition (a producer that outruns its consumers lives on this path).
   void feed() {
+    std::vector<std::string> batch;
     for (;;) {
-      std::string item;
+      batch.clear();
       {
         std::unique_lock lk(m);
+        feeder_idle = true;
         cv.wait(lk, [&] { return !backlog.empty() || stop || abort.load(); });
+        feeder_idle = false;
         if (abort.load() || backlog.empty()) break;
-        item = std::move(backlog.front());
-        backlog.pop_front();
+        std::size_t bytes = 0;
+        while (!backlog.empty() && batch.size() < 1024 && bytes < (std::size_t{1} << 20)) {
+          bytes += backlog.front().size();
+          batch.push_back(std::move(backlog.front()));
+          backlog.pop_front();
+        }
       }
-      bool written = chan.write(item, false, &abort);
-      if (!written) chan.uncount(1, joinable ? 1 : 0);
-      pending.fetch_sub(1, std::memory_order_release);
-      cv.notify_all();
-      if (!written) break;
+      const std::size_t written = chan.write_many(batch, false, &abort);
+      const auto lost = static_cast<std::int64_t>(batch.size() - written);
+      if (lost > 0) chan.uncount(lost, joinable ? lost : 0);
+      pending.fetch_sub(static_cast<std::int64_t>(batch.size()), std::memory_order_release);
+      cv.notify_all();  // join_thread() waits for pending to drain
+      if (lost > 0) break;
     }
     // Whatever is left was given up (cancel_join_thread, or abort at destruction).
     std::lock_guard lk(m);
@@ -92,6 +102,7 @@ struct QueueLocal {
     std::deque<std::string>().swap(backlog);
     (void)feeder.release();  // the std::thread object names a thread of the parent: leak it
     stop = false;
+    feeder_idle = false;
     join_cancelled = false;
     pending.store(0);
     abort.store(false);
@@ -224,8 +235,9 @@ void Queue::put(const Value& obj, bool block, Timeout timeout) {
   const bool direct = q.pending.load(std::memory_order_acquire) == 0;
   auto outcome = q.chan.put(item, deadline, direct, q.joinable);
   if (outcome == detail::Channel::PutOutcome::full) throw QueueFull("");
-  q.used.store(true, std::memory_order_relaxed);
+  if (!q.used.load(std::memory_order_relaxed)) q.used.store(true, std::memory_order_relaxed);
   if (outcome == detail::Channel::PutOutcome::written) return;
+  bool wake;
   {
     std::lock_guard lk(q.m);
     q.backlog.push_back(std::move(item));
@@ -234,8 +246,9 @@ void Queue::put(const Value& obj, bool block, Timeout timeout) {
       q.stop = false;
       q.feeder = std::make_unique<std::thread>([p = &q] { p->feed(); });
     }
+    wake = q.feeder_idle;
   }
-  q.cv.notify_all();
+  if (wake) q.cv.notify_one();
 }
 
 bool Queue::try_put(const Value& obj, Timeout timeout) {
@@ -247,27 +260,53 @@ bool Queue::try_put(const Value& obj, Timeout timeout) {
   }
 }
 
+namespace {
+
+// Receives into a per-thread buffer (no allocation per item) and unpickles outside the lock,
+// like CPython. A buffer grown by a huge item is given back afterwards.
+class ItemBuffer {
+ public:
+  std::string& get() { return buf_; }
+  ~ItemBuffer() = default;
+  void trim() {
+    if (buf_.capacity() > (std::size_t{1} << 20)) std::string().swap(buf_);
+  }
+
+ private:
+  std::string buf_;
+};
+
+std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, const std::atomic<bool>* interrupt) {
+  thread_local ItemBuffer buffer;
+  std::string& buf = buffer.get();
+  switch (chan.get(buf, deadline, interrupt)) {
+    case detail::Channel::GetStatus::ok:
+      break;
+    case detail::Channel::GetStatus::timeout:
+      return std::nullopt;
+    case detail::Channel::GetStatus::interrupted:
+      throw EOFError("");
+  }
+  struct Trim {
+    ItemBuffer& b;
+    ~Trim() { b.trim(); }
+  } trim{buffer};
+  return pickle::loads(buf);
+}
+
+}  // namespace
+
 Value Queue::get(bool block, Timeout timeout) {
   if (closed()) throw ValueError("Queue " + describe() + " is closed");
   const Deadline deadline = block ? Deadline::after(timeout) : Deadline::now();
-  auto r = local_->chan.get(deadline, &local_->closed);
-  switch (r.status) {
-    case detail::Channel::GetStatus::ok:
-      return pickle::loads(r.item);  // unpickled outside the lock, like CPython
-    case detail::Channel::GetStatus::timeout:
-      throw QueueEmpty("");
-    case detail::Channel::GetStatus::interrupted:
-      break;
-  }
-  throw EOFError("");
+  auto v = receive(local_->chan, deadline, &local_->closed);
+  if (!v) throw QueueEmpty("");
+  return std::move(*v);
 }
 
 std::optional<Value> Queue::try_get(Timeout timeout) {
   if (closed()) throw ValueError("Queue " + describe() + " is closed");
-  auto r = local_->chan.get(Deadline::after(timeout), &local_->closed);
-  if (r.status == detail::Channel::GetStatus::timeout) return std::nullopt;
-  if (r.status == detail::Channel::GetStatus::interrupted) throw EOFError("");
-  return pickle::loads(r.item);
+  return receive(local_->chan, Deadline::after(timeout), &local_->closed);
 }
 
 std::int64_t Queue::qsize() const { return local_->chan.qsize(); }
@@ -331,17 +370,12 @@ void SimpleQueue::put(const Value& obj) {
 
 Value SimpleQueue::get() {
   if (closed()) throw OSError("handle is closed");
-  auto r = local_->chan.get(Deadline::never(), &local_->closed);
-  if (r.status != detail::Channel::GetStatus::ok) throw EOFError("");
-  return pickle::loads(r.item);
+  return *receive(local_->chan, Deadline::never(), &local_->closed);
 }
 
 std::optional<Value> SimpleQueue::try_get(Timeout timeout) {
   if (closed()) throw OSError("handle is closed");
-  auto r = local_->chan.get(Deadline::after(timeout), &local_->closed);
-  if (r.status == detail::Channel::GetStatus::timeout) return std::nullopt;
-  if (r.status == detail::Channel::GetStatus::interrupted) throw EOFError("");
-  return pickle::loads(r.item);
+  return receive(local_->chan, Deadline::after(timeout), &local_->closed);
 }
 
 bool SimpleQueue::empty() const {

@@ -1,0 +1,114 @@
+"""Prints the C++ (Google Benchmark JSON) and CPython (python_bench.py JSON) figures side by
+side, with the ratios and the targets."""
+import json
+import os
+import platform
+import sys
+
+TARGET_QUEUE_RATIO = 30.0      # mpc::Queue items/s >= 30 x multiprocessing.Queue
+TARGET_LATENCY_RATIO = 1.3     # mpc round trip <= 1.3 x raw pipe(2) round trip
+TARGET_BANDWIDTH_SHARE = 0.70  # mpc 1 MiB bandwidth >= 70 % of raw pipe(2)
+
+
+def load_cpp(path):
+    runs = {}
+    for b in json.load(open(path))["benchmarks"]:
+        runs[b["name"].split("/iterations")[0].split("/min_time")[0].split("/real_time")[0]] = b
+    return runs
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def merge(rounds):
+    """One dict of medians from several rounds of the same dict shape."""
+    out = {}
+    for key, first in rounds[0].items():
+        if isinstance(first, dict):
+            out[key] = merge([r[key] for r in rounds])
+        elif isinstance(first, (int, float)) and not isinstance(first, bool):
+            out[key] = median([r[key] for r in rounds])
+        else:
+            out[key] = first
+    return out
+
+
+def verdict(ok):
+    return "MET" if ok else "NOT MET"
+
+
+def main():
+    folder, rounds = sys.argv[1], int(sys.argv[2])
+    cpp = merge([load_cpp(os.path.join(folder, f"cpp.{i}.json")) for i in range(1, rounds + 1)])
+    py = merge([json.load(open(os.path.join(folder, f"py.{i}.json"))) for i in range(1, rounds + 1)])
+    ctx = json.load(open(os.path.join(folder, "cpp.1.json")))["context"]
+    load = os.getloadavg()
+
+    def c(name, key):
+        return cpp[name][key]
+
+    print(f"mpc IPC benchmarks: {platform.node()}, {os.cpu_count()} CPUs "
+          f"({ctx.get('mhz_per_cpu', '?')} MHz), Linux {platform.release()}, CPython {py['python']}")
+    print(f"medians of {rounds} alternating C++/CPython rounds; load average at the end "
+          f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    print()
+
+    q = c("BM_QueueThroughput", "items_per_second")
+    sq = c("BM_SimpleQueueThroughput", "items_per_second")
+    ratio = q / py["queue_items_per_s"]
+    print("Small-item queue throughput (int items, 1 producer process -> 1 consumer), items/s")
+    print(f"  mpc::Queue                 {q:14,.0f}")
+    print(f"  multiprocessing.Queue      {py['queue_items_per_s']:14,.0f}")
+    print(f"  mpc::SimpleQueue           {sq:14,.0f}")
+    print(f"  multiprocessing.SimpleQueue{py['simplequeue_items_per_s']:14,.0f}")
+    print(f"  ratio Queue mpc/CPython    {ratio:13.1f}x   target >= {TARGET_QUEUE_RATIO:.0f}x   {verdict(ratio >= TARGET_QUEUE_RATIO)}")
+    print(f"  ratio SimpleQueue          {sq / py['simplequeue_items_per_s']:13.1f}x")
+    print()
+
+    raw_med = c("BM_RawPipeRoundTrip", "median_us")
+    rows = [
+        ("raw pipe(2) ping-pong (C)", raw_med, c("BM_RawPipeRoundTrip", "p99_us")),
+        ("mpc::Connection, pipe(2) pair", c("BM_ConnectionRoundTrip/duplex:0/sigpipe_ignored:1", "median_us"),
+         c("BM_ConnectionRoundTrip/duplex:0/sigpipe_ignored:1", "p99_us")),
+        ("  same, SIGPIPE not ignored", c("BM_ConnectionRoundTrip/duplex:0/sigpipe_ignored:0", "median_us"),
+         c("BM_ConnectionRoundTrip/duplex:0/sigpipe_ignored:0", "p99_us")),
+        ("mpc::Connection, socketpair", c("BM_ConnectionRoundTrip/duplex:1/sigpipe_ignored:0", "median_us"),
+         c("BM_ConnectionRoundTrip/duplex:1/sigpipe_ignored:0", "p99_us")),
+        ("CPython Connection, pipe pair", py["rt_simplex_median_us"], py["rt_simplex_p99_us"]),
+        ("CPython Connection, socketpair", py["rt_duplex_median_us"], py["rt_duplex_p99_us"]),
+    ]
+    print("Round trip of an 8-byte message to an echo process, microseconds")
+    print(f"  {'':34}{'median':>9}{'p99':>9}{'x raw':>8}")
+    for name, med, p99 in rows:
+        print(f"  {name:34}{med:9.2f}{p99:9.2f}{med / raw_med:8.2f}")
+    lat = rows[1][1] / raw_med
+    print(f"  ratio mpc (pipe pair) / raw pipe(2), median: {lat:.2f}x   target <= {TARGET_LATENCY_RATIO}x   "
+          f"{verdict(lat <= TARGET_LATENCY_RATIO)}")
+    print()
+
+    raw_bw = c("BM_RawPipeBandwidth1MiB", "bytes_per_second")
+    bw = [
+        ("raw pipe(2) (C)", raw_bw),
+        ("mpc::Connection recv_bytes", c("BM_ConnectionBandwidth1MiB/into:0", "bytes_per_second")),
+        ("mpc::Connection recv_bytes_into", c("BM_ConnectionBandwidth1MiB/into:1", "bytes_per_second")),
+        ("CPython Connection recv_bytes", py["bw_bytes_per_s"]),
+    ]
+    print("1 MiB messages over pipe(2), one direction, GiB/s")
+    for name, v in bw:
+        print(f"  {name:34}{v / 2**30:9.2f}{100 * v / raw_bw:7.0f} % of raw")
+    share = bw[1][1] / raw_bw
+    print(f"  mpc recv_bytes / raw pipe(2): {100 * share:.0f} %   target >= {100 * TARGET_BANDWIDTH_SHARE:.0f} %   "
+          f"{verdict(share >= TARGET_BANDWIDTH_SHARE)}")
+    print()
+
+    print("Queue.get(timeout=0.2) on an empty queue, overshoot past 0.2 s (mean / worst of 5), microseconds")
+    print(f"  mpc::Queue                 {c('BM_QueueGetTimeout', 'overshoot_us'):9.0f} / "
+          f"{c('BM_QueueGetTimeout', 'worst_overshoot_us'):.0f}")
+    print(f"  multiprocessing.Queue      {py['get_timeout_overshoot_us']:9.0f} / {py['get_timeout_worst_overshoot_us']:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds and runs the IPC benchmarks, then the CPython equivalents, on this machine in one go,
+# and prints the figures side by side with the ratios and whether each target is met.
+#
+#   benchmarks/run.sh                  # build in $BUILD_DIR (default /tmp/build-mpc-bench)
+#   PYTHON=~/.pyenv/versions/3.13.0/bin/python benchmarks/run.sh
+#   BENCH_BINARY=/path/to/mpc_benchmarks benchmarks/run.sh   # skip the build
+#   ROUNDS=5 benchmarks/run.sh         # more rounds (default 3; medians are reported)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${BUILD_DIR:-/tmp/build-mpc-bench}
+python=${PYTHON:-/usr/bin/python3}
+bin=${BENCH_BINARY:-$build/benchmarks/mpc_benchmarks}
+
+if [[ -z "${BENCH_BINARY:-}" ]]; then
+  echo "building mpc_benchmarks (Release) in $build ..." >&2
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" --target mpc_benchmarks -j2 >/dev/null
+fi
+
+rounds=${ROUNDS:-3}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+# Rounds alternate C++ and CPython so that both see the same background load; the report
+# takes the median of each figure over the rounds.
+for ((i = 1; i <= rounds; i++)); do
+  echo "round $i/$rounds: C++ benchmarks ..." >&2
+  "$bin" --benchmark_format=json --benchmark_out="$out/cpp.$i.json" --benchmark_out_format=json >/dev/null
+  echo "round $i/$rounds: CPython benchmarks ($python) ..." >&2
+  "$python" "$here/python_bench.py" >"$out/py.$i.json"
+done
+/usr/bin/env python3 "$here/report.py" "$out" "$rounds"
