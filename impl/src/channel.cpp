@@ -47,8 +47,10 @@ constexpr std::uint64_t pad8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{
 constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
 // How long a getter spins on the data word before sleeping in the kernel.
 constexpr auto kSpinBudget = std::chrono::microseconds(50);
-// How long put() spins for ring space before handing an item to its feeder thread.
-constexpr auto kPutSpinBudget = std::chrono::microseconds(50);
+// How long put() waits for ring space before handing an item to its feeder thread.
+// Long enough to ride out a consumer descheduled on a busy machine, short enough that a
+// producer facing absent consumers notices quickly (once; it then stops waiting).
+constexpr auto kPutWaitBudget = std::chrono::milliseconds(10);
 
 // A sequence word to wait on. `seq` changes only while somebody is interested (waiters > 0),
 // so that a stream of puts and gets with nobody waiting touches no extra cache line.
@@ -397,11 +399,13 @@ Channel::PutOutcome Channel::put(std::string_view item, const Deadline& slot_dea
   ++s->count;
   if (count_task) ++s->unfinished;
   if (!write_now || rec > s->capacity / 2) return PutOutcome::reserved;
-  // A full ring usually means the consumers are a little slower than this producer: wait a few
-  // microseconds for room (spinning, never sleeping) rather than hand the item to the feeder
-  // thread, which costs more CPU per item than the wait. Still bounded, so put() keeps
-  // CPython's "never blocks on bytes" for all practical purposes.
-  const auto give_up = std::chrono::steady_clock::now() + kPutSpinBudget;
+  // A full ring usually means the consumers are a little slower than this producer. Sleep
+  // until a slice of the ring (1/64) is free, at most kPutWaitBudget, rather than hand the
+  // item to the feeder thread: one futex wake-up then lets this producer write a thousand
+  // small items directly, where the feeder would cost a thread hand-off per item. Bounded, so
+  // put() keeps CPython's "never blocks on bytes" beyond those milliseconds: when the
+  // consumers are gone or stalled the item goes to the feeder.
+  std::optional<Deadline> give_up;  // computed only when the ring is full (no clock read per put)
   for (;;) {
     if (s->writer_stream == 0 && rec <= ring_free(s)) {
       RecordHeader h;
@@ -412,12 +416,9 @@ Channel::PutOutcome Channel::put(std::string_view item, const Deadline& slot_dea
       c.bump(s->data);
       return PutOutcome::written;
     }
-    const auto left = give_up - std::chrono::steady_clock::now();
-    if (s->writer_stream != 0 || !spinning_helps() || left <= std::chrono::steady_clock::duration::zero()) {
-      return PutOutcome::reserved;
-    }
-    if (s->space.waiters == 0 || rec < s->space_wanted) s->space_wanted = rec;
-    c.spin(s->space, left);
+    if (!give_up) give_up = Deadline::after(std::chrono::duration<double>(kPutWaitBudget).count());
+    if (s->writer_stream != 0 || give_up->expired()) return PutOutcome::reserved;
+    wait_for_space(s, c, std::max(rec, s->capacity / 64), *give_up, nullptr);
   }
 }
 
@@ -442,9 +443,9 @@ bool Channel::write_locked(Critical& c, std::string_view item, bool add_count, c
     if (s->writer_stream == 0 && (!whole || whole_rec <= ring_free(s))) break;
     if (aborted()) return false;
     Deadline slice = liveness_slice();
-    // A whole record waits for a quarter of the ring, so that it and the records behind it
-    // (a feeder's batch) go in with one wake-up.
-    wait_for_space(s, c, whole ? std::max(whole_rec, s->capacity / 4) : kFirstHeader + s->capacity / 8, slice, abort);
+    // A whole record waits for 1/64 of the ring, so that it and the records behind it (a
+    // feeder's batch) go in with one wake-up.
+    wait_for_space(s, c, whole ? std::max(whole_rec, s->capacity / 64) : kFirstHeader + s->capacity / 8, slice, abort);
     if (slice.expired()) reap_dead_streams(s, c);
   }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +40,9 @@ struct QueueLocal {
   bool feeder_idle = false;     // the feeder sleeps on cv (so put() must notify it)
   bool join_cancelled = false;  // cancel_join_thread()
   std::atomic<std::int64_t> pending{0};  // backlog + the item the feeder is writing
+  std::size_t backlog_bytes = 0;  // bytes in backlog + in flight (guarded by m)
+  std::uint64_t fed_batches = 0;  // feeder progress counter (guarded by m)
+  bool stalled = false;           // the feeder made no progress for a while (guarded by m)
   std::atomic<bool> abort{false};        // feeder: give up now, discard the rest
   std::atomic<bool> closed{false};       // close(); also interrupts this process's get()s
   std::atomic<bool> used{false};         // this process has put something
@@ -65,8 +69,14 @@ struct QueueLocal {
       const std::size_t written = chan.write_many(batch, false, &abort);
       const auto lost = static_cast<std::int64_t>(batch.size() - written);
       if (lost > 0) chan.uncount(lost, joinable ? lost : 0);
-      pending.fetch_sub(static_cast<std::int64_t>(batch.size()), std::memory_order_release);
-      cv.notify_all();  // join_thread() waits for pending to drain
+      {
+        std::lock_guard lk(m);
+        for (const auto& item : batch) backlog_bytes -= item.size();
+        ++fed_batches;
+        stalled = false;
+        pending.fetch_sub(static_cast<std::int64_t>(batch.size()), std::memory_order_release);
+      }
+      cv.notify_all();  // join_thread() and throttled put()s wait on it
       if (lost > 0) break;
     }
     // Whatever is left was given up (cancel_join_thread, or abort at destruction).
@@ -77,7 +87,38 @@ struct QueueLocal {
       pending.fetch_sub(n, std::memory_order_release);
       backlog.clear();
     }
+    backlog_bytes = 0;
     cv.notify_all();
+  }
+
+  // put() with items already waiting for the feeder. Keeps CPython's "put never blocks on
+  // bytes" while consumers are gone or stalled (the backlog then grows in this process's
+  // memory, as CPython's buffer does), but when the consumers are merely slower than this
+  // producer, a backlog over half a ring makes put() wait for the feeder to drain it, in
+  // steps of kThrottleSlice that each must see progress: memory stays bounded and the
+  // producer returns to writing straight into the ring, which costs far less per item.
+  static constexpr auto kThrottleSlice = std::chrono::milliseconds(10);
+  void enqueue_behind(std::string item) {
+    std::unique_lock lk(m);
+    backlog_bytes += item.size();
+    backlog.push_back(std::move(item));
+    pending.fetch_add(1, std::memory_order_release);
+    if (!feeder) {
+      stop = false;
+      feeder = std::make_unique<std::thread>([this] { feed(); });
+    }
+    if (feeder_idle) cv.notify_one();
+    if (stalled || backlog_bytes <= chan.ring_bytes() / 2) return;
+    while (pending.load() > 0 && !closed.load() && !abort.load()) {
+      const std::uint64_t seen = fed_batches;
+      const bool moved = cv.wait_for(lk, kThrottleSlice, [&] {
+        return pending.load() == 0 || fed_batches != seen || closed.load() || abort.load();
+      });
+      if (!moved) {
+        stalled = true;  // nobody is draining: stop throttling until the feeder moves again
+        return;
+      }
+    }
   }
 
   // Stops the feeder (flushing unless the join was cancelled) and waits for it.
@@ -104,6 +145,9 @@ struct QueueLocal {
     stop = false;
     feeder_idle = false;
     join_cancelled = false;
+    backlog_bytes = 0;
+    fed_batches = 0;
+    stalled = false;
     pending.store(0);
     abort.store(false);
     closed.store(false);
@@ -237,18 +281,7 @@ void Queue::put(const Value& obj, bool block, Timeout timeout) {
   if (outcome == detail::Channel::PutOutcome::full) throw QueueFull("");
   if (!q.used.load(std::memory_order_relaxed)) q.used.store(true, std::memory_order_relaxed);
   if (outcome == detail::Channel::PutOutcome::written) return;
-  bool wake;
-  {
-    std::lock_guard lk(q.m);
-    q.backlog.push_back(std::move(item));
-    q.pending.fetch_add(1, std::memory_order_release);
-    if (!q.feeder) {
-      q.stop = false;
-      q.feeder = std::make_unique<std::thread>([p = &q] { p->feed(); });
-    }
-    wake = q.feeder_idle;
-  }
-  if (wake) q.cv.notify_one();
+  q.enqueue_behind(std::move(item));
 }
 
 bool Queue::try_put(const Value& obj, Timeout timeout) {

@@ -310,6 +310,42 @@ TEST(Queue, PutOfALargeItemDoesNotBlockWithoutAReader) {
   EXPECT_EQ(as_int(q.get(true, 5.0)), 7);  // FIFO also across the feeder
 }
 
+TEST(Queue, ManySmallPutsWithoutAReaderReturnPromptly) {
+  // The ring (16 KiB) holds ~1000 of these; the rest waits in this process, as in CPython.
+  mpc::Queue q(0, 16 * 1024);
+  auto t0 = Clock::now();
+  for (int i = 0; i < 20000; ++i) q.put(Value::integer(i));
+  EXPECT_LT(seconds_since(t0), 1.0);
+  EXPECT_EQ(q.qsize(), 20000);
+  mpc::Process consumer([&] {
+    for (int i = 0; i < 20000; ++i) {
+      if (as_int(q.get(true, 10.0)) != i) return 1;
+    }
+    return 0;
+  });
+  consumer.start();
+  consumer.join(30.0);
+  EXPECT_EQ(consumer.exitcode(), 0);
+}
+
+TEST(Queue, AFastProducerAndAnIrregularConsumerLoseNothingAndKeepOrder) {
+  // Exercises the switches between writing straight into the ring, waiting for room, handing
+  // items to the feeder and throttling, with a consumer that keeps pausing.
+  mpc::Queue q(0, 8 * 1024);
+  constexpr int kItems = 30000;
+  mpc::Process producer([&] {
+    for (int i = 0; i < kItems; ++i) q.put(Value::integer(i));
+  });
+  producer.start();
+  for (int i = 0; i < kItems; ++i) {
+    if (i % 5000 == 0) std::this_thread::sleep_for(30ms);
+    ASSERT_EQ(as_int(q.get(true, 10.0)), i);
+  }
+  producer.join(10.0);
+  EXPECT_EQ(producer.exitcode(), 0);
+  EXPECT_EQ(q.qsize(), 0);
+}
+
 TEST(Queue, LargeAndSmallItemsFromSeveralProducersAllArriveIntact) {
   mpc::Queue q(0, 32 * 1024);
   constexpr int kProducers = 3;

@@ -9,11 +9,16 @@
 // a robust process-shared mutex (a killed process does not wedge the others) with futex
 // wake-ups. put() writes the item straight into shared memory, so a get() in another process can
 // see it as soon as put() returns (CPython's empty() is often still True right after put()).
-// Like CPython's, put() never blocks on bytes, only on `maxsize`: an item that does not fit in
-// the ring right now (or larger than half of it) is handed to a per-process background feeder
-// thread that streams it in chunks, so items of any size work. A process that put items still
-// held by its feeder waits for them to be written at exit (CPython's join_thread semantics,
-// including the hang when nobody reads: see cancel_join_thread()).
+// Like CPython's, put() does not block on bytes, only on `maxsize`: an item larger than half
+// the ring, or one that finds the ring still full after a short wait (at most ~10 ms, while
+// consumers are draining it), is handed to a per-process background feeder thread that
+// streams it in chunks, so items of any size work. Differences from CPython, by design: when
+// consumers are alive but slower than a producer, put() paces the producer (waiting for room,
+// or for the feeder to drain a backlog over half a ring, as long as the consumers make
+// progress) instead of buffering without bound; when the consumers are gone or stalled, the
+// backlog grows in the producer's memory exactly as CPython's buffer does. A process that put
+// items still held by its feeder waits for them to be written at exit (CPython's join_thread
+// semantics, including the hang when nobody reads: see cancel_join_thread()).
 //
 // Timeouts are Python's (seconds; nullopt = forever; negative = 0) and exact: they are absolute
 // CLOCK_MONOTONIC deadlines, so get(true, 0.2) on an empty queue throws queue.Empty after 0.2 s.
