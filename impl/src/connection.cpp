@@ -17,6 +17,7 @@ namespace mpc {
 namespace {
 
 constexpr std::uint64_t kMaxShortLength = 0x7fffffff;  // beyond: -1 + 8-byte length
+constexpr std::size_t kSmallMessage = 512;             // copied next to its header
 
 void put_be32(std::byte* p, std::uint32_t v) {
   for (int i = 3; i >= 0; --i, v >>= 8) p[i] = static_cast<std::byte>(v & 0xff);
@@ -89,8 +90,17 @@ void Connection::write_message(const std::byte* data, std::size_t n) {
     put_be32(header, static_cast<std::uint32_t>(n));
     iov[0] = {header, 4};
   }
+  if (n <= kSmallMessage) {
+    // Small: one contiguous buffer and a plain write(2), a little cheaper than writev.
+    std::byte buf[4 + kSmallMessage];
+    std::memcpy(buf, header, 4);
+    if (n > 0) std::memcpy(buf + 4, data, n);
+    iovec one{buf, 4 + n};
+    detail::write_all(fd_.get(), &one, 1, is_socket_);
+    return;
+  }
   iov[1] = {const_cast<std::byte*>(data), n};
-  detail::write_all(fd_.get(), iov, n > 0 ? 2 : 1, is_socket_);
+  detail::write_all(fd_.get(), iov, 2, is_socket_);
 }
 
 void Connection::send_bytes(std::span<const std::byte> buf, std::int64_t offset,

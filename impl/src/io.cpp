@@ -83,7 +83,9 @@ void write_all(int fd, iovec* iov, int n, bool is_socket) {
   if (!is_socket) guard.emplace();
   while (n > 0) {
     ssize_t w;
-    if (is_socket) {
+    if (n == 1) {
+      w = is_socket ? ::send(fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL) : ::write(fd, iov->iov_base, iov->iov_len);
+    } else if (is_socket) {
       msghdr msg{};
       msg.msg_iov = iov;
       msg.msg_iovlen = static_cast<std::size_t>(n);
