@@ -111,8 +111,7 @@ bool process_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) == -1 && errno =
 // Spins (without the lock) until w.seq moves away from `old`, *interrupt is raised or the
 // spin budget is spent. Short pauses first; then sched_yield() so that, on a busy machine, the
 // process we are waiting for can have this CPU.
-void spin_until_changed(Word& w, std::uint32_t old, const std::atomic<bool>* interrupt,
-                        std::chrono::steady_clock::duration budget = kSpinBudget) {
+void spin_until_changed(Word& w, std::uint32_t old, const std::atomic<bool>* interrupt) {
   const auto start = std::chrono::steady_clock::now();
   for (unsigned i = 1;; ++i) {
     if (w.seq.load(std::memory_order_acquire) != old) return;
@@ -123,7 +122,7 @@ void spin_until_changed(Word& w, std::uint32_t old, const std::atomic<bool>* int
     }
     if ((i & 15u) == 0) {
       auto spent = std::chrono::steady_clock::now() - start;
-      if (spent >= budget) return;
+      if (spent >= kSpinBudget) return;
     }
     sched_yield();
   }
@@ -174,18 +173,6 @@ class Critical {
     if (w.waiters == 0) return;
     w.seq.fetch_add(1, std::memory_order_release);
     if (w.sleepers > 0) wake_ |= bit(w);
-  }
-
-  // Spins (never sleeps) for at most `budget` waiting for `w` to change. Called and returns
-  // locked; true if it changed.
-  bool spin(Word& w, std::chrono::steady_clock::duration budget) {
-    const std::uint32_t old = w.seq.load(std::memory_order_acquire);
-    ++w.waiters;
-    unlock();
-    spin_until_changed(w, old, nullptr, budget);
-    lock();
-    --w.waiters;
-    return w.seq.load(std::memory_order_relaxed) != old;
   }
 
   // Waits for `w` to change (or the deadline, or *interrupt). Called and returns locked.
