@@ -5,9 +5,7 @@
 
 namespace mpc {
 
-Deadline Deadline::after(Timeout seconds) noexcept {
-  if (!seconds) return never();
-  double s = *seconds;
+Deadline Deadline::after_seconds(double s) noexcept {
   if (!(s > 0)) return now();  // negative, zero and NaN: poll once
   // Anything beyond ~100 years is "forever" for practical purposes and would overflow the clock.
   if (s > 3.0e9) return never();
@@ -16,8 +14,8 @@ Deadline Deadline::after(Timeout seconds) noexcept {
 }
 
 int Deadline::poll_ms() const noexcept {
-  if (!at_) return -1;
-  auto left = *at_ - clock::now();
+  if (is_never()) return -1;
+  auto left = at_ - clock::now();
   if (left <= clock::duration::zero()) return 0;
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(left).count();
   long long ms = (us + 999) / 1000;
@@ -25,9 +23,9 @@ int Deadline::poll_ms() const noexcept {
 }
 
 std::optional<timespec> Deadline::abs_timespec() const noexcept {
-  if (!at_) return std::nullopt;
+  if (is_never()) return std::nullopt;
   // steady_clock's epoch is CLOCK_MONOTONIC's on Linux/libstdc++, so the count converts directly.
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(at_->time_since_epoch()).count();
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(at_.time_since_epoch()).count();
   if (ns < 0) ns = 0;
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);

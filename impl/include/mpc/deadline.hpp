@@ -22,10 +22,12 @@ class Deadline {
   static Deadline now() noexcept { return Deadline{clock::now()}; }
   // nullopt -> never; negative or zero -> already expired; NaN -> never would be surprising,
   // so NaN is treated like 0 (Python's time arithmetic would not block on it either).
-  static Deadline after(Timeout seconds) noexcept;
+  // Inline for the common "forever" case: blocking calls make one per call.
+  static Deadline after(Timeout seconds) noexcept { return seconds ? after_seconds(*seconds) : never(); }
+  static Deadline after_seconds(double seconds) noexcept;
 
-  [[nodiscard]] bool is_never() const noexcept { return !at_; }
-  [[nodiscard]] bool expired() const noexcept { return at_ && clock::now() >= *at_; }
+  [[nodiscard]] bool is_never() const noexcept { return at_ == clock::time_point::max(); }
+  [[nodiscard]] bool expired() const noexcept { return !is_never() && clock::now() >= at_; }
 
   // Milliseconds for poll(2): -1 forever, else rounded *up* so that a poll never returns before
   // the deadline (callers re-check and loop), capped to INT_MAX.
@@ -34,12 +36,15 @@ class Deadline {
   // The deadline as an absolute CLOCK_MONOTONIC timespec (for futex/pthread waits), or nullopt.
   [[nodiscard]] std::optional<timespec> abs_timespec() const noexcept;
 
-  [[nodiscard]] std::optional<clock::time_point> time_point() const noexcept { return at_; }
+  [[nodiscard]] std::optional<clock::time_point> time_point() const noexcept {
+    if (is_never()) return std::nullopt;
+    return at_;
+  }
 
  private:
   Deadline() noexcept = default;
   explicit Deadline(clock::time_point at) noexcept : at_(at) {}
-  std::optional<clock::time_point> at_;
+  clock::time_point at_ = clock::time_point::max();  // max(): never
 };
 
 }  // namespace mpc
