@@ -114,7 +114,10 @@ bool AdapterProcess::wait_group_empty(std::chrono::milliseconds timeout) {
 }
 
 void AdapterProcess::kill_group() {
-  ::kill(-pid_, SIGKILL);
+  // SIGTERM first: CPython's resource tracker ignores it and, once every other process of the
+  // group has died, unlinks the semaphores and segments they left. SIGKILL what is left after that.
+  ::kill(-pid_, SIGTERM);
+  if (!wait_group_empty(std::chrono::seconds(2))) ::kill(-pid_, SIGKILL);
   // Processes that left the group (setsid) are out of reach by design: the leak check reports them.
 }
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -106,6 +107,24 @@ class MalformedCaseTest : public testing::Test {
   std::string error_;
 };
 
+// Names in /dev/shm: POSIX semaphores (sem.*) and shared-memory segments of every implementation.
+std::set<std::string> shm_entries() {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/dev/shm", ec)) out.insert(e.path().filename().string());
+  return out;
+}
+
+// What appeared in /dev/shm during the run and is still there: a case left a semaphore or segment.
+int report_shm_leaks(const std::set<std::string>& before) {
+  std::string leaked;
+  for (const auto& name : shm_entries())
+    if (!before.contains(name)) leaked += " /dev/shm/" + name;
+  if (leaked.empty()) return 0;
+  std::cout << "mpconform: left behind by the run (semaphores or shared memory):" << leaked << std::endl;
+  return 1;
+}
+
 std::string sanitize_test_name(const std::string& s) {
   std::string out;
   for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
@@ -163,6 +182,7 @@ std::string shard_output_flag(const std::string& flag, unsigned shard) {
 // Runs `jobs` copies of this program, each one GoogleTest shard, and merges their verdicts.
 int run_sharded(const std::vector<std::string>& original_args, const Options& o) {
   auto t0 = std::chrono::steady_clock::now();
+  const auto shm_before = shm_entries();
   struct Shard {
     pid_t pid;
     std::string output_path, records_path;
@@ -223,7 +243,7 @@ int run_sharded(const std::vector<std::string>& original_args, const Options& o)
   }
   std::cout << comparison(records);
   std::cout << "mpconform: " << summary_line(tally(records), wall) << std::endl;
-  return worst;
+  return std::max(worst, report_shm_leaks(shm_before));
 }
 
 }  // namespace
@@ -299,6 +319,7 @@ int main(int argc, char** argv) {
   }
 
   auto t0 = std::chrono::steady_clock::now();
+  const auto shm_before = shm_entries();
   int rc = RUN_ALL_TESTS();
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (testing::GTEST_FLAG(list_tests)) return rc;
@@ -312,5 +333,5 @@ int main(int argc, char** argv) {
   if (!o.report.empty()) std::ofstream(o.report) << all.dump(2) << "\n";
   std::cout << comparison(g_records);
   std::cout << "mpconform: " << summary_line(tally(g_records), wall) << std::endl;
-  return rc;
+  return std::max(rc, report_shm_leaks(shm_before));
 }
