@@ -260,22 +260,33 @@ struct RecordHeader {
   [[nodiscard]] std::uint64_t record_bytes() const { return header_bytes() + pad8(len); }
 };
 
+// Header fields are 8 bytes at 8-aligned positions and the capacity is a multiple of 8, so a
+// field never straddles the end of the ring: plain loads and stores, no wrap handling.
+std::uint64_t load8(ChannelShared* s, std::uint64_t pos) {
+  std::uint64_t v;
+  std::memcpy(&v, s->ring() + (pos & s->mask), 8);
+  return v;
+}
+void store8(ChannelShared* s, std::uint64_t pos, std::uint64_t v) { std::memcpy(s->ring() + (pos & s->mask), &v, 8); }
+
 RecordHeader peek(ChannelShared* s) {
   RecordHeader h;
-  std::uint32_t w[2];
-  ring_read(s, s->head, w, 8);
-  h.tag = w[0];
-  h.len = w[1];
-  if (h.kind() == kChunk) ring_read(s, s->head + 8, &h.stream, 8);
-  if (h.kind() == kChunk && h.first()) ring_read(s, s->head + 16, &h.total, 8);
+  const std::uint64_t w = load8(s, s->head);
+  h.tag = static_cast<std::uint32_t>(w);
+  h.len = static_cast<std::uint32_t>(w >> 32);
+  if (h.kind() == kChunk) {
+    h.stream = load8(s, s->head + 8);
+    if (h.first()) h.total = load8(s, s->head + 16);
+  }
   return h;
 }
 
 void append_record(ChannelShared* s, const RecordHeader& h, const void* payload) {
-  std::uint32_t w[2] = {h.tag, h.len};
-  ring_write(s, s->tail, w, 8);
-  if (h.kind() == kChunk) ring_write(s, s->tail + 8, &h.stream, 8);
-  if (h.kind() == kChunk && h.first()) ring_write(s, s->tail + 16, &h.total, 8);
+  store8(s, s->tail, std::uint64_t{h.tag} | (std::uint64_t{h.len} << 32));
+  if (h.kind() == kChunk) {
+    store8(s, s->tail + 8, h.stream);
+    if (h.first()) store8(s, s->tail + 16, h.total);
+  }
   ring_write(s, s->tail + h.header_bytes(), payload, h.len);
   s->tail += h.record_bytes();  // publish last
 }
