@@ -52,18 +52,24 @@ constexpr auto kSpinBudget = std::chrono::microseconds(50);
 // producer facing absent consumers notices quickly (once; it then stops waiting).
 constexpr auto kPutWaitBudget = std::chrono::milliseconds(10);
 
-// A sequence word to wait on. `seq` changes only while somebody is interested (waiters > 0),
-// so that a stream of puts and gets with nobody waiting touches no extra cache line.
+// An event count: a sequence word to sleep on, and who is waiting on it. The two halves of
+// the channel (writers, readers) have their own locks, so a waiter and its waker do not share
+// a lock: they meet Dekker-style (the waiter registers, then re-checks its condition; the
+// waker publishes, then checks for waiters), each with a full fence in between. `seq` is only
+// bumped while somebody waits, so a stream of puts and gets with nobody waiting writes no
+// extra cache line. A process killed while waiting leaves a count too high: a few needless
+// bumps and wake-ups, nothing worse.
 struct alignas(64) Word {
   std::atomic<std::uint32_t> seq{0};
-  // Guarded by the mutex. May over-count after a process was killed while waiting (harmless:
-  // a few needless bumps and wake-ups).
-  std::uint32_t waiters = 0;   // spinning or sleeping on seq
-  std::uint32_t sleepers = 0;  // of those, sleeping in futex_wait (they need a futex_wake)
+  std::atomic<std::uint32_t> waiters{0};   // spinning or sleeping
+  std::atomic<std::uint32_t> sleepers{0};  // of those, in futex_wait (they need a futex_wake)
 };
 
 }  // namespace
 
+// The mapping's header. Writer fields and reader fields live on separate cache lines under
+// separate robust mutexes: with one producer and one consumer, each keeps its own lock and
+// bookkeeping in its own cache, and only the published positions and the records travel.
 struct ChannelShared {
   // Immutable after construction.
   std::uint64_t magic;
@@ -71,30 +77,39 @@ struct ChannelShared {
   std::uint64_t mask;
   std::int64_t maxsize;
 
-  alignas(64) pthread_mutex_t mutex;
-  // Everything below is guarded by `mutex`.
-  std::uint64_t head = 0;  // byte position of the oldest record
-  std::uint64_t tail = 0;  // byte position where the next record goes
-  std::int64_t ready = 0;  // items whose first record is in the ring and not yet taken
-  std::int64_t count = 0;  // qsize()
-  std::int64_t unfinished = 0;
+  // ---- writers: guarded by wlock (atomics are also read by readers, lock-free) ----
+  alignas(64) pthread_mutex_t wlock;
+  std::atomic<std::uint64_t> tail{0};       // end of published records (release, after the bytes)
+  std::atomic<std::int64_t> put_count{0};   // items counted in (qsize = put_count - got_count)
+  std::uint64_t head_seen = 0;              // writers' last look at head (refreshed when short of room)
   std::uint64_t next_stream = 0;
-  std::uint64_t writer_stream = 0;  // stream being written (0: none); only one at a time
-  pid_t writer_pid = 0;
-  std::uint64_t reader_stream = 0;  // stream being reassembled (0: none); only one at a time
-  pid_t reader_pid = 0;
-  // Free bytes the writers sleeping on `space` need before it is worth waking them (the
-  // smallest want among them). Without it a writer facing a full ring would be woken by every
-  // get() to write a single record, a futex round trip per item.
-  std::uint64_t space_wanted = 0;
-  bool orphans = false;  // chunks of a half-read stream may sit at the head (drop_orphans)
+  std::atomic<std::uint64_t> writer_stream{0};  // stream being written (0: none); a dead writer's is cleared by CAS
+  std::atomic<pid_t> writer_pid{0};
 
-  Word data;   // a record was added, or the reader_stream was released
+  // ---- readers: guarded by rlock ----
+  alignas(64) pthread_mutex_t rlock;
+  std::atomic<std::uint64_t> head{0};       // start of unconsumed records (release)
+  std::atomic<std::int64_t> got_count{0};   // items taken out (got, or lost with a dead reader)
+  // Claiming a stream is one store (reader_stream = its id) and the records stay at the head
+  // until consumed, so a reader killed at any point leaves a state the next reader can repair:
+  // the stream becomes the orphan_stream and its chunks are dropped.
+  std::uint64_t reader_stream = 0;          // stream being reassembled (0: none)
+  pid_t reader_pid = 0;
+  std::uint64_t orphan_stream = 0;          // last stream left half-read (its chunks are dropped)
+
+  // ---- shared ----
+  alignas(64) std::atomic<std::int64_t> unfinished{0};
+  // Free bytes the writers sleeping on `space` need before it is worth waking them. Without
+  // it a writer facing a full ring would be woken by every get() to write a single record.
+  std::atomic<std::uint64_t> space_wanted{0};
+
+  Word data;   // records were published, a stream was released or abandoned
   Word space;  // ring space was freed, or the writer_stream was released
-  Word slot;   // count went down (room under maxsize)
+  Word slot;   // got_count went up (room under maxsize)
   Word tasks;  // unfinished reached 0
 
   std::byte* ring() { return reinterpret_cast<std::byte*>(this) + kHeaderBytes; }
+  [[nodiscard]] bool bounded() const { return maxsize != INT64_MAX; }
 };
 
 static_assert(sizeof(ChannelShared) <= kHeaderBytes);
@@ -108,9 +123,17 @@ bool spinning_helps() {
 
 bool process_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) == -1 && errno == ESRCH; }
 
-// Spins (without the lock) until w.seq moves away from `old`, *interrupt is raised or the
-// spin budget is spent. Short pauses first; then sched_yield() so that, on a busy machine, the
-// process we are waiting for can have this CPU.
+Deadline liveness_slice() { return Deadline::after_seconds(std::chrono::duration<double>(kLivenessSlice).count()); }
+
+Deadline sooner(const Deadline& a, const Deadline& b) {
+  if (a.is_never()) return b;
+  if (b.is_never()) return a;
+  return *a.time_point() <= *b.time_point() ? a : b;
+}
+
+// Spins (unlocked) until w.seq moves away from `old`, *interrupt is raised or the spin budget
+// is spent. Short pauses first; then sched_yield() so that, on a busy machine, the process we
+// are waiting for can have this CPU.
 void spin_until_changed(Word& w, std::uint32_t old, const std::atomic<bool>* interrupt) {
   const auto start = std::chrono::steady_clock::now();
   for (unsigned i = 1;; ++i) {
@@ -120,21 +143,19 @@ void spin_until_changed(Word& w, std::uint32_t old, const std::atomic<bool>* int
       cpu_relax();
       continue;
     }
-    if ((i & 15u) == 0) {
-      auto spent = std::chrono::steady_clock::now() - start;
-      if (spent >= kSpinBudget) return;
-    }
+    if ((i & 15u) == 0 && std::chrono::steady_clock::now() - start >= kSpinBudget) return;
     sched_yield();
   }
 }
 
 }  // namespace
 
-// The critical section. Wakes requested with bump() are made after unlocking, so that woken
-// processes do not immediately collide with our still-held mutex.
+// One half's critical section (writers' or readers' lock, or none for lock-free waits).
+// Wake-ups requested with notify() are made after unlocking, so that woken processes do not
+// run straight into a mutex we still hold.
 class Critical {
  public:
-  explicit Critical(ChannelShared* s) : s_(s) { lock(); }
+  Critical(ChannelShared* s, pthread_mutex_t* m) : s_(s), m_(m) { lock(); }
   ~Critical() {
     if (locked_) unlock();
   }
@@ -142,17 +163,18 @@ class Critical {
   Critical& operator=(const Critical&) = delete;
 
   void lock() {
-    // Spin on trylock for a moment: the critical sections are a few hundred nanoseconds, and
-    // sleeping in the kernel for that costs ten times more.
+    if (!m_) return;
+    // Spin on trylock for a moment: critical sections are short, and sleeping in the kernel
+    // for one costs far more.
     int r = EBUSY;
     if (spinning_helps()) {
-      for (int i = 0; i < 128 && (r = pthread_mutex_trylock(&s_->mutex)) == EBUSY; ++i) cpu_relax();
+      for (int i = 0; i < 128 && (r = pthread_mutex_trylock(m_)) == EBUSY; ++i) cpu_relax();
     }
-    if (r == EBUSY) r = pthread_mutex_lock(&s_->mutex);
+    if (r == EBUSY) r = pthread_mutex_lock(m_);
     if (r == EOWNERDEAD) {
-      // A process died holding the lock. Our critical sections publish with their last
+      // A process died holding the lock. Critical sections publish their work with their last
       // stores, so the state is consistent; say so and go on.
-      pthread_mutex_consistent(&s_->mutex);
+      pthread_mutex_consistent(m_);
       r = 0;
     }
     if (r != 0) raise_errno(r);
@@ -160,8 +182,50 @@ class Critical {
   }
 
   void unlock() {
+    if (m_ && locked_) pthread_mutex_unlock(m_);
     locked_ = false;
-    pthread_mutex_unlock(&s_->mutex);
+    flush_wakes();
+  }
+
+  // Call after publishing a state change that waiters on `w` may be waiting for.
+  void notify(Word& w) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // publish before looking for waiters
+    if (w.waiters.load(std::memory_order_relaxed) == 0) return;
+    w.seq.fetch_add(1, std::memory_order_seq_cst);
+    if (w.sleepers.load(std::memory_order_seq_cst) > 0) wake_ |= bit(w);
+    if (!locked_) flush_wakes();
+  }
+
+  // Waits until ready() (true) or the deadline or *interrupt (false). Called and returns with
+  // this side's lock held; ready() is evaluated with it held.
+  template <class Ready>
+  bool wait_until(Word& w, Ready&& ready, const Deadline& deadline, bool spin,
+                  const std::atomic<bool>* interrupt = nullptr) {
+    for (;;) {
+      if (ready()) return true;
+      if ((interrupt && interrupt->load(std::memory_order_relaxed)) || deadline.expired()) return false;
+      const std::uint32_t old = w.seq.load(std::memory_order_acquire);
+      w.waiters.fetch_add(1, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);  // register before re-checking
+      if (ready()) {
+        w.waiters.fetch_sub(1, std::memory_order_relaxed);
+        return true;
+      }
+      unlock();
+      if (spin && spinning_helps()) spin_until_changed(w, old, interrupt);
+      if (w.seq.load(std::memory_order_acquire) == old &&
+          !(interrupt && interrupt->load(std::memory_order_relaxed)) && !deadline.expired()) {
+        w.sleepers.fetch_add(1, std::memory_order_seq_cst);
+        futex_wait(&w.seq, old, deadline.abs_timespec());
+        w.sleepers.fetch_sub(1, std::memory_order_relaxed);
+      }
+      w.waiters.fetch_sub(1, std::memory_order_relaxed);
+      lock();
+    }
+  }
+
+ private:
+  void flush_wakes() {
     unsigned m = std::exchange(wake_, 0u);
     if (m & 1u) futex_wake(&s_->data.seq);
     if (m & 2u) futex_wake(&s_->space.seq);
@@ -169,40 +233,6 @@ class Critical {
     if (m & 8u) futex_wake(&s_->tasks.seq);
   }
 
-  void bump(Word& w) {
-    if (w.waiters == 0) return;
-    w.seq.fetch_add(1, std::memory_order_release);
-    if (w.sleepers > 0) wake_ |= bit(w);
-  }
-
-  // Waits for `w` to change (or the deadline, or *interrupt). Called and returns locked.
-  void wait(Word& w, const Deadline& deadline, bool spin, const std::atomic<bool>* interrupt) {
-    // Acquire: a waker that set a flag (close()) before bumping the word without the lock is
-    // seen here if its bump is.
-    const std::uint32_t old = w.seq.load(std::memory_order_acquire);
-    ++w.waiters;
-    if (spin && spinning_helps()) {
-      unlock();
-      spin_until_changed(w, old, interrupt);
-      lock();
-      if (w.seq.load(std::memory_order_relaxed) != old) {
-        --w.waiters;
-        return;
-      }
-    }
-    if ((interrupt && interrupt->load(std::memory_order_relaxed)) || deadline.expired()) {
-      --w.waiters;
-      return;
-    }
-    ++w.sleepers;
-    unlock();
-    futex_wait(&w.seq, old, deadline.abs_timespec());
-    lock();
-    --w.sleepers;
-    --w.waiters;
-  }
-
- private:
   unsigned bit(const Word& w) const {
     if (&w == &s_->data) return 1u;
     if (&w == &s_->space) return 2u;
@@ -211,21 +241,14 @@ class Critical {
   }
 
   ChannelShared* s_;
+  pthread_mutex_t* m_;
   bool locked_ = false;
   unsigned wake_ = 0;
 };
 
 namespace {
 
-Deadline sooner(const Deadline& a, const Deadline& b) {
-  if (a.is_never()) return b;
-  if (b.is_never()) return a;
-  return *a.time_point() <= *b.time_point() ? a : b;
-}
-
-Deadline liveness_slice() { return Deadline::after(std::chrono::duration<double>(kLivenessSlice).count()); }
-
-// ---- ring access (all under the lock) --------------------------------------------------------
+// ---- ring access ------------------------------------------------------------------------------
 
 void ring_write(ChannelShared* s, std::uint64_t pos, const void* src, std::size_t n) {
   auto* from = static_cast<const std::byte*>(src);
@@ -243,7 +266,14 @@ void ring_read(ChannelShared* s, std::uint64_t pos, void* dst, std::size_t n) {
   if (first < n) std::memcpy(to + first, s->ring(), n - first);
 }
 
-std::uint64_t ring_free(const ChannelShared* s) { return s->capacity - (s->tail - s->head); }
+// Header fields are 8 bytes at 8-aligned positions and the capacity is a multiple of 8, so a
+// field never straddles the end of the ring: plain loads and stores.
+std::uint64_t load8(ChannelShared* s, std::uint64_t pos) {
+  std::uint64_t v;
+  std::memcpy(&v, s->ring() + (pos & s->mask), 8);
+  return v;
+}
+void store8(ChannelShared* s, std::uint64_t pos, std::uint64_t v) { std::memcpy(s->ring() + (pos & s->mask), &v, 8); }
 
 struct RecordHeader {
   std::uint32_t tag = 0;
@@ -260,86 +290,124 @@ struct RecordHeader {
   [[nodiscard]] std::uint64_t record_bytes() const { return header_bytes() + pad8(len); }
 };
 
-// Header fields are 8 bytes at 8-aligned positions and the capacity is a multiple of 8, so a
-// field never straddles the end of the ring: plain loads and stores, no wrap handling.
-std::uint64_t load8(ChannelShared* s, std::uint64_t pos) {
-  std::uint64_t v;
-  std::memcpy(&v, s->ring() + (pos & s->mask), 8);
-  return v;
-}
-void store8(ChannelShared* s, std::uint64_t pos, std::uint64_t v) { std::memcpy(s->ring() + (pos & s->mask), &v, 8); }
-
-RecordHeader peek(ChannelShared* s) {
+// Readers only, at `pos` < tail (published).
+RecordHeader peek(ChannelShared* s, std::uint64_t pos) {
   RecordHeader h;
-  const std::uint64_t w = load8(s, s->head);
+  const std::uint64_t w = load8(s, pos);
   h.tag = static_cast<std::uint32_t>(w);
   h.len = static_cast<std::uint32_t>(w >> 32);
   if (h.kind() == kChunk) {
-    h.stream = load8(s, s->head + 8);
-    if (h.first()) h.total = load8(s, s->head + 16);
+    h.stream = load8(s, pos + 8);
+    if (h.first()) h.total = load8(s, pos + 16);
   }
   return h;
 }
 
-void append_record(ChannelShared* s, const RecordHeader& h, const void* payload) {
-  store8(s, s->tail, std::uint64_t{h.tag} | (std::uint64_t{h.len} << 32));
-  if (h.kind() == kChunk) {
-    store8(s, s->tail + 8, h.stream);
-    if (h.first()) store8(s, s->tail + 16, h.total);
-  }
-  ring_write(s, s->tail + h.header_bytes(), payload, h.len);
-  s->tail += h.record_bytes();  // publish last
+// ---- writer side (wlock held) -----------------------------------------------------------------
+
+// Free bytes, refreshing the cached head only when the cached view says there is not enough.
+std::uint64_t room(ChannelShared* s, std::uint64_t need) {
+  const std::uint64_t t = s->tail.load(std::memory_order_relaxed);
+  if (s->capacity - (t - s->head_seen) < need) s->head_seen = s->head.load(std::memory_order_acquire);
+  return s->capacity - (t - s->head_seen);
 }
+
+// Writes a record and publishes it: the bytes, then tail (release), so a reader that sees the
+// new tail sees the bytes.
+void publish(ChannelShared* s, Critical& w, const RecordHeader& h, const void* payload) {
+  const std::uint64_t t = s->tail.load(std::memory_order_relaxed);
+  store8(s, t, std::uint64_t{h.tag} | (std::uint64_t{h.len} << 32));
+  if (h.kind() == kChunk) {
+    store8(s, t + 8, h.stream);
+    if (h.first()) store8(s, t + 16, h.total);
+  }
+  ring_write(s, t + h.header_bytes(), payload, h.len);
+  s->tail.store(t + h.record_bytes(), std::memory_order_release);
+  w.notify(s->data);
+}
+
+void wait_for_space(ChannelShared* s, Critical& w, std::uint64_t want, const Deadline& deadline,
+                    const std::atomic<bool>* abort, bool need_stream_free) {
+  want = std::min(want, s->capacity);
+  // Writers are serialized by wlock, so the smallest want among them is kept without races.
+  if (s->space.waiters.load(std::memory_order_relaxed) == 0 || want < s->space_wanted.load(std::memory_order_relaxed)) {
+    s->space_wanted.store(want, std::memory_order_relaxed);
+  }
+  w.wait_until(
+      s->space,
+      [&] {
+        return (abort && abort->load(std::memory_order_relaxed)) ||
+               ((!need_stream_free || s->writer_stream.load(std::memory_order_relaxed) == 0) && room(s, want) >= want);
+      },
+      deadline, false, abort);
+}
+
+void release_writer_stream(ChannelShared* s, Critical& w) {
+  s->writer_stream.store(0, std::memory_order_release);
+  s->writer_pid.store(0, std::memory_order_relaxed);
+  w.notify(s->space);  // writers waiting for the stream to end
+  w.notify(s->data);   // a reader reassembling it notices if it was cut short
+}
+
+// ---- reader side (rlock held) -----------------------------------------------------------------
 
 // Called after the head moved: wakes writers once there is as much room as they asked for.
-void space_freed(ChannelShared* s, Critical& c) {
-  if (s->space.waiters > 0 && ring_free(s) >= s->space_wanted) c.bump(s->space);
+void space_freed(ChannelShared* s, Critical& r) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (s->space.waiters.load(std::memory_order_relaxed) == 0) return;
+  const std::uint64_t free = s->capacity - (s->tail.load(std::memory_order_acquire) - s->head.load(std::memory_order_relaxed));
+  if (free >= s->space_wanted.load(std::memory_order_relaxed)) r.notify(s->space);
 }
 
-// Sleeps on `space` until at least `want` bytes are free (or the stream state changes, or the
-// deadline). Called and returns locked.
-void wait_for_space(ChannelShared* s, Critical& c, std::uint64_t want, const Deadline& deadline,
-                    const std::atomic<bool>* abort) {
-  want = std::min(want, s->capacity);
-  if (s->space.waiters == 0 || want < s->space_wanted) s->space_wanted = want;
-  c.wait(s->space, deadline, false, abort);
+void item_out(ChannelShared* s, Critical& r) {
+  s->got_count.fetch_add(1, std::memory_order_release);
+  if (s->bounded()) r.notify(s->slot);
 }
 
-// Chunks at the head that no reader is reassembling belong to a stream whose reader died or
-// that was abandoned before its FIRST chunk was taken; nobody will ever read them.
-// Orphans only appear after a stream was left half-read, which sets `orphans`; the common
-// path costs one flag test.
-void drop_orphans(ChannelShared* s, Critical& c) {
-  if (!s->orphans || s->reader_stream != 0) return;
+// With no stream being reassembled, a chunk at the head is an orphan if it is not a FIRST
+// (its stream's reader finished or gave up) or belongs to the orphan_stream (its reader died
+// before consuming it). Orphans are dropped; afterwards the head is a WHOLE or FIRST record
+// that can be taken, or the ring is empty.
+void drop_orphans(ChannelShared* s, Critical& r) {
+  if (s->reader_stream != 0) return;
   bool freed = false;
-  while (s->head != s->tail) {
-    RecordHeader h = peek(s);
-    if (h.kind() != kChunk || h.first()) break;
-    s->head += h.record_bytes();
+  std::uint64_t h = s->head.load(std::memory_order_relaxed);
+  while (h != s->tail.load(std::memory_order_acquire)) {
+    RecordHeader k = peek(s, h);
+    if (k.kind() != kChunk || (k.first() && k.stream != s->orphan_stream)) break;
+    h += k.record_bytes();
     freed = true;
   }
-  // More chunks of the orphaned stream can only come from a writer still at it.
-  if (s->writer_stream == 0) s->orphans = false;
-  if (freed) space_freed(s, c);
+  if (freed) {
+    s->head.store(h, std::memory_order_release);
+    space_freed(s, r);
+  }
 }
 
-// Releases streams whose owning process has died. Only called after a wait slice expired.
-void reap_dead_streams(ChannelShared* s, Critical& c) {
-  if (s->writer_stream != 0 && process_gone(s->writer_pid)) {
-    s->writer_stream = 0;
-    s->writer_pid = 0;
-    c.bump(s->space);
-    c.bump(s->data);
-  }
-  if (s->reader_stream != 0 && process_gone(s->reader_pid)) {
-    // The item it was reading is lost; take it out of the counts like a completed get.
-    s->reader_stream = 0;
-    s->reader_pid = 0;
-    s->orphans = true;
-    s->count = std::max<std::int64_t>(0, s->count - 1);
-    c.bump(s->slot);
-    c.bump(s->data);
-    drop_orphans(s, c);
+// Something at the head for a reader to look at (an item, or orphans to drop).
+bool head_ready(ChannelShared* s) {
+  return s->reader_stream == 0 && s->head.load(std::memory_order_relaxed) != s->tail.load(std::memory_order_acquire);
+}
+
+// A reader that died reassembling a stream: its item is lost, its chunks become orphans.
+void reap_dead_reader(ChannelShared* s, Critical& r) {
+  if (s->reader_stream == 0 || !process_gone(s->reader_pid)) return;
+  s->orphan_stream = s->reader_stream;
+  s->reader_stream = 0;
+  s->reader_pid = 0;
+  item_out(s, r);
+  r.notify(s->data);
+  drop_orphans(s, r);
+}
+
+// A writer that died streaming: readers and writers waiting on its stream move on.
+void reap_dead_writer(ChannelShared* s, Critical& any) {
+  std::uint64_t id = s->writer_stream.load(std::memory_order_acquire);
+  if (id != 0 && process_gone(s->writer_pid.load(std::memory_order_relaxed)) &&
+      s->writer_stream.compare_exchange_strong(id, 0, std::memory_order_acq_rel)) {
+    s->writer_pid.store(0, std::memory_order_relaxed);
+    any.notify(s->space);
+    any.notify(s->data);
   }
 }
 
@@ -365,7 +433,8 @@ Channel::Channel(std::size_t ring_bytes, std::int64_t maxsize) {
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  int r = pthread_mutex_init(&s->mutex, &attr);
+  int r = pthread_mutex_init(&s->wlock, &attr);
+  if (r == 0) r = pthread_mutex_init(&s->rlock, &attr);
   pthread_mutexattr_destroy(&attr);
   if (r != 0) {
     ::munmap(mem, map_bytes_);
@@ -375,7 +444,7 @@ Channel::Channel(std::size_t ring_bytes, std::int64_t maxsize) {
 }
 
 Channel::~Channel() {
-  // No pthread_mutex_destroy: other processes may still use the mutex; the memory goes away
+  // No pthread_mutex_destroy: other processes may still use the mutexes; the memory goes away
   // with the last mapping.
   if (shared_) ::munmap(shared_, map_bytes_);
 }
@@ -389,84 +458,81 @@ Channel::PutOutcome Channel::put(std::string_view item, const Deadline& slot_dea
                                  bool count_task) {
   ChannelShared* s = shared_;
   const std::uint64_t rec = kWholeHeader + pad8(item.size());
-  Critical c(s);
-  while (s->count >= s->maxsize) {
-    if (slot_deadline.expired()) return PutOutcome::full;
-    c.wait(s->slot, slot_deadline, false, nullptr);
+  Critical w(s, &s->wlock);
+  if (s->bounded()) {
+    const bool room_for_one = w.wait_until(
+        s->slot,
+        [&] { return s->put_count.load(std::memory_order_relaxed) - s->got_count.load(std::memory_order_acquire) < s->maxsize; },
+        slot_deadline, false);
+    if (!room_for_one) return PutOutcome::full;
   }
-  ++s->count;
-  if (count_task) ++s->unfinished;
+  s->put_count.store(s->put_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (count_task) s->unfinished.fetch_add(1, std::memory_order_acq_rel);
   if (!write_now || rec > s->capacity / 2) return PutOutcome::reserved;
-  // A full ring usually means the consumers are a little slower than this producer. Sleep
-  // until a slice of the ring (1/64) is free, at most kPutWaitBudget, rather than hand the
-  // item to the feeder thread: one futex wake-up then lets this producer write a thousand
-  // small items directly, where the feeder would cost a thread hand-off per item. Bounded, so
-  // put() keeps CPython's "never blocks on bytes" beyond those milliseconds: when the
-  // consumers are gone or stalled the item goes to the feeder.
-  std::optional<Deadline> give_up;  // computed only when the ring is full (no clock read per put)
-  for (;;) {
-    if (s->writer_stream == 0 && rec <= ring_free(s)) {
-      RecordHeader h;
-      h.tag = kWhole;
-      h.len = static_cast<std::uint32_t>(item.size());
-      append_record(s, h, item.data());
-      ++s->ready;
-      c.bump(s->data);
-      return PutOutcome::written;
-    }
-    if (!give_up) give_up = Deadline::after(std::chrono::duration<double>(kPutWaitBudget).count());
-    if (s->writer_stream != 0 || give_up->expired()) return PutOutcome::reserved;
-    wait_for_space(s, c, std::max(rec, s->capacity / 64), *give_up, nullptr);
+  if (s->writer_stream.load(std::memory_order_relaxed) != 0) return PutOutcome::reserved;
+  if (room(s, rec) < rec) {
+    // A full ring usually means the consumers are a little slower than this producer. Sleep
+    // until a slice of the ring (1/64) is free, at most kPutWaitBudget, rather than hand the
+    // item to the feeder thread: one wake-up then lets this producer write a thousand small
+    // items directly, where the feeder would cost a thread hand-off per item. Bounded, so
+    // put() keeps CPython's "never blocks on bytes" beyond those milliseconds: when the
+    // consumers are gone or stalled the item goes to the feeder.
+    const Deadline give_up = Deadline::after_seconds(std::chrono::duration<double>(kPutWaitBudget).count());
+    wait_for_space(s, w, std::max(rec, s->capacity / 64), give_up, nullptr, true);
+    if (s->writer_stream.load(std::memory_order_relaxed) != 0 || room(s, rec) < rec) return PutOutcome::reserved;
   }
+  RecordHeader h;
+  h.tag = kWhole;
+  h.len = static_cast<std::uint32_t>(item.size());
+  publish(s, w, h, item.data());
+  return PutOutcome::written;
 }
 
 void Channel::uncount(std::int64_t items, std::int64_t tasks) {
   ChannelShared* s = shared_;
-  Critical c(s);
-  s->count = std::max<std::int64_t>(0, s->count - items);
-  s->unfinished = std::max<std::int64_t>(0, s->unfinished - tasks);
-  c.bump(s->slot);
-  if (s->unfinished == 0) c.bump(s->tasks);
+  Critical w(s, &s->wlock);
+  s->put_count.store(s->put_count.load(std::memory_order_relaxed) - items, std::memory_order_release);
+  w.notify(s->slot);
+  if (tasks > 0 && s->unfinished.fetch_sub(tasks, std::memory_order_acq_rel) - tasks <= 0) w.notify(s->tasks);
 }
 
-bool Channel::write_locked(Critical& c, std::string_view item, bool add_count, const std::atomic<bool>* abort) {
+bool Channel::write_locked(Critical& w, std::string_view item, bool add_count, const std::atomic<bool>* abort) {
   ChannelShared* s = shared_;
   const auto aborted = [abort] { return abort && abort->load(std::memory_order_relaxed); };
   const std::uint64_t whole_rec = kWholeHeader + pad8(item.size());
   const std::uint64_t max_chunk = s->capacity / 2 - kFirstHeader;  // payload bytes per chunk
   const bool whole = whole_rec <= s->capacity / 2;
-  // Wait for the right to write: no other stream in progress (and, for a whole record, room).
+  // Wait for the right to write: no other stream in progress (and, for a whole record, room;
+  // 1/64 of the ring, so that it and the records behind it, a feeder's batch, go in with one
+  // wake-up).
+  const std::uint64_t want = whole ? std::max(whole_rec, s->capacity / 64) : kFirstHeader + s->capacity / 8;
   for (;;) {
-    drop_orphans(s, c);
-    if (s->writer_stream == 0 && (!whole || whole_rec <= ring_free(s))) break;
+    if (s->writer_stream.load(std::memory_order_relaxed) == 0 && (!whole || room(s, whole_rec) >= whole_rec)) break;
     if (aborted()) return false;
     Deadline slice = liveness_slice();
-    // A whole record waits for 1/64 of the ring, so that it and the records behind it (a
-    // feeder's batch) go in with one wake-up.
-    wait_for_space(s, c, whole ? std::max(whole_rec, s->capacity / 64) : kFirstHeader + s->capacity / 8, slice, abort);
-    if (slice.expired()) reap_dead_streams(s, c);
+    wait_for_space(s, w, want, slice, abort, true);
+    if (slice.expired()) reap_dead_writer(s, w);
   }
 
   if (whole) {
     RecordHeader h;
     h.tag = kWhole;
     h.len = static_cast<std::uint32_t>(item.size());
-    append_record(s, h, item.data());
-    ++s->ready;
-    if (add_count) ++s->count;
-    c.bump(s->data);
+    if (add_count) s->put_count.store(s->put_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    publish(s, w, h, item.data());
     return true;
   }
 
   const std::uint64_t id = ++s->next_stream;
-  s->writer_stream = id;
-  s->writer_pid = ::getpid();
+  s->writer_stream.store(id, std::memory_order_release);
+  s->writer_pid.store(::getpid(), std::memory_order_relaxed);
   std::uint64_t sent = 0;
   for (;;) {
     const std::uint64_t header = sent == 0 ? kFirstHeader : kChunkHeader;
     const std::uint64_t left = item.size() - sent;
-    const std::uint64_t room = ring_free(s) > header ? (ring_free(s) - header) & ~std::uint64_t{7} : 0;
-    const std::uint64_t chunk = std::min({left, max_chunk, room});
+    const std::uint64_t free = room(s, header + pad8(std::min(left, max_chunk)));
+    const std::uint64_t space = free > header ? (free - header) & ~std::uint64_t{7} : 0;
+    const std::uint64_t chunk = std::min({left, max_chunk, space});
     // Wait for a worthwhile amount of room (an eighth of the ring) unless the rest is smaller:
     // a trickle of tiny chunks would cost a wake-up each.
     if (chunk > 0 && (chunk == left || chunk >= s->capacity / 8)) {
@@ -475,49 +541,39 @@ bool Channel::write_locked(Critical& c, std::string_view item, bool add_count, c
       h.len = static_cast<std::uint32_t>(chunk);
       h.stream = id;
       h.total = item.size();
-      append_record(s, h, item.data() + sent);
-      if (sent == 0) {
-        ++s->ready;
-        if (add_count) ++s->count;
+      if (sent == 0 && add_count) {
+        s->put_count.store(s->put_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
       }
+      publish(s, w, h, item.data() + sent);
       sent += chunk;
-      c.bump(s->data);
       if (sent == item.size()) {
-        s->writer_stream = 0;
-        s->writer_pid = 0;
-        c.bump(s->space);  // other writers wait for the stream to end on `space`
+        release_writer_stream(s, w);
         return true;
       }
       continue;
     }
-    if (aborted()) {
-      // Give the stream up; a reader holding its first chunks notices the stream is no longer
-      // being written and drops what it has.
-      s->writer_stream = 0;
-      s->writer_pid = 0;
-      c.bump(s->space);
-      c.bump(s->data);
+    if (aborted() || s->writer_stream.load(std::memory_order_relaxed) != id) {
+      // Give the stream up (or it was taken from us as dead); a reader holding its first
+      // chunks notices the stream is no longer being written and drops what it has.
+      if (s->writer_stream.load(std::memory_order_relaxed) == id) release_writer_stream(s, w);
       return false;
     }
-    Deadline slice = liveness_slice();
-    wait_for_space(s, c, header + pad8(std::min(left, s->capacity / 8)), slice, abort);
-    if (slice.expired()) reap_dead_streams(s, c);
-    drop_orphans(s, c);
+    wait_for_space(s, w, header + pad8(std::min(left, s->capacity / 8)), liveness_slice(), abort, false);
   }
 }
 
 bool Channel::write(std::string_view item, bool add_count, const std::atomic<bool>* abort) {
-  Critical c(shared_);
-  return write_locked(c, item, add_count, abort);
+  Critical w(shared_, &shared_->wlock);
+  return write_locked(w, item, add_count, abort);
 }
 
 std::size_t Channel::write_many(std::span<const std::string> items, bool add_count, const std::atomic<bool>* abort) {
   // One lock acquisition for a run of items that fit (a feeder draining its backlog), instead
   // of one per item.
-  Critical c(shared_);
+  Critical w(shared_, &shared_->wlock);
   std::size_t n = 0;
   for (const auto& item : items) {
-    if (!write_locked(c, item, add_count, abort)) break;
+    if (!write_locked(w, item, add_count, abort)) break;
     ++n;
   }
   return n;
@@ -528,119 +584,120 @@ std::size_t Channel::write_many(std::span<const std::string> items, bool add_cou
 Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, const std::atomic<bool>* interrupt) {
   ChannelShared* s = shared_;
   const auto interrupted = [interrupt] { return interrupt && interrupt->load(std::memory_order_relaxed); };
-  Critical c(s);
+  Critical r(s, &s->rlock);
   for (;;) {
-    drop_orphans(s, c);
-    if (s->ready > 0 && s->reader_stream == 0) {
-      RecordHeader h = peek(s);
+    drop_orphans(s, r);
+    if (head_ready(s)) {
+      std::uint64_t head = s->head.load(std::memory_order_relaxed);
+      RecordHeader h = peek(s, head);
       if (h.kind() == kWhole) {
         out.resize(h.len);
-        ring_read(s, s->head + kWholeHeader, out.data(), h.len);
-        s->head += h.record_bytes();
-        --s->ready;
-        --s->count;
-        space_freed(s, c);
-        c.bump(s->slot);
+        ring_read(s, head + kWholeHeader, out.data(), h.len);
+        s->head.store(head + h.record_bytes(), std::memory_order_release);  // commit
+        item_out(s, r);
+        space_freed(s, r);
         return GetStatus::ok;
       }
-      // The FIRST chunk of a stream: reassemble the whole item, alone.
+      // The FIRST chunk of a stream: claim it (one store) and reassemble the whole item, alone
+      // (other readers wait for reader_stream to be released).
       const std::uint64_t id = h.stream;
-      s->reader_stream = id;
       s->reader_pid = ::getpid();
-      --s->ready;
+      s->reader_stream = id;
       out.resize(h.total);
       std::uint64_t got = 0;
       bool abandoned = false;
       for (;;) {
-        if (s->head != s->tail) {
-          RecordHeader k = peek(s);
+        head = s->head.load(std::memory_order_relaxed);
+        if (head != s->tail.load(std::memory_order_acquire)) {
+          RecordHeader k = peek(s, head);
           const bool ours = k.kind() == kChunk && k.stream == id && (got == 0) == k.first();
           if (!ours || got + k.len > out.size()) {
             abandoned = true;  // the writer gave up; what follows belongs to someone else
             break;
           }
-          ring_read(s, s->head + k.header_bytes(), out.data() + got, k.len);
+          ring_read(s, head + k.header_bytes(), out.data() + got, k.len);
           got += k.len;
-          s->head += k.record_bytes();
-          space_freed(s, c);
+          s->head.store(head + k.record_bytes(), std::memory_order_release);
+          space_freed(s, r);
           if (k.last()) break;
           continue;
         }
-        if (s->writer_stream != id || interrupted()) {
+        if (s->writer_stream.load(std::memory_order_acquire) != id || interrupted()) {
           abandoned = true;
           break;
         }
         // Mid-item the caller's deadline no longer applies (as in CPython, whose timeout only
         // bounds waiting for the first byte); a dead writer is detected instead.
         Deadline slice = liveness_slice();
-        c.wait(s->data, slice, false, interrupt);
-        if (slice.expired() && process_gone(s->writer_pid) && s->writer_stream == id) {
-          s->writer_stream = 0;
-          s->writer_pid = 0;
-          c.bump(s->space);
-        }
+        r.wait_until(
+            s->data,
+            [&] {
+              return s->head.load(std::memory_order_relaxed) != s->tail.load(std::memory_order_acquire) ||
+                     s->writer_stream.load(std::memory_order_acquire) != id;
+            },
+            slice, false, interrupt);
+        if (slice.expired()) reap_dead_writer(s, r);
       }
+      const bool complete = !abandoned && got == out.size();
+      if (!complete) s->orphan_stream = id;  // whatever is left of it is dropped
       s->reader_stream = 0;
       s->reader_pid = 0;
-      --s->count;
-      c.bump(s->slot);
-      c.bump(s->data);  // other readers wait on `data` for the reader_stream to be released
-      if (!abandoned && got == out.size()) return GetStatus::ok;
-      s->orphans = true;  // whatever is left of that stream
-      drop_orphans(s, c);
+      item_out(s, r);
+      r.notify(s->data);  // other readers wait on `data` for the reader_stream to be released
+      if (complete) return GetStatus::ok;
       if (interrupted()) return GetStatus::interrupted;
       continue;  // that item is lost; look for the next one within the caller's deadline
     }
     if (interrupted()) return GetStatus::interrupted;
     if (deadline.expired()) return GetStatus::timeout;
+    // Spin first only when the wait is likely short (no other reader holds a stream).
     const bool other_stream = s->reader_stream != 0;
     Deadline until = other_stream ? sooner(deadline, liveness_slice()) : deadline;
-    c.wait(s->data, until, !other_stream, interrupt);
-    if (other_stream && until.expired() && !deadline.expired()) reap_dead_streams(s, c);
+    r.wait_until(s->data, [s] { return head_ready(s); }, until, !other_stream, interrupt);
+    if (other_stream && until.expired() && !deadline.expired()) reap_dead_reader(s, r);
   }
 }
 
-// ---- inspection -----------------------------------------------------------------------------
+// ---- inspection (lock-free snapshots) ---------------------------------------------------------
 
 std::int64_t Channel::qsize() const {
-  Critical c(shared_);
-  return shared_->count;
+  const std::int64_t got = shared_->got_count.load(std::memory_order_acquire);
+  return std::max<std::int64_t>(0, shared_->put_count.load(std::memory_order_acquire) - got);
 }
 
 bool Channel::empty() const {
-  Critical c(shared_);
-  return shared_->ready == 0;
+  // Nothing in the ring at all (a half-read stream's leftovers count as something, briefly).
+  const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
+  return shared_->tail.load(std::memory_order_acquire) == head;
 }
 
-bool Channel::full() const {
-  Critical c(shared_);
-  return shared_->count >= shared_->maxsize;
-}
+bool Channel::full() const { return qsize() >= shared_->maxsize; }
 
 bool Channel::task_done() {
   ChannelShared* s = shared_;
-  Critical c(s);
-  if (s->unfinished <= 0) return false;
-  if (--s->unfinished == 0) c.bump(s->tasks);
+  std::int64_t n = s->unfinished.load(std::memory_order_acquire);
+  do {
+    if (n <= 0) return false;
+  } while (!s->unfinished.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel));
+  if (n - 1 == 0) {
+    Critical none(s, nullptr);
+    none.notify(s->tasks);
+  }
   return true;
 }
 
 bool Channel::join_tasks(const Deadline& deadline) {
   ChannelShared* s = shared_;
-  Critical c(s);
-  while (s->unfinished > 0) {
-    if (deadline.expired()) return false;
-    c.wait(s->tasks, deadline, false, nullptr);
-  }
-  return true;
+  Critical none(s, nullptr);
+  return none.wait_until(s->tasks, [s] { return s->unfinished.load(std::memory_order_acquire) <= 0; }, deadline, false);
 }
 
 void Channel::wake_all() const {
   ChannelShared* s = shared_;
-  // The sequence words are bumped so that a waiter between reading the word and sleeping
-  // does not miss this; waiters then re-check their own conditions.
+  // The words are bumped so that a waiter between reading a word and sleeping does not miss
+  // this; waiters then re-check their own conditions.
   for (Word* w : {&s->data, &s->space, &s->slot, &s->tasks}) {
-    w->seq.fetch_add(1, std::memory_order_release);
+    w->seq.fetch_add(1, std::memory_order_seq_cst);
     futex_wake(&w->seq);
   }
 }
