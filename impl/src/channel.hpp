@@ -5,20 +5,23 @@
 // get; the kernel frees the memory when the last process unmaps it (or exits), so nothing is
 // ever left in /dev/shm.
 //
-// Synchronization: one process-shared *robust* pthread mutex guards the header and the ring (a
-// process killed inside the short critical section does not wedge the others: the next locker
-// gets EOWNERDEAD and carries on, because every critical section publishes its work with its
-// last stores). Sleeping uses futex sequence words (futex.hpp) rather than pthread condvars,
-// so a process killed while waiting leaves nothing behind. Getters spin briefly before sleeping
-// so that a steady stream of items costs no system calls at all.
+// Synchronization: writers and readers each have a process-shared *robust* pthread mutex and
+// their own cache lines; they meet only through the published tail (writers) and head
+// (readers) positions, so one producer and one consumer never contend for a lock. A process
+// killed inside a critical section does not wedge the others: the next locker gets EOWNERDEAD
+// and carries on, because every critical section commits its work with its last store.
+// Sleeping uses futex event counts (futex.hpp) rather than pthread condvars, so a process
+// killed while waiting leaves nothing behind; a waiter and a waker holding different locks
+// meet Dekker-style (register then re-check / publish then look for waiters, with full fences).
+// Getters spin briefly before sleeping, so a steady stream of items costs no system calls.
 //
 // Items whose record fits in half the ring are written whole, in one critical section. Larger
 // items are streamed as chunks (FIRST ... LAST) by one writer at a time; one reader at a time
 // reassembles them. A stream whose writer or reader dies (checked with kill(pid, 0) while
 // waiting on it) is abandoned and its leftover chunks are dropped, so the queue recovers.
 //
-// Counters kept here for the Queue layer: `count` (qsize(): items put and not yet got, held
-// against `maxsize`), `unfinished` (JoinableQueue tasks).
+// Counters kept here for the Queue layer: put_count - got_count (qsize(): items put and not
+// yet got, held against `maxsize`), `unfinished` (JoinableQueue tasks).
 #pragma once
 
 #include <sys/types.h>

@@ -5,8 +5,9 @@
 // pickled (protocol 4). FIFO per producer; nothing is lost when many processes put at once.
 //
 // How it works (and how it differs from CPython's pipe + lock + feeder thread): the items live
-// in a ring buffer in an anonymous shared mapping made when the queue is constructed, guarded by
-// a robust process-shared mutex (a killed process does not wedge the others) with futex
+// in a ring buffer in an anonymous shared mapping made when the queue is constructed, with one
+// robust process-shared mutex for the writers and one for the readers (a killed process does
+// not wedge the others; a producer and a consumer never wait for each other's lock) and futex
 // wake-ups. put() writes the item straight into shared memory, so a get() in another process can
 // see it as soon as put() returns (CPython's empty() is often still True right after put()).
 // Like CPython's, put() does not block on bytes, only on `maxsize`: an item larger than half
