@@ -1,6 +1,6 @@
 """CPython's multiprocessing measured the way benchmarks/bench_ipc.cpp measures mpc.
 
-Prints one JSON object. Same shapes as the C++ program: a fork()ed producer and a consumer
+Prints one JSON object (only the round trips with the argument "roundtrip"). Same shapes as the C++ program: a fork()ed producer and a consumer
 that starts timing on a "go" message; round trips of an 8-byte message to an echo child
 (median and p99 of individual round trips); 1 MiB messages in batches of 16 then a 1-byte ack.
 """
@@ -133,6 +133,11 @@ def get_timeout_overshoot():
 def main():
     mp.set_start_method("fork")
     out = {"python": sys.version.split()[0]}
+    if sys.argv[1:] == ["roundtrip"]:
+        out["rt_simplex_median_us"], out["rt_simplex_p99_us"] = round_trip(False)
+        out["rt_duplex_median_us"], out["rt_duplex_p99_us"] = round_trip(True)
+        print(json.dumps(out))
+        return
     out["queue_items_per_s"] = queue_throughput(mp.Queue)
     out["simplequeue_items_per_s"] = queue_throughput(mp.SimpleQueue)
     out["rt_simplex_median_us"], out["rt_simplex_p99_us"] = round_trip(False)

@@ -24,10 +24,19 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Rounds alternate C++ and CPython so that both see the same background load; the report
 # takes the median of each figure over the rounds.
+# Round trips are also measured with both processes pinned to one CPU: on a VM an idle vCPU
+# is halted, and waking it for every message can cost tens of microseconds that have nothing to
+# do with the code under test; on one CPU a round trip is two context switches plus the system
+# calls, which is what the latency target is about.
+cpu=${PIN_CPU:-0}
 for ((i = 1; i <= rounds; i++)); do
   echo "round $i/$rounds: C++ benchmarks ..." >&2
   "$bin" --benchmark_format=json --benchmark_out="$out/cpp.$i.json" --benchmark_out_format=json >/dev/null
   echo "round $i/$rounds: CPython benchmarks ($python) ..." >&2
   "$python" "$here/python_bench.py" >"$out/py.$i.json"
+  echo "round $i/$rounds: round trips pinned to CPU $cpu ..." >&2
+  taskset -c "$cpu" "$bin" --benchmark_filter='RoundTrip' --benchmark_format=json \
+    --benchmark_out="$out/cpp_pinned.$i.json" --benchmark_out_format=json >/dev/null
+  taskset -c "$cpu" "$python" "$here/python_bench.py" roundtrip >"$out/py_pinned.$i.json"
 done
 /usr/bin/env python3 "$here/report.py" "$out" "$rounds"

@@ -77,25 +77,31 @@ struct ChannelShared {
   std::uint64_t mask;
   std::int64_t maxsize;
 
-  // ---- writers: guarded by wlock (atomics are also read by readers, lock-free) ----
+  // Each side's lock and private bookkeeping share a cache line that the other side never
+  // touches; what the other side reads (tail, head, the counts) sits on lines of their own, so
+  // that a reader polling `tail` does not steal the writers' lock line on every item.
+
+  // ---- writers: guarded by wlock ----
   alignas(64) pthread_mutex_t wlock;
-  std::atomic<std::uint64_t> tail{0};       // end of published records (release, after the bytes)
-  std::atomic<std::int64_t> put_count{0};   // items counted in (qsize = put_count - got_count)
-  std::uint64_t head_seen = 0;              // writers' last look at head (refreshed when short of room)
+  std::uint64_t head_seen = 0;  // writers' last look at head (refreshed when short of room)
   std::uint64_t next_stream = 0;
-  std::atomic<std::uint64_t> writer_stream{0};  // stream being written (0: none); a dead writer's is cleared by CAS
+  std::atomic<std::int64_t> put_count{0};  // items counted in (qsize = put_count - got_count)
+  // Published by writers, read by readers.
+  alignas(64) std::atomic<std::uint64_t> tail{0};  // end of published records (release, after the bytes)
+  std::atomic<std::uint64_t> writer_stream{0};      // stream being written (0: none); a dead writer's is cleared by CAS
   std::atomic<pid_t> writer_pid{0};
 
   // ---- readers: guarded by rlock ----
   alignas(64) pthread_mutex_t rlock;
-  std::atomic<std::uint64_t> head{0};       // start of unconsumed records (release)
-  std::atomic<std::int64_t> got_count{0};   // items taken out (got, or lost with a dead reader)
   // Claiming a stream is one store (reader_stream = its id) and the records stay at the head
   // until consumed, so a reader killed at any point leaves a state the next reader can repair:
   // the stream becomes the orphan_stream and its chunks are dropped.
-  std::uint64_t reader_stream = 0;          // stream being reassembled (0: none)
+  std::uint64_t reader_stream = 0;   // stream being reassembled (0: none)
   pid_t reader_pid = 0;
-  std::uint64_t orphan_stream = 0;          // last stream left half-read (its chunks are dropped)
+  std::uint64_t orphan_stream = 0;   // last stream left half-read (its chunks are dropped)
+  // Published by readers, read by writers (rarely: when short of room, or bounded).
+  alignas(64) std::atomic<std::uint64_t> head{0};     // start of unconsumed records (release)
+  std::atomic<std::int64_t> got_count{0};             // items taken out (got, or lost with a dead reader)
 
   // ---- shared ----
   alignas(64) std::atomic<std::int64_t> unfinished{0};
@@ -373,6 +379,8 @@ void drop_orphans(ChannelShared* s, Critical& r) {
   bool freed = false;
   std::uint64_t h = s->head.load(std::memory_order_relaxed);
   while (h != s->tail.load(std::memory_order_acquire)) {
+    const std::uint32_t tag = static_cast<std::uint32_t>(load8(s, h));
+    if ((tag & kKindMask) == kWhole) break;  // the common case: no second look needed
     RecordHeader k = peek(s, h);
     if (k.kind() != kChunk || (k.first() && k.stream != s->orphan_stream)) break;
     h += k.record_bytes();
@@ -587,9 +595,9 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
   Critical r(s, &s->rlock);
   for (;;) {
     drop_orphans(s, r);
-    if (head_ready(s)) {
-      std::uint64_t head = s->head.load(std::memory_order_relaxed);
-      RecordHeader h = peek(s, head);
+    std::uint64_t head = s->head.load(std::memory_order_relaxed);
+    if (s->reader_stream == 0 && head != s->tail.load(std::memory_order_acquire)) {
+      RecordHeader h = peek(s, head);  // a WHOLE or FIRST record (drop_orphans ran)
       if (h.kind() == kWhole) {
         out.resize(h.len);
         ring_read(s, head + kWholeHeader, out.data(), h.len);
