@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "futex.hpp"
 #include "io.hpp"
@@ -137,22 +138,26 @@ Deadline sooner(const Deadline& a, const Deadline& b) {
   return *a.time_point() <= *b.time_point() ? a : b;
 }
 
-// Spins (unlocked) until w.seq moves away from `old`, *interrupt is raised or the spin budget
-// is spent. Short pauses first; then sched_yield() so that, on a busy machine, the process we
-// are waiting for can have this CPU.
-void spin_until_changed(Word& w, std::uint32_t old, const std::atomic<bool>* interrupt) {
+// Spins (unlocked, not registered as a waiter) until hint() says the wait may be over,
+// *interrupt is raised or the spin budget is spent. Short pauses first; then sched_yield() so
+// that, on a busy machine, the process we are waiting for can have this CPU. Returns hint().
+template <class Hint>
+bool spin_until(Hint&& hint, const std::atomic<bool>* interrupt) {
   const auto start = std::chrono::steady_clock::now();
   for (unsigned i = 1;; ++i) {
-    if (w.seq.load(std::memory_order_acquire) != old) return;
-    if (interrupt && interrupt->load(std::memory_order_relaxed)) return;
+    if (hint()) return true;
+    if (interrupt && interrupt->load(std::memory_order_relaxed)) return false;
     if (i < 256) {
       cpu_relax();
       continue;
     }
-    if ((i & 15u) == 0 && std::chrono::steady_clock::now() - start >= kSpinBudget) return;
+    if ((i & 15u) == 0 && std::chrono::steady_clock::now() - start >= kSpinBudget) return false;
     sched_yield();
   }
 }
+
+// For wait_until() calls that should go straight to sleep.
+constexpr std::nullptr_t kNoSpin = nullptr;
 
 }  // namespace
 
@@ -204,12 +209,26 @@ class Critical {
 
   // Waits until ready() (true) or the deadline or *interrupt (false). Called and returns with
   // this side's lock held; ready() is evaluated with it held.
-  template <class Ready>
-  bool wait_until(Word& w, Ready&& ready, const Deadline& deadline, bool spin,
+  // spin_hint (or kNoSpin): a lock-free look, atomics only, saying that ready() may hold now.
+  // With one, the waiter first spins on it unlocked and WITHOUT registering as a waiter, so a
+  // peer that keeps this waiter fed finds nobody to wake and never touches the wait word's
+  // cache line; only when the spin budget is spent does it register and sleep.
+  template <class Ready, class Hint>
+  bool wait_until(Word& w, Ready&& ready, const Deadline& deadline, Hint&& spin_hint,
                   const std::atomic<bool>* interrupt = nullptr) {
+    bool spun = false;
     for (;;) {
       if (ready()) return true;
       if ((interrupt && interrupt->load(std::memory_order_relaxed)) || deadline.expired()) return false;
+      if constexpr (!std::is_same_v<std::decay_t<Hint>, std::nullptr_t>) {
+        if (!spun && spinning_helps()) {
+          spun = true;
+          unlock();
+          spin_until(spin_hint, interrupt);
+          lock();
+          continue;  // ready() is decided under the lock
+        }
+      }
       const std::uint32_t old = w.seq.load(std::memory_order_acquire);
       w.waiters.fetch_add(1, std::memory_order_seq_cst);
       std::atomic_thread_fence(std::memory_order_seq_cst);  // register before re-checking
@@ -218,7 +237,6 @@ class Critical {
         return true;
       }
       unlock();
-      if (spin && spinning_helps()) spin_until_changed(w, old, interrupt);
       if (w.seq.load(std::memory_order_acquire) == old &&
           !(interrupt && interrupt->load(std::memory_order_relaxed)) && !deadline.expired()) {
         w.sleepers.fetch_add(1, std::memory_order_seq_cst);
@@ -226,6 +244,7 @@ class Critical {
         w.sleepers.fetch_sub(1, std::memory_order_relaxed);
       }
       w.waiters.fetch_sub(1, std::memory_order_relaxed);
+      spun = false;  // woken: a later wait may spin again
       lock();
     }
   }
@@ -345,7 +364,7 @@ void wait_for_space(ChannelShared* s, Critical& w, std::uint64_t want, const Dea
         return (abort && abort->load(std::memory_order_relaxed)) ||
                ((!need_stream_free || s->writer_stream.load(std::memory_order_relaxed) == 0) && room(s, want) >= want);
       },
-      deadline, false, abort);
+      deadline, kNoSpin, abort);
 }
 
 void release_writer_stream(ChannelShared* s, Critical& w) {
@@ -471,7 +490,7 @@ Channel::PutOutcome Channel::put(std::string_view item, const Deadline& slot_dea
     const bool room_for_one = w.wait_until(
         s->slot,
         [&] { return s->put_count.load(std::memory_order_relaxed) - s->got_count.load(std::memory_order_acquire) < s->maxsize; },
-        slot_deadline, false);
+        slot_deadline, kNoSpin);
     if (!room_for_one) return PutOutcome::full;
   }
   s->put_count.store(s->put_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
@@ -643,7 +662,7 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
               return s->head.load(std::memory_order_relaxed) != s->tail.load(std::memory_order_acquire) ||
                      s->writer_stream.load(std::memory_order_acquire) != id;
             },
-            slice, false, interrupt);
+            slice, kNoSpin, interrupt);
         if (slice.expired()) reap_dead_writer(s, r);
       }
       const bool complete = !abandoned && got == out.size();
@@ -658,10 +677,17 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
     }
     if (interrupted()) return GetStatus::interrupted;
     if (deadline.expired()) return GetStatus::timeout;
-    // Spin first only when the wait is likely short (no other reader holds a stream).
     const bool other_stream = s->reader_stream != 0;
     Deadline until = other_stream ? sooner(deadline, liveness_slice()) : deadline;
-    r.wait_until(s->data, [s] { return head_ready(s); }, until, !other_stream, interrupt);
+    // Spin first only when the wait is likely short (no other reader holds a stream).
+    const auto data_published = [s] {
+      return s->head.load(std::memory_order_relaxed) != s->tail.load(std::memory_order_acquire);
+    };
+    if (other_stream) {
+      r.wait_until(s->data, [s] { return head_ready(s); }, until, kNoSpin, interrupt);
+    } else {
+      r.wait_until(s->data, [s] { return head_ready(s); }, until, data_published, interrupt);
+    }
     if (other_stream && until.expired() && !deadline.expired()) reap_dead_reader(s, r);
   }
 }
@@ -697,7 +723,7 @@ bool Channel::task_done() {
 bool Channel::join_tasks(const Deadline& deadline) {
   ChannelShared* s = shared_;
   Critical none(s, nullptr);
-  return none.wait_until(s->tasks, [s] { return s->unfinished.load(std::memory_order_acquire) <= 0; }, deadline, false);
+  return none.wait_until(s->tasks, [s] { return s->unfinished.load(std::memory_order_acquire) <= 0; }, deadline, kNoSpin);
 }
 
 void Channel::wake_all() const {

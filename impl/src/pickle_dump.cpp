@@ -10,6 +10,7 @@
 
 #include "mpc/pickle.hpp"
 #include "pickle_opcodes.hpp"
+#include "pickle_scalar.hpp"
 #include "value_impl.hpp"
 #include "value_text.hpp"
 
@@ -754,6 +755,7 @@ std::string dumps(const Value& value, int protocol) {
     if (protocol > kHighestProtocol) {
         throw ValueError("pickle protocol must be <= " + std::to_string(kHighestProtocol));
     }
+    if (auto scalar = fast::dump_scalar(value, protocol)) return std::move(*scalar);
     return Pickler(protocol).run(value);
 }
 

@@ -12,6 +12,7 @@
 #include "mpc/pickle.hpp"
 #include "pickle_keys.hpp"
 #include "pickle_opcodes.hpp"
+#include "pickle_scalar.hpp"
 #include "value_impl.hpp"
 #include "value_text.hpp"
 
@@ -723,6 +724,9 @@ private:
 
 }  // namespace
 
-Value loads(std::string_view data, const Limits& limits) { return Unpickler(data, limits).run(); }
+Value loads(std::string_view data, const Limits& limits) {
+    if (auto scalar = fast::load_scalar(data)) return std::move(*scalar);
+    return Unpickler(data, limits).run();
+}
 
 }  // namespace mpc::pickle
