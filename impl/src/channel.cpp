@@ -48,6 +48,7 @@ constexpr std::uint64_t pad8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{
 constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
 // How long a getter spins on the data word before sleeping in the kernel.
 constexpr auto kSpinBudget = std::chrono::microseconds(50);
+constexpr auto kPauseBudget = std::chrono::microseconds(20);  // of which spent pausing, not yielding
 // How long put() waits for ring space before handing an item to its feeder thread.
 // Long enough to ride out a consumer descheduled on a busy machine, short enough that a
 // producer facing absent consumers notices quickly (once; it then stops waiting).
@@ -87,10 +88,12 @@ struct ChannelShared {
   std::uint64_t head_seen = 0;  // writers' last look at head (refreshed when short of room)
   std::uint64_t next_stream = 0;
   std::atomic<std::int64_t> put_count{0};  // items counted in (qsize = put_count - got_count)
+  // Read by every put, by readers only while reassembling a stream: on the writers' line, not
+  // on tail's, which readers poll (a put would otherwise miss in cache on every item).
+  std::atomic<std::uint64_t> writer_stream{0};  // stream being written (0: none); a dead writer's is cleared by CAS
+  std::atomic<pid_t> writer_pid{0};
   // Published by writers, read by readers.
   alignas(64) std::atomic<std::uint64_t> tail{0};  // end of published records (release, after the bytes)
-  std::atomic<std::uint64_t> writer_stream{0};      // stream being written (0: none); a dead writer's is cleared by CAS
-  std::atomic<pid_t> writer_pid{0};
 
   // ---- readers: guarded by rlock ----
   alignas(64) pthread_mutex_t rlock;
@@ -100,6 +103,7 @@ struct ChannelShared {
   std::uint64_t reader_stream = 0;   // stream being reassembled (0: none)
   pid_t reader_pid = 0;
   std::uint64_t orphan_stream = 0;   // last stream left half-read (its chunks are dropped)
+  std::uint64_t tail_seen = 0;       // readers' last look at tail (see reader_tail)
   // Published by readers, read by writers (rarely: when short of room, or bounded).
   alignas(64) std::atomic<std::uint64_t> head{0};     // start of unconsumed records (release)
   std::atomic<std::int64_t> got_count{0};             // items taken out (got, or lost with a dead reader)
@@ -139,20 +143,28 @@ Deadline sooner(const Deadline& a, const Deadline& b) {
 }
 
 // Spins (unlocked, not registered as a waiter) until hint() says the wait may be over,
-// *interrupt is raised or the spin budget is spent. Short pauses first; then sched_yield() so
-// that, on a busy machine, the process we are waiting for can have this CPU. Returns hint().
+// *interrupt is raised or kSpinBudget is spent. Pauses for the first kPauseBudget; then
+// sched_yield() so that, on a busy machine, the process we are waiting for can have this CPU.
+// Returns hint().
 template <class Hint>
 bool spin_until(Hint&& hint, const std::atomic<bool>* interrupt) {
   const auto start = std::chrono::steady_clock::now();
+  bool yielding = false;
   for (unsigned i = 1;; ++i) {
     if (hint()) return true;
     if (interrupt && interrupt->load(std::memory_order_relaxed)) return false;
-    if (i < 256) {
-      cpu_relax();
-      continue;
+    if ((i & 31u) == 0) {
+      const auto spent = std::chrono::steady_clock::now() - start;
+      if (spent >= kSpinBudget) return false;
+      yielding = spent >= kPauseBudget;
     }
-    if ((i & 15u) == 0 && std::chrono::steady_clock::now() - start >= kSpinBudget) return false;
-    sched_yield();
+    if (yielding) {
+      sched_yield();
+    } else {
+      // Several pauses per look: each look pulls the line the peer is about to write, and a
+      // peer left alone for a moment writes a few items into lines it already owns.
+      for (int k = 0; k < 8; ++k) cpu_relax();
+    }
   }
 }
 
@@ -384,6 +396,14 @@ void space_freed(ChannelShared* s, Critical& r) {
   if (free >= s->space_wanted.load(std::memory_order_relaxed)) r.notify(s->space);
 }
 
+// Readers' view of tail: loaded again (acquire) only when the last look says nothing lies past
+// `pos`, so a reader working through a backlog does not pull the writers' tail line per item.
+// Positions only grow, so the cached value is never ahead of the truth.
+std::uint64_t reader_tail(ChannelShared* s, std::uint64_t pos) {
+  if (pos >= s->tail_seen) s->tail_seen = s->tail.load(std::memory_order_acquire);
+  return s->tail_seen;
+}
+
 void item_out(ChannelShared* s, Critical& r) {
   s->got_count.fetch_add(1, std::memory_order_release);
   if (s->bounded()) r.notify(s->slot);
@@ -397,7 +417,7 @@ void drop_orphans(ChannelShared* s, Critical& r) {
   if (s->reader_stream != 0) return;
   bool freed = false;
   std::uint64_t h = s->head.load(std::memory_order_relaxed);
-  while (h != s->tail.load(std::memory_order_acquire)) {
+  while (h != reader_tail(s, h)) {
     const std::uint32_t tag = static_cast<std::uint32_t>(load8(s, h));
     if ((tag & kKindMask) == kWhole) break;  // the common case: no second look needed
     RecordHeader k = peek(s, h);
@@ -413,7 +433,9 @@ void drop_orphans(ChannelShared* s, Critical& r) {
 
 // Something at the head for a reader to look at (an item, or orphans to drop).
 bool head_ready(ChannelShared* s) {
-  return s->reader_stream == 0 && s->head.load(std::memory_order_relaxed) != s->tail.load(std::memory_order_acquire);
+  if (s->reader_stream != 0) return false;
+  const std::uint64_t head = s->head.load(std::memory_order_relaxed);
+  return head != reader_tail(s, head);
 }
 
 // A reader that died reassembling a stream: its item is lost, its chunks become orphans.
@@ -615,7 +637,7 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
   for (;;) {
     drop_orphans(s, r);
     std::uint64_t head = s->head.load(std::memory_order_relaxed);
-    if (s->reader_stream == 0 && head != s->tail.load(std::memory_order_acquire)) {
+    if (s->reader_stream == 0 && head != reader_tail(s, head)) {
       RecordHeader h = peek(s, head);  // a WHOLE or FIRST record (drop_orphans ran)
       if (h.kind() == kWhole) {
         out.resize(h.len);
@@ -635,7 +657,7 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
       bool abandoned = false;
       for (;;) {
         head = s->head.load(std::memory_order_relaxed);
-        if (head != s->tail.load(std::memory_order_acquire)) {
+        if (head != reader_tail(s, head)) {
           RecordHeader k = peek(s, head);
           const bool ours = k.kind() == kChunk && k.stream == id && (got == 0) == k.first();
           if (!ours || got + k.len > out.size()) {
@@ -659,7 +681,8 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
         r.wait_until(
             s->data,
             [&] {
-              return s->head.load(std::memory_order_relaxed) != s->tail.load(std::memory_order_acquire) ||
+              const std::uint64_t h = s->head.load(std::memory_order_relaxed);
+              return h != reader_tail(s, h) ||
                      s->writer_stream.load(std::memory_order_acquire) != id;
             },
             slice, kNoSpin, interrupt);

@@ -4,7 +4,9 @@
 //   absolute Deadline so that retries do not stretch a timeout.
 // - Writes never raise SIGPIPE: sockets use MSG_NOSIGNAL, pipes hold SIGPIPE blocked in the
 //   calling thread for the duration of the write (unless it is ignored already) and discard
-//   the one they caused. EPIPE then surfaces as BrokenPipeError, as in Python.
+//   the one they caused. EPIPE then surfaces as BrokenPipeError, as in Python. Once a write
+//   finds SIGPIPE ignored, later writes take it to stay ignored: a process that restores
+//   SIG_DFL afterwards gets the default action (termination) on a write to a closed pipe.
 #pragma once
 
 #include <sys/uio.h>

@@ -366,3 +366,23 @@ TEST(Loads, LimitsAreConfigurable) {
 }
 
 }  // namespace
+
+// A lone scalar takes a shortcut (pickle_scalar.cpp); these pin its edges to the general codec.
+TEST(ScalarShortcut, BoundariesOfTheBinIntFormsAndFrames) {
+    EXPECT_EQ(dumps(I(255), 4), bytes("\x80\x04K\xff."));  // 3 bytes after PROTO: no frame
+    EXPECT_EQ(dumps(I(256), 4), bytes("\x80\x04\x95\x04\x00\x00\x00\x00\x00\x00\x00M\x00\x01."));
+    EXPECT_EQ(dumps(I(65536), 3), bytes("\x80\x03J\x00\x00\x01\x00."));  // protocol 3: never framed
+    EXPECT_EQ(dumps(I(-1), 5), bytes("\x80\x05\x95\x06\x00\x00\x00\x00\x00\x00\x00J\xff\xff\xff\xff."));
+    EXPECT_EQ(dumps(I(2147483648LL), 2), bytes("\x80\x02\x8a\x05\x00\x00\x00\x80\x00."));  // LONG1
+    EXPECT_EQ(dumps(Value::floating(-0.0), 4),
+              bytes("\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00G\x80\x00\x00\x00\x00\x00\x00\x00."));
+    EXPECT_EQ(dumps(Value::boolean(true), 1), bytes("I01\n."));  // below 2: the general path
+}
+
+TEST(ScalarShortcut, AnythingOffTheExactShapeGoesToTheGeneralDecoder) {
+    EXPECT_EQ(loads(bytes("\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00K\x07.")).to_int64(), 7);
+    // A frame length that does not cover the rest exactly: the general decoder's verdict.
+    EXPECT_THROW((void)loads(bytes("\x80\x04\x95\x09\x00\x00\x00\x00\x00\x00\x00K\x07.")), mpc::UnpicklingError);
+    EXPECT_THROW((void)loads(bytes("\x80\x04K\x07")), mpc::UnpicklingError);       // no STOP
+    EXPECT_EQ(loads(bytes("\x80\x04K\x07..")).to_int64(), 7);  // as CPython: reading ends at STOP
+}

@@ -14,6 +14,11 @@
 // gone, OSError("got end of file during message"), BrokenPipeError, ValueError for bad
 // offsets, BufferTooShort carrying the whole message.
 //
+// Writing to a pipe whose reader is gone raises BrokenPipeError and never delivers SIGPIPE
+// (blocked for the write, unless the process ignores it, as Python processes do). Once a write
+// has found SIGPIPE ignored, mpc stops checking: restore SIG_DFL later and such a write
+// terminates the process, as plain write(2) would.
+//
 // A Connection is not meant to be used by several threads at once (neither is CPython's).
 #pragma once
 
