@@ -24,24 +24,35 @@ std::uint64_t KeyClasses::intern(std::unordered_map<std::string, std::uint64_t>&
     return it->second;
 }
 
+namespace {
+
+// tag + body, built by appending (GCC 12 warns falsely on "x" + std::string&&).
+std::string tagged(char tag, std::string_view body) {
+    std::string out(1, tag);
+    out += body;
+    return out;
+}
+
+}  // namespace
+
 std::uint64_t KeyClasses::of(const Value& v) {
     switch (v.kind()) {
         case Kind::None:
             return 1;
         case Kind::Bool:
-            return intern(numbers_, "i" + BigInt(ValueAccess::boolean(v) ? 1 : 0).to_signed_le());
+            return intern(numbers_, tagged('i', BigInt(ValueAccess::boolean(v) ? 1 : 0).to_signed_le()));
         case Kind::Int: {
             const BigInt* big = ValueAccess::big(v);
-            return intern(numbers_, "i" + (big ? big->to_signed_le() : BigInt(ValueAccess::small(v)).to_signed_le()));
+            return intern(numbers_, tagged('i', big ? big->to_signed_le() : BigInt(ValueAccess::small(v)).to_signed_le()));
         }
         case Kind::Float: {
             const double x = ValueAccess::floating(v);
             if (std::isnan(x)) return next_++;  // a NaN equals nothing, not even another NaN
             if (std::isfinite(x) && std::trunc(x) == x) {
-                return intern(numbers_, "i" + BigInt::from_double(x).to_signed_le());
+                return intern(numbers_, tagged('i', BigInt::from_double(x).to_signed_le()));
             }
             const auto bits = std::bit_cast<std::uint64_t>(x);
-            return intern(numbers_, "f" + std::string(reinterpret_cast<const char*>(&bits), sizeof bits));
+            return intern(numbers_, tagged('f', std::string_view(reinterpret_cast<const char*>(&bits), sizeof bits)));
         }
         case Kind::Str:
             return intern(strs_, ValueAccess::leaf(v));
