@@ -66,3 +66,32 @@ def test_verdict(mpconform, cases, tmp_path, mode, verdict):
     if verdict != "passed":
         assert "rerun:" in proc.stdout
         assert "--gtest_filter='fake.verdict.sleep'" in proc.stdout
+
+
+SKIPPED_WITH_ACTORS = """id: verdict.skipped_with_actors
+title: A case for other versions, with actors, is skipped without starting them
+spec: queue.md#fifo
+tags: [state]
+level: required
+versions: "<3.0"
+actors:
+  - {name: helper, kind: thread, in: main}
+timeout: 4
+steps:
+  - {actor: helper, call: sleep, args: [0], expect: {returns: null}}
+"""
+
+
+def test_a_case_for_other_versions_is_skipped_even_with_actors(mpconform, tmp_path):
+    # The runner used to ask the never-started actors to exit (a protocol error).
+    (tmp_path / "cases" / "verdict").mkdir(parents=True)
+    (tmp_path / "cases" / "verdict" / "skipped_with_actors.yaml").write_text(SKIPPED_WITH_ACTORS)
+    report = tmp_path / "report.json"
+    proc = subprocess.run(
+        [mpconform, "--cases", str(tmp_path / "cases"), "--jobs", "1", "--report", str(report),
+         "--impl", "cmd:fake=%s %s good" % (sys.executable, FAKE)],
+        capture_output=True, text=True, timeout=60)
+    records = json.loads(report.read_text())
+    assert [r["verdict"] for r in records] == ["skipped"], proc.stdout
+    assert "not applicable" in records[0]["reason"]
+    assert proc.returncode == 0
