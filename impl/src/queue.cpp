@@ -44,7 +44,10 @@ struct QueueLocal {
   std::uint64_t fed_batches = 0;  // feeder progress counter (guarded by m)
   bool stalled = false;           // the feeder made no progress for a while (guarded by m)
   std::atomic<bool> abort{false};        // feeder: give up now, discard the rest
-  std::atomic<bool> closed{false};       // close(); also interrupts this process's get()s
+  std::atomic<bool> closed{false};       // close()
+  // close() in a process that has put: its get()s blocked in other threads raise
+  // OSError("handle is closed"), as CPython's, whose feeder closes the pipe then.
+  std::atomic<bool> reader_closed{false};
   std::atomic<bool> used{false};         // this process has put something
 
   // The feeder: moves items that did not fit when put() into the ring, in order, a batch per
@@ -151,6 +154,7 @@ struct QueueLocal {
     pending.store(0);
     abort.store(false);
     closed.store(false);
+    reader_closed.store(false);
     used.store(false);
   }
 };
@@ -309,7 +313,12 @@ class ItemBuffer {
   std::string buf_;
 };
 
-std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, const std::atomic<bool>* interrupt) {
+// A get interrupted by close() in another thread raises what CPython raises there: EOFError for
+// a SimpleQueue (both ends closed), OSError("handle is closed") for a Queue.
+enum class OnClose { eof, handle_closed };
+
+std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, const std::atomic<bool>* interrupt,
+                             OnClose on_close) {
   thread_local ItemBuffer buffer;
   std::string& buf = buffer.get();
   switch (chan.get(buf, deadline, interrupt)) {
@@ -318,6 +327,7 @@ std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, co
     case detail::Channel::GetStatus::timeout:
       return std::nullopt;
     case detail::Channel::GetStatus::interrupted:
+      if (on_close == OnClose::handle_closed) throw OSError("handle is closed");
       throw EOFError("");
   }
   struct Trim {
@@ -332,14 +342,14 @@ std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, co
 Value Queue::get(bool block, Timeout timeout) {
   if (closed()) throw ValueError("Queue " + describe() + " is closed");
   const Deadline deadline = block ? Deadline::after(timeout) : Deadline::now();
-  auto v = receive(local_->chan, deadline, &local_->closed);
+  auto v = receive(local_->chan, deadline, &local_->reader_closed, OnClose::handle_closed);
   if (!v) throw QueueEmpty("");
   return std::move(*v);
 }
 
 std::optional<Value> Queue::try_get(Timeout timeout) {
   if (closed()) throw ValueError("Queue " + describe() + " is closed");
-  return receive(local_->chan, Deadline::after(timeout), &local_->closed);
+  return receive(local_->chan, Deadline::after(timeout), &local_->reader_closed, OnClose::handle_closed);
 }
 
 std::int64_t Queue::qsize() const { return local_->chan.qsize(); }
@@ -356,7 +366,10 @@ std::int64_t Queue::maxsize() const { return local_->chan.maxsize(); }
 void Queue::close() {
   detail::QueueLocal& q = *local_;
   if (q.closed.exchange(true)) return;
-  q.chan.wake_all();  // blocked get()s of this process see `closed` and give up
+  if (q.used.load()) {  // else, like CPython without a feeder, blocked get()s run their course
+    q.reader_closed = true;
+    q.chan.wake_all();
+  }
   {
     std::lock_guard lk(q.m);
     q.stop = true;
@@ -403,12 +416,12 @@ void SimpleQueue::put(const Value& obj) {
 
 Value SimpleQueue::get() {
   if (closed()) throw OSError("handle is closed");
-  return *receive(local_->chan, Deadline::never(), &local_->closed);
+  return *receive(local_->chan, Deadline::never(), &local_->closed, OnClose::eof);
 }
 
 std::optional<Value> SimpleQueue::try_get(Timeout timeout) {
   if (closed()) throw OSError("handle is closed");
-  return receive(local_->chan, Deadline::after(timeout), &local_->closed);
+  return receive(local_->chan, Deadline::after(timeout), &local_->closed, OnClose::eof);
 }
 
 bool SimpleQueue::empty() const {

@@ -502,8 +502,34 @@ TEST(Queue, JoinThreadBeforeCloseIsAnAssertionError) {
   EXPECT_THROW(q.join_thread(), mpc::AssertionError);
 }
 
-TEST(Queue, CloseWakesAGetBlockedInAnotherThreadWithEOFError) {
+TEST(Queue, CloseAfterPuttingWakesAGetBlockedInAnotherThreadWithOSError) {
   mpc::Queue q;
+  q.put(Value::integer(1));
+  ASSERT_EQ(q.get().to_int64(), 1);
+  std::thread t([&] {
+    std::this_thread::sleep_for(200ms);
+    q.close();
+  });
+  auto t0 = Clock::now();
+  EXPECT_EQ(message_of<mpc::OSError>([&] { (void)q.get(true, 10.0); }), "handle is closed");
+  EXPECT_LT(seconds_since(t0), 5.0);
+  t.join();
+}
+
+TEST(Queue, CloseWithoutPuttingLeavesAGetBlockedInAnotherThreadToItsTimeout) {
+  mpc::Queue q;
+  std::thread t([&] {
+    std::this_thread::sleep_for(100ms);
+    q.close();
+  });
+  auto t0 = Clock::now();
+  EXPECT_THROW((void)q.get(true, 0.6), mpc::QueueEmpty);
+  EXPECT_GE(seconds_since(t0), 0.6);
+  t.join();
+}
+
+TEST(SimpleQueue, CloseWakesAGetBlockedInAnotherThreadWithEOFError) {
+  mpc::SimpleQueue q;
   std::thread t([&] {
     std::this_thread::sleep_for(200ms);
     q.close();

@@ -82,9 +82,11 @@ class Queue {
   [[nodiscard]] bool full() const;
   [[nodiscard]] std::int64_t maxsize() const;
 
-  // No more put()/get() from this process (this object); the feeder flushes and stops. get()s
-  // blocked in other threads of this process are woken with EOFError. Other processes are not
-  // affected. Idempotent.
+  // No more put()/get() from this process (this object); the feeder flushes and stops. As in
+  // CPython, whose feeder thread then closes the pipe: if this process has put, get()s blocked
+  // in its other threads raise OSError("handle is closed"); if it never put, they run their
+  // course (an item, or queue.Empty at their timeout). Other processes are not affected.
+  // Idempotent.
   void close();
   // Waits for the feeder to have written everything (AssertionError if not closed). After
   // cancel_join_thread() it returns at once.
