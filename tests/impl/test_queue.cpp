@@ -506,7 +506,7 @@ TEST(Queue, CloseAfterPuttingWakesAGetBlockedInAnotherThreadWithOSError) {
   mpc::Queue q;
   q.put(Value::integer(1));
   ASSERT_EQ(q.get().to_int64(), 1);
-  std::thread t([&] {
+  std::jthread t([&] {  // joins on the way out even if a check throws
     std::this_thread::sleep_for(200ms);
     q.close();
   });
@@ -518,7 +518,7 @@ TEST(Queue, CloseAfterPuttingWakesAGetBlockedInAnotherThreadWithOSError) {
 
 TEST(Queue, CloseWithoutPuttingLeavesAGetBlockedInAnotherThreadToItsTimeout) {
   mpc::Queue q;
-  std::thread t([&] {
+  std::jthread t([&] {  // joins on the way out even if a check throws
     std::this_thread::sleep_for(100ms);
     q.close();
   });
@@ -530,7 +530,7 @@ TEST(Queue, CloseWithoutPuttingLeavesAGetBlockedInAnotherThreadToItsTimeout) {
 
 TEST(SimpleQueue, CloseWakesAGetBlockedInAnotherThreadWithEOFError) {
   mpc::SimpleQueue q;
-  std::thread t([&] {
+  std::jthread t([&] {  // joins on the way out even if a check throws
     std::this_thread::sleep_for(200ms);
     q.close();
   });
