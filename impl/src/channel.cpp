@@ -145,17 +145,15 @@ Deadline sooner(const Deadline& a, const Deadline& b) {
 // Spins (unlocked, not registered as a waiter) until hint() says the wait may be over,
 // *interrupt is raised or kSpinBudget is spent. Pauses for the first kPauseBudget; then
 // sched_yield() so that, on a busy machine, the process we are waiting for can have this CPU.
-// Returns hint().
 template <class Hint>
-bool spin_until(Hint&& hint, const std::atomic<bool>* interrupt) {
+void spin_until(Hint&& hint, const std::atomic<bool>* interrupt) {
   const auto start = std::chrono::steady_clock::now();
   bool yielding = false;
   for (unsigned i = 1;; ++i) {
-    if (hint()) return true;
-    if (interrupt && interrupt->load(std::memory_order_relaxed)) return false;
+    if (hint() || (interrupt && interrupt->load(std::memory_order_relaxed))) return;
     if ((i & 31u) == 0) {
       const auto spent = std::chrono::steady_clock::now() - start;
-      if (spent >= kSpinBudget) return false;
+      if (spent >= kSpinBudget) return;
       yielding = spent >= kPauseBudget;
     }
     if (yielding) {

@@ -42,13 +42,16 @@ std::optional<std::string> dump_scalar(const Value& v, int protocol) {
             if (!i || *i < INT32_MIN || *i > INT32_MAX) return std::nullopt;
             if (*i >= 0 && *i <= 0xff) {
                 body[n++] = op::BININT1;
-                put_le(body + n, static_cast<std::uint64_t>(*i), 1), n += 1;
+                put_le(body + n, static_cast<std::uint64_t>(*i), 1);
+                n += 1;
             } else if (*i >= 0 && *i <= 0xffff) {
                 body[n++] = op::BININT2;
-                put_le(body + n, static_cast<std::uint64_t>(*i), 2), n += 2;
+                put_le(body + n, static_cast<std::uint64_t>(*i), 2);
+                n += 2;
             } else {
                 body[n++] = op::BININT;
-                put_le(body + n, static_cast<std::uint32_t>(static_cast<std::int32_t>(*i)), 4), n += 4;
+                put_le(body + n, static_cast<std::uint32_t>(static_cast<std::int32_t>(*i)), 4);
+                n += 4;
             }
             break;
         }
@@ -88,7 +91,7 @@ std::optional<Value> load_scalar(std::string_view data) {
         if (get_le(rest.data() + 1, 8) != rest.size() - kFrameHeaderSize) return std::nullopt;
         rest.remove_prefix(kFrameHeaderSize);
     }
-    if (rest.empty() || rest.back() != op::STOP) return std::nullopt;
+    if (rest.size() < 2 || rest.back() != op::STOP) return std::nullopt;  // an opcode, then STOP
     const char* arg = rest.data() + 1;
     const std::size_t arg_len = rest.size() - 2;  // between the opcode and STOP
     switch (rest[0]) {

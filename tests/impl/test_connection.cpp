@@ -15,6 +15,7 @@
 #include "mpc/errors.hpp"
 #include "mpc/process.hpp"
 #include "mpc/value.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using mpc::Connection;
@@ -22,9 +23,8 @@ using mpc::Value;
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+using mpc_test::message_of;
+using mpc_test::seconds_since;
 
 std::string raw_read(int fd, std::size_t n) {
   std::string out(n, '\0');
@@ -39,16 +39,6 @@ std::string raw_read(int fd, std::size_t n) {
 }
 
 void raw_write(int fd, std::string_view s) { ASSERT_EQ(::write(fd, s.data(), s.size()), static_cast<ssize_t>(s.size())); }
-
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
 
 // Runs `echo` in a fork()ed child that receives messages on `child_end` and sends them back.
 mpc::Process start_echo_child(Connection& child_end, Connection& parent_end) {

@@ -17,6 +17,7 @@
 #include "mpc/errors.hpp"
 #include "mpc/process.hpp"
 #include "mpc/value.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using mpc::Process;
@@ -24,18 +25,9 @@ using mpc::Value;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using mpc_test::Clock;
+using mpc_test::message_of;
+using mpc_test::seconds_since;
 
 int exit_code_of(Process& p) {
   p.start();

@@ -16,15 +16,16 @@
 #include "mpc/process.hpp"
 #include "mpc/queue.hpp"
 #include "mpc/value.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using mpc::Value;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using mpc_test::Clock;
+using mpc_test::message_of;
+using mpc_test::seconds_since;
 
 Value payload(std::size_t n, unsigned seed) {
   std::string s(n, '\0');
@@ -37,16 +38,6 @@ Value payload(std::size_t n, unsigned seed) {
 }
 
 std::int64_t as_int(const Value& v) { return v.to_int64().value(); }
-
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
 
 std::set<std::string> dev_shm_entries() {
   std::set<std::string> out;
