@@ -4,9 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -17,6 +19,7 @@
 #include "adapter_process.hpp"
 #include "case_loader.hpp"
 #include "implementations.hpp"
+#include "limits.hpp"
 #include "report.hpp"
 #include "session.hpp"
 
@@ -41,6 +44,15 @@ options:
   --check            only read and validate the cases; exit 1 if any is malformed
   --help             this text
 
+bounds (a case file or adapter message past one is rejected with the reason; defaults shown):
+  --max-case-bytes N          size of one case file (1048576)
+  --max-generated-items N     YAML nodes (aliases expanded) and $range items of one case (1000000)
+  --max-payload-bytes N       size of one $payload (268435456)
+  --max-case-nesting N        YAML nesting depth of a case file (64)
+  --max-case-timeout S        a case's timeout, seconds (600)
+  --max-frame-bytes N         one frame from an adapter (67108864)
+  --max-message-nesting N     JSON nesting depth of one adapter message (256)
+
 Each test is named IMPL.CASE_ID, e.g. cpython.queue.fifo_single_producer, so
 --gtest_filter='cpython.queue.*' runs the queue cases against CPython. --gtest_repeat,
 --gtest_shuffle, --gtest_output=xml:FILE|json:FILE and sharding work as usual; with --jobs N
@@ -54,11 +66,57 @@ struct Options {
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   std::string report;
   bool check_only = false;
+  Limits limits;
+};
+
+// Reports are written with invalid UTF-8 replaced, so that no byte an adapter printed can stop
+// the runner while it writes verdicts (the session also cleans what it keeps).
+std::string dump_json(const json& j, int indent = -1) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
+// A shard's verdicts, one JSON line each as they are given, flushed: a shard that dies loses
+// none of the verdicts it gave, and the line `started` names the case it died in.
+class ShardJournal {
+ public:
+  void open(const char* path) { out_.open(path, std::ios::out | std::ios::trunc); }
+  bool is_open() const { return out_.is_open(); }
+  void write(const json& line) {
+    std::lock_guard lock(mutex_);
+    out_ << dump_json(line) << "\n" << std::flush;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::ofstream out_;
 };
 
 std::mutex g_records_mutex;
 std::vector<Record> g_records;
+ShardJournal g_journal;
 std::string g_self;  // how to run this program again, for rerun commands
+
+void add_record(const Record& rec) {
+  {
+    std::lock_guard lock(g_records_mutex);
+    g_records.push_back(rec);
+  }
+  if (g_journal.is_open()) g_journal.write({{"record", record_to_json(rec)}});
+}
+
+// Tells the journal which tests this shard will run and which one it is in.
+class JournalListener : public testing::EmptyTestEventListener {
+  void OnTestIterationStart(const testing::UnitTest& unit, int) override {
+    json planned = json::array();
+    for (int i = 0; i < unit.total_test_suite_count(); ++i) {
+      const testing::TestSuite* suite = unit.GetTestSuite(i);
+      for (int j = 0; j < suite->total_test_count(); ++j)
+        if (suite->GetTestInfo(j)->should_run()) planned.push_back(std::string(suite->name()) + "." + suite->GetTestInfo(j)->name());
+    }
+    g_journal.write({{"planned", planned}});
+  }
+  void OnTestStart(const testing::TestInfo& info) override {
+    g_journal.write({{"started", std::string(info.test_suite_name()) + "." + info.name()}});
+  }
+};
 
 class CaseTest : public testing::Test {
  public:
@@ -68,10 +126,7 @@ class CaseTest : public testing::Test {
     CaseResult r = run_case(*case_, *impl_);
     Record rec{impl_->label, case_->id, case_->level, r.verdict, r.reason, r.seconds, r.implementation, ""};
     if (r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped) rec.details = format_result(*case_, r);
-    {
-      std::lock_guard lock(g_records_mutex);
-      g_records.push_back(rec);
-    }
+    add_record(rec);
     RecordProperty("verdict", verdict_name(r.verdict));
     switch (r.verdict) {
       case Verdict::Pass:
@@ -95,13 +150,9 @@ class CaseTest : public testing::Test {
 class MalformedCaseTest : public testing::Test {
  public:
   explicit MalformedCaseTest(std::string error) : error_(std::move(error)) {}
-  void TestBody() override {
-    {
-      std::lock_guard lock(g_records_mutex);
-      g_records.push_back(Record{"malformed", error_, "", Verdict::CaseError, error_, 0, json::object(), error_});
-    }
-    ADD_FAILURE() << "malformed case file: " << error_;
-  }
+  // The verdict is counted by main() from the loader's errors, filtered or not (a filter must
+  // never hide a malformed file); this test shows it in GoogleTest's own output.
+  void TestBody() override { ADD_FAILURE() << "malformed case file: " << error_; }
 
  private:
   std::string error_;
@@ -129,6 +180,52 @@ std::string sanitize_test_name(const std::string& s) {
   std::string out;
   for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
   return out;
+}
+
+// A positive whole number (or, for seconds, a positive finite number) for a bound option.
+std::uint64_t positive_count(const std::string& name, const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(text, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != text.size() || n == 0 || text.starts_with("-"))
+    throw std::invalid_argument(name + " takes a positive whole number, not '" + text + "'");
+  return n;
+}
+
+// Sets one of the --max-* bounds if `a` is one; false if it is not a bound option.
+template <class Value>
+bool bound_option(const std::string& a, Value value, Limits& limits) {
+  auto is = [&](const char* name) { return a == name || a.starts_with(std::string(name) + "="); };
+  auto count = [&](const char* name) { return positive_count(name, value(name)); };
+  auto depth = [&](const char* name) {
+    auto n = count(name);
+    if (n > 100000) throw std::invalid_argument(std::string(name) + " is at most 100000");
+    return static_cast<int>(n);
+  };
+  if (is("--max-case-bytes")) limits.case_file_bytes = count("--max-case-bytes");
+  else if (is("--max-generated-items")) limits.generated_items = count("--max-generated-items");
+  else if (is("--max-payload-bytes")) limits.payload_bytes = count("--max-payload-bytes");
+  else if (is("--max-case-nesting")) limits.case_nesting = depth("--max-case-nesting");
+  else if (is("--max-frame-bytes")) limits.frame_bytes = count("--max-frame-bytes");
+  else if (is("--max-message-nesting")) limits.message_nesting = depth("--max-message-nesting");
+  else if (is("--max-case-timeout")) {
+    std::string text = value("--max-case-timeout");
+    double s = 0;
+    try {
+      std::size_t used = 0;
+      s = std::stod(text, &used);
+      if (used != text.size()) s = 0;
+    } catch (const std::exception&) {
+    }
+    if (!(s > 0 && s <= 86400)) throw std::invalid_argument("--max-case-timeout takes seconds in (0, 86400], not '" + text + "'");
+    limits.case_timeout = s;
+  } else {
+    return false;
+  }
+  return true;
 }
 
 Options parse_options(int argc, char** argv) {
@@ -159,7 +256,7 @@ Options parse_options(int argc, char** argv) {
       o.report = value("--report");
     } else if (a == "--check") {
       o.check_only = true;
-    } else {
+    } else if (!bound_option(a, value, o.limits)) {
       throw std::invalid_argument("unknown option '" + a + "' (see --help)");
     }
   }
@@ -179,10 +276,47 @@ std::string shard_output_flag(const std::string& flag, unsigned shard) {
   return "--gtest_output=" + value.substr(0, colon + 1) + path;
 }
 
+// The tests a run registers, by GoogleTest name: what a shard that dies is charged with.
+using TestIndex = std::map<std::string, Record>;
+
+// A shard's journal: the verdicts it gave, and `crashed` for each test it planned and did not
+// finish, the one it was in named apart. A line cut short by the shard's death is skipped.
+std::vector<Record> read_journal(const std::string& path, int status, unsigned shard, const TestIndex& tests) {
+  std::vector<Record> records;
+  std::map<std::string, int> unfinished;  // name -> planned count minus verdicts given
+  std::string in_progress, line;
+  std::ifstream in(path);
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    if (j.contains("planned")) {
+      for (const auto& name : j["planned"]) ++unfinished[name.get<std::string>()];
+    } else if (j.contains("started")) {
+      in_progress = j["started"].get<std::string>();
+    } else if (j.contains("record")) {
+      Record r = record_from_json(j["record"]);
+      --unfinished[r.impl + "." + r.case_id];
+      records.push_back(std::move(r));
+      in_progress.clear();
+    }
+  }
+  const std::string how = describe_wait_status(status);
+  for (const auto& [name, count] : unfinished) {
+    auto t = tests.find(name);
+    for (int i = 0; i < count; ++i) {
+      Record r = t != tests.end() ? t->second : Record{name.substr(0, name.find('.')), name.substr(name.find('.') + 1)};
+      r.verdict = Verdict::Crashed;
+      r.reason = name == in_progress && i == 0 ? "the runner's shard " + std::to_string(shard) + " ended (" + how + ") during this case"
+                                               : "the runner's shard " + std::to_string(shard) + " ended (" + how + ") before this case ran";
+      r.details = r.case_id + "\n  verdict: crashed: " + r.reason + "\n";
+      records.push_back(std::move(r));
+    }
+  }
+  return records;
+}
+
 // Runs `jobs` copies of this program, each one GoogleTest shard, and merges their verdicts.
-int run_sharded(const std::vector<std::string>& original_args, const Options& o) {
-  auto t0 = std::chrono::steady_clock::now();
-  const auto shm_before = shm_entries();
+std::vector<Record> run_sharded(const std::vector<std::string>& original_args, const Options& o, const TestIndex& tests, int& worst) {
   struct Shard {
     pid_t pid;
     std::string output_path, records_path;
@@ -190,7 +324,7 @@ int run_sharded(const std::vector<std::string>& original_args, const Options& o)
   std::vector<Shard> shards;
   for (unsigned k = 0; k < o.jobs; ++k) {
     std::string base = "/tmp/mpconform-shard-" + std::to_string(getpid()) + "-" + std::to_string(k);
-    Shard s{-1, base + ".out", base + ".json"};
+    Shard s{-1, base + ".out", base + ".jsonl"};
     std::vector<std::string> args = {"/proc/self/exe"};
     for (std::size_t i = 1; i < original_args.size(); ++i) {
       const std::string& a = original_args[i];
@@ -212,7 +346,6 @@ int run_sharded(const std::vector<std::string>& original_args, const Options& o)
     }
     shards.push_back(s);
   }
-  int worst = 0;
   std::vector<Record> records;
   for (unsigned k = 0; k < shards.size(); ++k) {
     int status = 0;
@@ -221,29 +354,30 @@ int run_sharded(const std::vector<std::string>& original_args, const Options& o)
     worst = std::max(worst, code);
     std::ifstream out(shards[k].output_path);
     std::cout << "==== shard " << k + 1 << " of " << shards.size() << " ====\n" << out.rdbuf() << std::flush;
-    std::ifstream rec(shards[k].records_path);
-    if (rec) {
-      try {
-        for (const auto& j : json::parse(rec)) records.push_back(record_from_json(j));
-      } catch (const json::exception& e) {
-        std::cout << "mpconform: shard " << k + 1 << " left an unreadable record file: " << e.what() << "\n";
-        worst = std::max(worst, 1);
-      }
-    } else if (code != 0) {
-      std::cout << "mpconform: shard " << k + 1 << " ended with " << describe_wait_status(status) << " and no records\n";
-    }
+    if (code != 0 && !WIFEXITED(status))
+      std::cout << "mpconform: shard " << k + 1 << " ended with " << describe_wait_status(status)
+                << ": the cases it had not finished are counted as crashed\n";
+    for (auto& r : read_journal(shards[k].records_path, status, k + 1, tests)) records.push_back(std::move(r));
     unlink(shards[k].output_path.c_str());
     unlink(shards[k].records_path.c_str());
   }
-  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return records;
+}
+
+// Every verdict, malformed files included (whatever the filter), into the report and summary.
+int finish_run(std::vector<Record> records, const std::vector<std::string>& malformed, const Options& o, double wall, int rc) {
+  for (const auto& err : malformed) records.push_back(Record{"malformed", err, "", Verdict::CaseError, err, 0, json::object(), err});
   if (!o.report.empty()) {
     json all = json::array();
     for (const auto& r : records) all.push_back(record_to_json(r));
-    std::ofstream(o.report) << all.dump(2) << "\n";
+    std::ofstream(o.report) << dump_json(all, 2) << "\n";
   }
   std::cout << comparison(records);
+  for (const auto& err : malformed) std::cout << "mpconform: malformed case file: " << err << "\n";
   std::cout << "mpconform: " << summary_line(tally(records), wall) << std::endl;
-  return std::max(worst, report_shm_leaks(shm_before));
+  const bool any_failed =
+      std::any_of(records.begin(), records.end(), [](const Record& r) { return r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped && r.verdict != Verdict::Differs; });
+  return std::max(rc, any_failed ? 1 : 0);
 }
 
 }  // namespace
@@ -298,11 +432,21 @@ int main(int argc, char** argv) {
     return loaded.errors.empty() ? 0 : 1;
   }
 
-  const bool shard_child = std::getenv("MPCONFORM_SHARD_RECORDS") != nullptr;
+  const char* journal = std::getenv("MPCONFORM_SHARD_RECORDS");
   const bool user_sharding = std::getenv("GTEST_TOTAL_SHARDS") != nullptr;
-  if (o.jobs > 1 && !shard_child && !user_sharding && !testing::GTEST_FLAG(list_tests)) return run_sharded(original_args, o);
+  AdapterProcess::become_subreaper();  // also in the parent of shards: a dead shard's orphans come back here
+  if (o.jobs > 1 && !journal && !user_sharding && !testing::GTEST_FLAG(list_tests)) {
+    TestIndex tests;
+    for (const auto& impl : impls)
+      for (const auto& c : loaded.cases) tests[impl.label + "." + c.id] = Record{impl.label, c.id, c.level};
+    auto t0 = std::chrono::steady_clock::now();
+    const auto shm_before = shm_entries();
+    int worst = 0;
+    auto records = run_sharded(original_args, o, tests, worst);
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return std::max(finish_run(std::move(records), loaded.errors, o, wall, worst), report_shm_leaks(shm_before));
+  }
 
-  AdapterProcess::become_subreaper();
   for (const auto& err : loaded.errors) {
     std::string name = sanitize_test_name(err.substr(0, err.find(':')));
     testing::RegisterTest("malformed", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
@@ -317,21 +461,15 @@ int main(int argc, char** argv) {
                             [cp, ip, cases]() -> testing::Test* { return new CaseTest(cp, ip, cases); });
     }
   }
+  if (journal) {
+    g_journal.open(journal);
+    testing::UnitTest::GetInstance()->listeners().Append(new JournalListener);
+  }
 
   auto t0 = std::chrono::steady_clock::now();
   const auto shm_before = shm_entries();
   int rc = RUN_ALL_TESTS();
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (testing::GTEST_FLAG(list_tests)) return rc;
-
-  json all = json::array();
-  for (const auto& r : g_records) all.push_back(record_to_json(r));
-  if (shard_child) {
-    std::ofstream(std::getenv("MPCONFORM_SHARD_RECORDS")) << all.dump() << "\n";
-    return rc;
-  }
-  if (!o.report.empty()) std::ofstream(o.report) << all.dump(2) << "\n";
-  std::cout << comparison(g_records);
-  std::cout << "mpconform: " << summary_line(tally(g_records), wall) << std::endl;
-  return std::max(rc, report_shm_leaks(shm_before));
+  if (testing::GTEST_FLAG(list_tests) || journal) return rc;  // a shard's parent sums up
+  return std::max(finish_run(g_records, loaded.errors, o, wall, rc), report_shm_leaks(shm_before));
 }
