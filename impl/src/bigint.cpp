@@ -104,6 +104,94 @@ BigInt BigInt::from_decimal(std::string_view text) {
     return result;
 }
 
+BigInt BigInt::from_literal(std::string_view text, std::size_t max_digits) {
+    const auto invalid = [&] {
+        return ValueError("invalid literal for int() with base 0: '" + std::string(text.substr(0, 200)) +
+                          (text.size() > 200 ? "...'" : "'"));
+    };
+    std::size_t begin = 0;
+    std::size_t end = text.size();
+    while (begin < end && is_space(text[begin])) ++begin;
+    while (end > begin && is_space(text[end - 1])) --end;
+    bool negative = false;
+    if (begin < end && (text[begin] == '+' || text[begin] == '-')) {
+        negative = text[begin] == '-';
+        ++begin;
+    }
+    std::uint32_t base = 10;
+    bool prefixed = false;
+    if (end - begin >= 2 && text[begin] == '0') {
+        const char p = static_cast<char>(text[begin + 1] | 0x20);
+        base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 10;
+        if (base != 10) {
+            begin += 2;
+            prefixed = true;
+            if (begin < end && text[begin] == '_') ++begin;  // 0x_1f is valid
+        }
+    }
+    const auto digit_value = [](char c) -> std::uint32_t {
+        if (c >= '0' && c <= '9') return static_cast<std::uint32_t>(c - '0');
+        const char lower = static_cast<char>(c | 0x20);
+        if (lower >= 'a' && lower <= 'z') return static_cast<std::uint32_t>(lower - 'a' + 10);
+        return 99;
+    };
+    // Digits with single underscores between them; at least one digit.
+    std::vector<std::uint32_t> digits;
+    for (std::size_t i = begin; i < end; ++i) {
+        const char c = text[i];
+        if (c == '_') {
+            if (i == begin || text[i - 1] == '_' || i + 1 == end) throw invalid();
+            if (prefixed && i == begin) throw invalid();
+            continue;
+        }
+        const std::uint32_t d = digit_value(c);
+        if (d >= base) throw invalid();
+        digits.push_back(d);
+        if (digits.size() > max_digits) {
+            throw ValueError("Exceeds the limit (" + std::to_string(max_digits) +
+                             " digits) for integer string conversion");
+        }
+    }
+    if (digits.empty()) throw invalid();
+    // Base 0 refuses leading zeros in decimal ("010"), but not zero itself ("00", "0_0").
+    if (base == 10 && digits.size() > 1 && digits[0] == 0) {
+        for (const auto d : digits) {
+            if (d != 0) throw invalid();
+        }
+    }
+    BigInt result;
+    if (base == 10) {
+        std::size_t pos = 0;
+        const std::size_t head = digits.size() % kDecimalChunkDigits;
+        const auto take = [&](std::size_t count) {
+            std::uint32_t chunk = 0;
+            std::uint32_t scale = 1;
+            for (std::size_t k = 0; k < count; ++k) {
+                chunk = chunk * 10 + digits[pos++];
+                scale *= 10;
+            }
+            mul_add(result.magnitude_, scale, chunk);
+        };
+        if (head != 0) take(head);
+        while (pos < digits.size()) take(kDecimalChunkDigits);
+    } else {
+        // Powers of two: shift the bits in, linear in the digits.
+        const int shift = base == 16 ? 4 : base == 8 ? 3 : 1;
+        std::size_t bit = 0;
+        for (auto it = digits.rbegin(); it != digits.rend(); ++it, bit += static_cast<std::size_t>(shift)) {
+            const std::size_t limb = bit / 32;
+            const std::size_t offset = bit % 32;
+            if (result.magnitude_.size() < limb + 2) result.magnitude_.resize(limb + 2, 0);
+            const std::uint64_t wide = std::uint64_t{*it} << offset;
+            result.magnitude_[limb] |= static_cast<std::uint32_t>(wide);
+            result.magnitude_[limb + 1] |= static_cast<std::uint32_t>(wide >> 32);
+        }
+    }
+    result.negative_ = negative;
+    result.trim();
+    return result;
+}
+
 BigInt BigInt::from_signed_le(std::string_view bytes) {
     BigInt result;
     if (bytes.empty()) return result;
@@ -219,6 +307,28 @@ std::optional<std::int64_t> BigInt::to_int64() const noexcept {
     }
     if (magnitude > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
     return static_cast<std::int64_t>(magnitude);
+}
+
+std::string BigInt::to_hex() const {
+    if (is_zero()) return "0";
+    constexpr char kHex[] = "0123456789abcdef";
+    std::string out = negative_ ? "-" : "";
+    out.reserve(out.size() + magnitude_.size() * 8);
+    bool leading = true;
+    for (auto it = magnitude_.rbegin(); it != magnitude_.rend(); ++it) {
+        for (int shift = 28; shift >= 0; shift -= 4) {
+            const auto nibble = (*it >> shift) & 0xf;
+            if (leading && nibble == 0) continue;
+            leading = false;
+            out.push_back(kHex[nibble]);
+        }
+    }
+    return out;
+}
+
+std::size_t BigInt::bit_length() const noexcept {
+    if (is_zero()) return 0;
+    return (magnitude_.size() - 1) * 32 + static_cast<std::size_t>(std::bit_width(magnitude_.back()));
 }
 
 std::size_t BigInt::decimal_digits_upper_bound() const noexcept {

@@ -1,12 +1,17 @@
 #include "mpc/connection.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/sysinfo.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <new>
 
 #include "io.hpp"
 #include "mpc/errors.hpp"
@@ -31,10 +36,45 @@ std::uint64_t get_be(const std::byte* p, int n) {
   return v;
 }
 
-// A std::string of n bytes whose contents are about to be overwritten by read(2).
-// (resize() zero-fills; for megabyte messages that is a measurable extra pass, but C++20 has no
-// portable uninitialized resize, so we accept it.)
-std::string make_buffer(std::size_t n) { return std::string(n, '\0'); }
+// A payload buffer starts at most this big and at most doubles per step, so memory follows the
+// bytes that really arrived, not the length a header declares (a 4-byte header may say 2 GiB).
+constexpr std::size_t kFirstChunk = std::size_t{64} << 10;
+
+// The most bytes a message may declare and still be read: what a std::string can hold, the
+// memory and swap of the machine, and this process's address-space and data limits. Beyond it
+// the buffer can never be allocated: MemoryError at once, as CPython gets from allocating it.
+std::uint64_t max_payload() {
+  static const std::uint64_t limit = [] {
+    std::uint64_t bound = std::string().max_size();
+    struct sysinfo info {};
+    if (::sysinfo(&info) == 0) {
+      const std::uint64_t memory = (std::uint64_t{info.totalram} + info.totalswap) * info.mem_unit;
+      if (memory > 0) bound = std::min(bound, memory);
+    }
+    for (const int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+      rlimit rl{};
+      if (::getrlimit(resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        bound = std::min<std::uint64_t>(bound, rl.rlim_cur);
+      }
+    }
+    return bound;
+  }();
+  return limit;
+}
+
+// A declared length checked the way CPython's os.read(fd, n) sees it: beyond a Py_ssize_t it is
+// OverflowError; beyond what can be allocated, MemoryError. Neither reads any payload.
+std::size_t checked_length(std::uint64_t n) {
+  if (n > static_cast<std::uint64_t>(INT64_MAX)) {
+    throw OverflowError("message length " + std::to_string(n) +
+                        ": Python int too large to convert to C ssize_t");
+  }
+  if (n > max_payload()) {
+    throw MemoryError("message length " + std::to_string(n) + " exceeds the " +
+                      std::to_string(max_payload()) + " bytes this process can allocate");
+  }
+  return static_cast<std::size_t>(n);
+}
 
 }  // namespace
 
@@ -142,6 +182,25 @@ void Connection::read_payload(std::byte* dst, std::size_t n) {
   }
 }
 
+std::string Connection::read_payload(std::size_t n) {
+  std::string out;
+  try {
+    out.resize(std::min(n, kFirstChunk));
+    std::size_t got = 0;
+    for (;;) {
+      while (got < out.size()) {
+        std::size_t r = detail::read_some(fd_.get(), out.data() + got, out.size() - got);
+        if (r == 0) throw OSError("got end of file during message");
+        got += r;
+      }
+      if (got == n) return out;
+      out.resize(std::min(n, out.size() * 2));  // the buffer is full and more is due
+    }
+  } catch (const std::bad_alloc&) {
+    throw MemoryError("cannot allocate a buffer for a message of " + std::to_string(n) + " bytes");
+  }
+}
+
 std::uint64_t Connection::read_header() {
   std::byte h[8];
   // The first read decides between a clean end of stream (EOFError) and a torn message.
@@ -175,9 +234,7 @@ std::string Connection::recv_bytes(std::optional<std::int64_t> maxlength) {
   if (maxlength && *maxlength < 0) throw ValueError("negative maxlength");
   std::uint64_t n = read_header();
   if (maxlength && n > static_cast<std::uint64_t>(*maxlength)) bad_message_length();
-  std::string out = make_buffer(static_cast<std::size_t>(n));
-  read_payload(reinterpret_cast<std::byte*>(out.data()), out.size());
-  return out;
+  return read_payload(checked_length(n));
 }
 
 std::size_t Connection::recv_bytes_into(std::span<std::byte> buf, std::int64_t offset) {
@@ -189,9 +246,7 @@ std::size_t Connection::recv_bytes_into(std::span<std::byte> buf, std::int64_t o
   std::uint64_t n = read_header();
   if (n > static_cast<std::uint64_t>(bytesize - offset)) {
     // Consumed anyway, and handed to the caller inside the exception, as CPython does.
-    std::string whole = make_buffer(static_cast<std::size_t>(n));
-    read_payload(reinterpret_cast<std::byte*>(whole.data()), whole.size());
-    throw BufferTooShort(std::move(whole));
+    throw BufferTooShort(read_payload(checked_length(n)));
   }
   read_payload(buf.data() + offset, static_cast<std::size_t>(n));
   return static_cast<std::size_t>(n);
@@ -201,9 +256,7 @@ Value Connection::recv() {
   check_closed();
   check_readable();
   std::uint64_t n = read_header();
-  std::string payload = make_buffer(static_cast<std::size_t>(n));
-  read_payload(reinterpret_cast<std::byte*>(payload.data()), payload.size());
-  return pickle::loads(payload);
+  return pickle::loads(read_payload(checked_length(n)));
 }
 
 bool Connection::poll(Timeout timeout) {

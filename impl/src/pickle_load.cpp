@@ -68,10 +68,9 @@ public:
             if (opcode_ == op::STOP) break;
             dispatch();
         }
-        if (!marks_.empty()) fail("STOP with an open MARK");
-        if (stack_.size() != 1) {
-            fail(stack_.empty() ? "unpickling stack underflow" : "STOP with more than one value on the stack");
-        }
+        // As CPython: the result is the top of the stack; values below it and MARKs below it
+        // are ignored (`NN.` and `(N.` give None), a MARK above it is an error.
+        if (stack_.size() <= fence()) fail(marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
         Slot result = std::move(stack_.back());
         if (result.callable != Callable::None) fail("the result is a global, not a value");
         check_depth(result.value);
@@ -182,22 +181,9 @@ private:
     }
     Node& node_of(const Value& v) { return ValueAccess::mutable_node(v); }
 
-    std::uint32_t height_of(const Value& v) const {
-        return v.is_container() ? ValueAccess::node(v).height : 0;
-    }
-    // Keeps the running nesting bound of `parent` and fails early on deep streams.
-    void grow(Node& parent, const Value& child) {
-        const std::uint32_t height = height_of(child) + 1;
-        if (height > parent.height) {
-            parent.height = height;
-            if (height > limits_.max_depth) fail("nesting deeper than " + std::to_string(limits_.max_depth));
-        }
-    }
-
     Value make_sequence(Kind kind, std::vector<Value> items) {
         Value v = new_container(kind);
         Node& node = node_of(v);
-        for (const auto& item : items) grow(node, item);
         node.items = std::move(items);
         return v;
     }
@@ -206,7 +192,6 @@ private:
         Value v = new_container(kind);
         Node& node = node_of(v);
         for (const auto& member : members) {
-            grow(node, member);
             add_member(node, member);
         }
         if (kind == Kind::FrozenSet) keys_.seal_frozenset(node);
@@ -215,8 +200,6 @@ private:
 
     void dict_set(const Value& dict, const Value& key, const Value& value) {
         Node& node = node_of(dict);
-        grow(node, key);
-        grow(node, value);
         try {
             keys_.dict_set(node, key, value);
         } catch (const TypeError& e) {
@@ -260,41 +243,79 @@ private:
 
     // ---- text numbers (protocols 0 and 1)
 
-    static bool all_digits(std::string_view text) {
-        if (text.empty()) return false;
-        for (const char c : text) {
-            if (c < '0' || c > '9') return false;
-        }
-        return true;
-    }
+    // The line of a text INT/LONG as C sees it: CPython's C unpickler parses a NUL-terminated
+    // string, so text after a NUL byte is ignored.
+    static std::string_view c_string(std::string_view line) { return line.substr(0, line.find('\0')); }
 
-    // Decimal as CPython writes it: optional '-', digits, no leading zeros.
-    BigInt parse_decimal(std::string_view text, const char* message) {
-        std::string_view digits = text;
-        if (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) digits.remove_prefix(1);
-        if (!all_digits(digits) || (digits.size() > 1 && digits[0] == '0')) {
+    // Python's int(text, 0), as both text opcodes fall back to, with the 4300-digit limit.
+    BigInt parse_literal(std::string_view text, const char* message) {
+        try {
+            return BigInt::from_literal(text, kMaxStrDigits);
+        } catch (const ValueError& e) {
+            const std::string what = e.what();
+            if (what.starts_with("Exceeds")) fail_as<ValueError>(what);
             fail_as<ValueError>(std::string(message) + ": '" + printable(text) + "'");
         }
-        if (digits.size() > kMaxStrDigits) {
-            fail_as<ValueError>("Exceeds the limit (4300 digits) for integer string conversion: value has " +
-                                std::to_string(digits.size()) + " digits");
-        }
-        return BigInt::from_decimal(text);
     }
 
+    // C's strtol(text, &end, 0) where it succeeds: leading whitespace, a sign, then 0x hex,
+    // 0 octal or decimal, ending exactly at the end of text, within a C long. nullopt where C
+    // would fail (no digits but text left, trailing text, overflow).
+    static std::optional<std::int64_t> c_strtol(std::string_view text) {
+        std::size_t i = 0;
+        while (i < text.size() && (text[i] == ' ' || (text[i] >= '\t' && text[i] <= '\r'))) ++i;
+        bool negative = false;
+        if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+        int base = 10;
+        const auto hex_digit = [](char c) {
+            return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+        };
+        if (i + 2 < text.size() && text[i] == '0' && (text[i + 1] | 0x20) == 'x' && hex_digit(text[i + 2])) {
+            base = 16;
+            i += 2;
+        } else if (i < text.size() && text[i] == '0') {
+            base = 8;
+        }
+        const std::size_t digits_begin = i;
+        std::uint64_t magnitude = 0;
+        bool overflow = false;
+        for (; i < text.size(); ++i) {
+            const char c = text[i];
+            const int d = c >= '0' && c <= '9' ? c - '0' : hex_digit(c) ? (c | 0x20) - 'a' + 10 : 99;
+            if (d >= base) break;
+            if (magnitude > (std::uint64_t{1} << 63) / static_cast<unsigned>(base)) overflow = true;
+            magnitude = magnitude * static_cast<unsigned>(base) + static_cast<unsigned>(d);
+            if (magnitude > (std::uint64_t{1} << 63)) overflow = true;
+        }
+        if (i == digits_begin) return text.empty() ? std::optional<std::int64_t>(0) : std::nullopt;
+        if (i != text.size() || overflow) return std::nullopt;
+        if (!negative && magnitude > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+        return negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
+    }
+
+    // CPython's C load_int: strtol, else int(text, 0); a two-character line worth 0 or 1 is a
+    // bool (what protocol 0 writes for True/False is `I01`/`I00`, and C keeps the rule loose).
     void load_int() {
         const std::string_view line = read_line();
-        if (line == "00" || line == "01") {
-            push(Value::boolean(line == "01"));
+        if (line.empty()) fail("pickle data was truncated");
+        const std::string_view text = c_string(line);
+        if (const auto small = c_strtol(text)) {
+            if (line.size() == 2 && (*small == 0 || *small == 1)) {
+                push(Value::boolean(*small == 1));
+            } else {
+                push(Value::integer(*small));
+            }
             return;
         }
-        push_int(parse_decimal(line, "could not convert string to int"));
+        push_int(parse_literal(text, "could not convert string to int"));
     }
 
+    // CPython's C load_long: int(text, 0) without a trailing 'L'.
     void load_long() {
         std::string_view line = read_line();
-        if (!line.empty() && line.back() == 'L') line.remove_suffix(1);
-        push_int(parse_decimal(line, "invalid literal for int() with base 0"));
+        if (line.empty()) fail("pickle data was truncated");
+        if (line.back() == 'L') line.remove_suffix(1);
+        push_int(parse_literal(c_string(line), "invalid literal for int() with base 0"));
     }
 
     void push_int(const BigInt& value) {
@@ -302,14 +323,34 @@ private:
         push(Value::integer(value));
     }
 
+    // CPython's PyOS_string_to_double on the C string: optional sign, decimal (with exponent),
+    // inf/infinity/nan in any case; no whitespace, underscores or hex; overflow is OverflowError.
     void load_float_text() {
         const std::string_view line = read_line();
-        double value = 0;
-        const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), value);
-        if (ec != std::errc() || end != line.data() + line.size() || line.empty()) {
-            fail_as<ValueError>("could not convert string to float: '" + printable(line) + "'");
+        std::string_view text = c_string(line);
+        const auto bad = [&] { fail_as<ValueError>("could not convert string to float: '" + printable(line) + "'"); };
+        bool negative = false;
+        if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+            negative = text[0] == '-';
+            text.remove_prefix(1);
         }
-        push(Value::floating(value));
+        // from_chars would also take a second sign, "nan(chars)" and hex without 0x.
+        if (text.empty() || text[0] == '+' || text[0] == '-' || text.find('(') != std::string_view::npos ||
+            text.find_first_of("pP") != std::string_view::npos) {
+            bad();
+        }
+        double value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (end != text.data() + text.size()) bad();
+        if (ec == std::errc::result_out_of_range) {
+            // Underflow rounds to zero (or a subnormal) as strtod does; overflow raises.
+            const std::string copy(text);
+            value = std::strtod(copy.c_str(), nullptr);
+            if (std::isinf(value)) fail_as<OverflowError>("value too large to convert to float: '" + printable(line) + "'");
+        } else if (ec != std::errc()) {
+            bad();
+        }
+        push(Value::floating(negative ? -value : value));
     }
 
     // ---- text
@@ -356,6 +397,65 @@ private:
             mpc::detail::append_utf8(out, cp);
         }
         return new_leaf(Kind::Str, std::move(out));
+    }
+
+    // Protocol 0 STRING (what Python 2 writes for str): a quoted line with Python's bytes escapes
+    // (PyBytes_DecodeEscape), then ASCII like the binary forms.
+    Value load_string() {
+        std::string_view line = read_line();
+        if (line.size() < 2 || line.front() != line.back() || (line.front() != '\'' && line.front() != '"')) {
+            fail("the STRING opcode argument must be quoted");
+        }
+        line = line.substr(1, line.size() - 2);
+        std::string out;
+        out.reserve(line.size());
+        const auto hex_value = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            const char lower = static_cast<char>(c | 0x20);
+            return lower >= 'a' && lower <= 'f' ? lower - 'a' + 10 : -1;
+        };
+        for (std::size_t i = 0; i < line.size();) {
+            const char c = line[i++];
+            if (c != '\\') {
+                out.push_back(c);
+                continue;
+            }
+            if (i == line.size()) fail_as<ValueError>("Trailing \\ in string");
+            const char e = line[i++];
+            switch (e) {
+                case '\\': out.push_back('\\'); break;
+                case '\'': out.push_back('\''); break;
+                case '"': out.push_back('"'); break;
+                case 'b': out.push_back('\b'); break;
+                case 'f': out.push_back('\f'); break;
+                case 't': out.push_back('\t'); break;
+                case 'n': out.push_back('\n'); break;
+                case 'r': out.push_back('\r'); break;
+                case 'v': out.push_back('\v'); break;
+                case 'a': out.push_back('\a'); break;
+                case 'x': {
+                    if (i + 1 >= line.size() || hex_value(line[i]) < 0 || hex_value(line[i + 1]) < 0) {
+                        fail_as<ValueError>("invalid \\x escape at position " + std::to_string(i - 2));
+                    }
+                    out.push_back(static_cast<char>(hex_value(line[i]) * 16 + hex_value(line[i + 1])));
+                    i += 2;
+                    break;
+                }
+                default:
+                    if (e >= '0' && e <= '7') {
+                        // Up to three octal digits; CPython keeps the low 8 bits of \400 and up.
+                        unsigned value = static_cast<unsigned>(e - '0');
+                        for (int k = 0; k < 2 && i < line.size() && line[i] >= '0' && line[i] <= '7'; ++k) {
+                            value = value * 8 + static_cast<unsigned>(line[i++] - '0');
+                        }
+                        out.push_back(static_cast<char>(value & 0xff));
+                    } else {
+                        out.push_back('\\');  // an unknown escape stays as it is
+                        --i;
+                    }
+            }
+        }
+        return make_ascii_str(out);
     }
 
     // Python 2 str (BINSTRING, SHORT_BINSTRING): decoded as ASCII, pickle's default.
@@ -574,7 +674,6 @@ private:
                 Value item = pop_value();
                 Value& list = top_container(Kind::List, "APPEND to something that is not a list");
                 Node& node = node_of(list);
-                grow(node, item);
                 node.items.push_back(std::move(item));
                 return;
             }
@@ -583,7 +682,6 @@ private:
                 Value& list = top_container(Kind::List, "APPENDS to something that is not a list");
                 Node& node = node_of(list);
                 for (auto& item : items) {
-                    grow(node, item);
                     node.items.push_back(std::move(item));
                 }
                 return;
@@ -607,7 +705,6 @@ private:
                 const Value& set = top_container(Kind::Set, "ADDITEMS on something that is not a set");
                 Node& node = node_of(set);
                 for (const auto& item : items) {
-                    grow(node, item);
                     add_member(node, item);
                 }
                 return;
@@ -636,7 +733,18 @@ private:
             }
             case op::REDUCE: load_reduce(); return;
 
-            case op::STRING:
+            case op::STRING: push(load_string()); return;
+            case op::READONLY_BUFFER: {
+                // CPython wraps a writable buffer in a read-only memoryview and leaves a read-only
+                // one (bytes) as it is. A memoryview is not in the data model.
+                const Slot& slot = top();
+                if (slot.callable == Callable::None && slot.value.is(Kind::Bytes)) return;
+                if (slot.callable == Callable::None && slot.value.is(Kind::ByteArray)) {
+                    refuse("READONLY_BUFFER of a bytearray (CPython makes a memoryview)");
+                }
+                fail_as<TypeError>(std::string("memoryview: a bytes-like object is required, not '") +
+                                   std::string(slot.callable == Callable::None ? kind_name(slot.value.kind()) : "type") + "'");
+            }
             case op::BUILD:
             case op::INST:
             case op::OBJ:
@@ -648,7 +756,6 @@ private:
             case op::EXT2:
             case op::EXT4:
             case op::NEXT_BUFFER:
-            case op::READONLY_BUFFER:
                 refuse("opcode " + std::string(op::name(opcode_)));
             default:
                 fail("invalid load key, '" + printable(std::string_view(&opcode_, 1)) + "'");

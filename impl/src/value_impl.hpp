@@ -23,7 +23,6 @@ struct Leaf {
 struct Node {
     explicit Node(Kind k) : kind(k) {}
     Kind kind;
-    std::uint32_t height = 1;  // the unpickler's running bound on nesting below this node
     std::vector<Value> items;                   // list, tuple, set, frozenset
     std::vector<std::pair<Value, Value>> entries;  // dict
 };

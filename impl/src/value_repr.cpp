@@ -13,6 +13,29 @@ using detail::ValueAccess;
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// Ints up to CPython's default int_max_str_digits print exactly in decimal; decimal conversion
+// is quadratic, so a bigger one prints as its size and the two ends of its (linear) hex form.
+constexpr std::size_t kMaxReprDigits = 4300;
+constexpr std::size_t kHugeIntEnds = 16;  // hex digits shown at each end
+
+void append_big_int(std::string& out, const BigInt& value) {
+    if (value.decimal_digits_upper_bound() <= kMaxReprDigits + 1) {
+        std::string decimal = value.to_decimal();
+        if (decimal.size() - (value.is_negative() ? 1 : 0) <= kMaxReprDigits) {
+            out += decimal;
+            return;
+        }
+    }
+    std::string hex = value.to_hex();
+    const std::size_t sign = value.is_negative() ? 1 : 0;
+    out += "<int of " + std::to_string(value.bit_length()) + " bits: ";
+    out += value.is_negative() ? "-0x" : "0x";
+    out.append(hex, sign, kHugeIntEnds);
+    out += "...";
+    out.append(hex, hex.size() - kHugeIntEnds, kHugeIntEnds);
+    out += ">";
+}
+
 void append_hex_escape(std::string& out, char prefix, std::uint32_t value, int digits) {
     out.push_back('\\');
     out.push_back(prefix);
@@ -85,7 +108,7 @@ void append_leaf(std::string& out, const Value& v) {
         case Kind::Bool: out += ValueAccess::boolean(v) ? "True" : "False"; break;
         case Kind::Int:
             if (const BigInt* big = ValueAccess::big(v)) {
-                out += big->to_decimal();
+                append_big_int(out, *big);
             } else {
                 out += std::to_string(ValueAccess::small(v));
             }

@@ -12,7 +12,10 @@
 // Errors are the Python ones (mpc/errors.hpp): OSError("handle is closed"),
 // OSError("connection is read-only" / "connection is write-only"), EOFError when the peer is
 // gone, OSError("got end of file during message"), BrokenPipeError, ValueError for bad
-// offsets, BufferTooShort carrying the whole message.
+// offsets, BufferTooShort carrying the whole message. A header declaring more than a Py_ssize_t
+// holds raises OverflowError, more than this process could ever allocate MemoryError, as
+// CPython does; otherwise memory grows with the payload bytes that really arrive, so a header
+// that lies about its length costs nothing.
 //
 // Writing to a pipe whose reader is gone raises BrokenPipeError and never delivers SIGPIPE
 // (blocked for the write, unless the process ignores it, as Python processes do). Once a write
@@ -110,6 +113,9 @@ class Connection {
   // Reads a header; returns the payload length (or throws EOFError at a clean end of stream).
   std::uint64_t read_header();
   void read_payload(std::byte* dst, std::size_t n);
+  // Reads an n-byte payload into a buffer that grows with the bytes received (MemoryError when
+  // it cannot grow); n has been through the length checks.
+  std::string read_payload(std::size_t n);
   [[noreturn]] void bad_message_length();
 
   Fd fd_;

@@ -46,6 +46,11 @@ MPC_DEFINE_ERROR(EOFError, Error, "EOFError");
 MPC_DEFINE_ERROR(AssertionError, Error, "AssertionError");
 MPC_DEFINE_ERROR(RuntimeError, Error, "RuntimeError");
 MPC_DEFINE_ERROR(RecursionError, RuntimeError, "RecursionError");
+// What CPython raises for a length no buffer can hold (MemoryError) or that does not even fit
+// a Py_ssize_t (OverflowError), e.g. a message header declaring 2^40 or 2^64-1 bytes.
+MPC_DEFINE_ERROR(MemoryError, Error, "MemoryError");
+MPC_DEFINE_ERROR(ArithmeticError, Error, "ArithmeticError");
+MPC_DEFINE_ERROR(OverflowError, ArithmeticError, "OverflowError");
 
 // Python's `OSError`; carries an errno value (0 when there is none).
 class OSError : public Error {

@@ -36,10 +36,14 @@ struct Limits {
     std::size_t max_marks = std::size_t{1} << 16;    // open MARKs
     std::size_t max_memo = std::size_t{1} << 22;     // memo entries
     std::size_t max_objects = std::size_t{1} << 22;  // str/bytes/big ints/containers made
-    std::size_t max_depth = 10000;                   // nesting of containers in the result
+    // Nesting of containers in the result, counted along real paths: a reference back to a
+    // container that encloses it (a cycle, `L.append(L)`) adds nothing, however often repeated.
+    std::size_t max_depth = 10000;
 };
 
-// Unpickles one value; bytes after STOP are ignored, as CPython does. Throws
+// Unpickles one value: the top of the stack at STOP, as CPython takes it (values and MARKs
+// below it are ignored); bytes after STOP are ignored too. Beyond what CPython writes it reads
+// what CPython's C unpickler reads for this data model (spec/values.md#pickle-input). Throws
 // mpc::UnpicklingError (malformed, truncated, refused or over a limit: the message names the
 // opcode and byte offset), mpc::ValueError, mpc::TypeError.
 [[nodiscard]] Value loads(std::string_view data, const Limits& limits = {});

@@ -137,7 +137,9 @@ struct EqualOptions {
 [[nodiscard]] bool equal(const Value& a, const Value& b, EqualOptions options = {});
 
 // A Python-like repr for messages: `[1, 'a', b'\x00', (2,), {...}]`; recursion prints `[...]`;
-// output beyond max_chars is cut and ends with "...".
+// output beyond max_chars is cut and ends with "...". An int of more than 4300 decimal digits
+// (CPython's default int_max_str_digits) prints as `<int of N bits: 0x<16 hex digits>...<16>>`,
+// so that repr stays linear in the size of the value (spec/values.md#repr-of-huge-ints).
 [[nodiscard]] std::string repr(const Value& value, std::size_t max_chars = 4096);
 
 }  // namespace mpc
