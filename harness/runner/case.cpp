@@ -57,8 +57,11 @@ std::string Step::describe_call() const {
 
 std::string Case::type_of(const std::string& name) const {
   for (const auto& o : objects)
-    for (const auto& n : o.names)
-      if (n == name) return o.type == "Pipe" ? "Connection" : o.type;
+    for (std::size_t i = 0; i < o.names.size(); ++i)
+      if (o.names[i] == name) {
+        if (i < o.name_types.size()) return o.name_types[i];
+        return o.type == "Pipe" ? "Connection" : o.type;  // a declaration not made by the loader
+      }
   for (const auto& a : actors)
     if (a.name == name && a.kind == "process") return "Process";
   return "";

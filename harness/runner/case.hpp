@@ -28,6 +28,7 @@ struct CaseError : std::runtime_error {
 struct ObjectDecl {
   std::vector<std::string> names;  // two for a Pipe
   std::string type;
+  std::vector<std::string> name_types;  // the type of each name (spec/api.yaml `makes`): Connection for a Pipe's ends
   json args = json::array();
   json kwargs = json::object();
 };

@@ -1,75 +1,356 @@
 #include "case_loader.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
 
 namespace mpconform {
 namespace fs = std::filesystem;
 
 namespace {
 
-SourcePos pos_of(const std::string& file, const YAML::Node& node) {
-  const YAML::Mark m = node.Mark();
-  if (m.is_null()) return {file, 0, 0};
-  return {file, m.line + 1, m.column + 1};
+// ---- the reading layer: bytes to a YAML tree, under the bounds of Limits ----
+//
+// Everything a case file holds passes through here once, and every bound is checked here while
+// the tree is built (spec/case-format.md#limits): size before parsing, UTF-8 before anything can
+// echo a byte, nesting and the node budget (aliases expanded, without expanding them) while
+// parsing, duplicate keys and extra documents as they appear. The later stages walk a tree that
+// is known to be small enough.
+
+std::string hex_byte(unsigned char c) {
+  static const char* digits = "0123456789abcdef";
+  return std::string("\\x") + digits[c >> 4] + digits[c & 15];
 }
 
-[[noreturn]] void fail(const std::string& file, const YAML::Node& node, const std::string& what) {
-  throw CaseError(pos_of(file, node), what);
-}
+// The text being read, to turn byte offsets into positions (columns count characters).
+struct Source {
+  std::string file;
+  std::string_view text;
 
-// Follows a valijson context ("<root>", "[steps]", "[3]", …) to the node it names.
-YAML::Node node_at(const YAML::Node& root, const std::vector<std::string>& context) {
-  YAML::Node node = root;
-  for (const auto& part : context) {
-    if (part.size() < 2 || part.front() != '[' || part.back() != ']') continue;
-    std::string key = part.substr(1, part.size() - 2);
-    YAML::Node next;
-    if (node.IsSequence()) {
-      try {
-        next = node[std::stoul(key)];
-      } catch (const std::exception&) {
-        break;
-      }
-    } else if (node.IsMap()) {
-      next = node[key];
-    }
-    if (!next.IsDefined()) break;
-    node = next;
+  SourcePos at(std::size_t offset) const {
+    offset = std::min(offset, text.size());
+    int line = 1;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < offset; ++i)
+      if (text[i] == '\n') ++line, start = i + 1;
+    int column = 1;
+    for (std::size_t i = start; i < offset; ++i)
+      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;
+    return {file, line, column};
   }
-  return node;
+  SourcePos at(const YAML::Mark& m) const {
+    if (m.is_null() || m.pos < 0) return {file, 1, 1};
+    return at(static_cast<std::size_t>(m.pos));
+  }
+};
+
+struct YNode;
+using NodeP = std::shared_ptr<const YNode>;
+
+struct YNode {
+  enum class Kind { Null, Scalar, Seq, Map };
+  Kind kind = Kind::Null;
+  std::string tag;    // "?" for a plain scalar or null, "!" for a quoted one, else the explicit tag
+  std::string value;  // Scalar
+  std::vector<NodeP> items;                     // Seq
+  std::vector<std::pair<NodeP, NodeP>> entries; // Map: scalar keys, no two alike
+  std::size_t offset = 0;  // where it starts in the text
+  std::uint64_t size = 1;  // nodes in this subtree, aliases expanded
+  int height = 0;          // levels of collections in this subtree: a scalar 0, [] 1
+
+  bool is_null() const { return kind == Kind::Null; }
+  bool is_scalar() const { return kind == Kind::Scalar; }
+  bool is_seq() const { return kind == Kind::Seq; }
+  bool is_map() const { return kind == Kind::Map; }
+  // The value of key in a mapping, or nullptr.
+  const YNode* get(std::string_view key) const {
+    if (kind != Kind::Map) return nullptr;
+    for (const auto& [k, v] : entries)
+      if (k->value == key) return v.get();
+    return nullptr;
+  }
+  std::size_t count() const { return kind == Kind::Map ? entries.size() : items.size(); }
+};
+
+[[noreturn]] void fail(const Source& src, const YNode* node, const std::string& what) {
+  throw CaseError(node ? src.at(node->offset) : SourcePos{src.file, 1, 1}, what);
 }
 
-std::string context_path(const std::vector<std::string>& context) {
-  std::string out;
-  for (const auto& part : context)
-    if (part != "<root>") out += part;
-  return out.empty() ? "the document" : out;
+// The node budget of one case: YAML nodes (an alias counts the nodes it stands for) and $range items.
+class Budget {
+ public:
+  explicit Budget(std::uint64_t limit) : limit_(limit) {}
+  void take(std::uint64_t n, const SourcePos& at) {
+    if (n > limit_ - used_)
+      throw CaseError(at, "more than " + std::to_string(limit_) +
+                              " items (YAML nodes, aliases expanded, and $range items count; --max-generated-items)");
+    used_ += n;
+  }
+
+ private:
+  std::uint64_t limit_, used_ = 0;
+};
+
+// The length of the UTF-8 sequence at s[i], or 0 if it is not valid UTF-8 (overlong forms,
+// surrogates and code points past U+10FFFF are not); *cp gets the code point.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, unsigned* cp) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t len;
+  unsigned v, min;
+  if (c < 0x80) return *cp = c, 1;
+  if ((c & 0xE0) == 0xC0) len = 2, v = c & 0x1F, min = 0x80;
+  else if ((c & 0xF0) == 0xE0) len = 3, v = c & 0x0F, min = 0x800;
+  else if ((c & 0xF8) == 0xF0) len = 4, v = c & 0x07, min = 0x10000;
+  else return 0;
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (b & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
+bool valid_utf8(std::string_view s) {
+  unsigned cp;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = utf8_sequence(s, i, &cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// Runs first, so that no later message can carry a byte that is not UTF-8 into a report. Also
+// refuses the control characters YAML does not allow in a stream (they have escapes).
+void check_text(const Source& src) {
+  const std::string_view s = src.text;
+  unsigned cp;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = utf8_sequence(s, i, &cp);
+    if (n == 0)
+      throw CaseError(src.at(i), "not valid UTF-8: byte " + hex_byte(static_cast<unsigned char>(s[i])) +
+                                     " (a case file is UTF-8 text)");
+    bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F || (cp >= 0x80 && cp < 0xA0 && cp != 0x85) ||
+                   cp == 0xFFFE || cp == 0xFFFF;
+    if (control) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "U+%04X", cp);
+      throw CaseError(src.at(i), std::string("control character ") + buf +
+                                     " in the text: YAML allows only tab and line breaks (write it as an escape in a double-quoted string)");
+    }
+    i += n;
+  }
+}
+
+std::string nesting_error(int limit) {
+  return "nested deeper than " + std::to_string(limit) + " levels (--max-case-nesting)";
+}
+
+// Builds the tree from yaml-cpp's parser events, checking each bound as the events come.
+class TreeBuilder final : public YAML::EventHandler {
+ public:
+  TreeBuilder(const Source& src, Budget& budget, int max_depth) : src_(src), budget_(budget), max_depth_(max_depth) {}
+  NodeP root() const { return root_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (documents_++ > 0) throw CaseError(src_.at(mark), "a second YAML document starts here: a case file holds exactly one");
+  }
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto n = make(YNode::Kind::Null, mark);
+    n->tag = "?";
+    finish(n, anchor);
+  }
+
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    // yaml-cpp registers an anchor when its node starts; ours is complete only when it ends.
+    if (it == anchors_.end()) throw CaseError(src_.at(mark), "an alias inside the node it refers to (a recursive alias)");
+    const NodeP& target = it->second;
+    if (static_cast<int>(stack_.size()) + target->height > max_depth_) throw CaseError(src_.at(mark), nesting_error(max_depth_));
+    budget_.take(target->size, src_.at(mark));
+    attach(target, mark);
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, const std::string& value) override {
+    // The text is UTF-8; an escape can still make a string that is not (yaml-cpp refuses most).
+    if (!valid_utf8(value)) throw CaseError(src_.at(mark), "this string is not valid UTF-8 once its escapes are read");
+    auto n = make(YNode::Kind::Scalar, mark);
+    n->tag = tag;
+    n->value = value;
+    finish(n, anchor);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    open(YNode::Kind::Seq, mark, tag, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    open(YNode::Kind::Map, mark, tag, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Open {
+    std::shared_ptr<YNode> node;
+    YAML::anchor_t anchor;
+    NodeP key;                                         // a mapping's key waiting for its value
+    std::unordered_map<std::string, std::size_t> keys; // a mapping's keys: where each is
+  };
+
+  std::shared_ptr<YNode> make(YNode::Kind kind, const YAML::Mark& mark) {
+    budget_.take(1, src_.at(mark));
+    auto n = std::make_shared<YNode>();
+    n->kind = kind;
+    n->offset = mark.pos > 0 ? static_cast<std::size_t>(mark.pos) : 0;
+    return n;
+  }
+
+  void open(YNode::Kind kind, const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor) {
+    if (static_cast<int>(stack_.size()) + 1 > max_depth_) throw CaseError(src_.at(mark), nesting_error(max_depth_));
+    auto n = make(kind, mark);
+    n->tag = tag;
+    n->height = 1;
+    stack_.push_back(Open{n, anchor, nullptr, {}});
+  }
+
+  void close() {
+    Open o = std::move(stack_.back());
+    stack_.pop_back();
+    finish(o.node, o.anchor);
+  }
+
+  void finish(const NodeP& n, YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) anchors_[anchor] = n;
+    attach(n, {});
+  }
+
+  void attach(const NodeP& n, const YAML::Mark& mark) {
+    if (stack_.empty()) {
+      root_ = n;
+      return;
+    }
+    Open& parent = stack_.back();
+    YNode& p = *parent.node;
+    p.size += n->size;
+    p.height = std::max(p.height, n->height + 1);
+    if (p.is_seq()) {
+      p.items.push_back(n);
+      return;
+    }
+    if (!parent.key) {
+      const SourcePos at = mark.is_null() ? src_.at(n->offset) : src_.at(mark);
+      if (!n->is_scalar()) throw CaseError(at, "a mapping key must be a string or number (use $dict for other keys)");
+      auto [it, fresh] = parent.keys.emplace(n->value, n->offset);
+      if (!fresh)
+        throw CaseError(at, "duplicate key '" + n->value + "' (first at line " + std::to_string(src_.at(it->second).line) + ")");
+      parent.key = n;
+      return;
+    }
+    p.entries.emplace_back(std::move(parent.key), n);
+    parent.key = nullptr;
+  }
+
+  const Source& src_;
+  Budget& budget_;
+  int max_depth_;
+  int documents_ = 0;
+  std::vector<Open> stack_;
+  std::map<YAML::anchor_t, NodeP> anchors_;
+  NodeP root_;
+};
+
+NodeP read_tree(const Source& src, const Limits& limits, Budget& budget) {
+  if (src.text.size() > limits.case_file_bytes)
+    throw CaseError(SourcePos{src.file, 0, 0}, "the file is " + std::to_string(src.text.size()) + " bytes, more than " +
+                                                   std::to_string(limits.case_file_bytes) + " (--max-case-bytes)");
+  check_text(src);
+  std::istringstream in{std::string(src.text)};
+  TreeBuilder builder(src, budget, limits.case_nesting);
+  try {
+    YAML::Parser parser(in);
+    if (!parser.HandleNextDocument(builder) || !builder.root())
+      throw CaseError(SourcePos{src.file, 1, 1}, "the file holds no YAML document: a case is a YAML mapping");
+    parser.HandleNextDocument(builder);  // a second document stops in OnDocumentStart
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own recursion bound, reached only if --max-case-nesting is set above it.
+    throw CaseError(src.at(e.mark), "nested deeper than yaml-cpp can read (" + std::to_string(e.depth()) + " levels)");
+  } catch (const YAML::Exception& e) {
+    throw CaseError(src.at(e.mark), "not valid YAML: " + e.msg);
+  }
+  return builder.root();
 }
 
 // ---- YAML scalars to typed values (YAML 1.2 core schema resolution for plain scalars) ----
 
-const std::regex kIntRe(R"([-+]?[0-9]+)");
-const std::regex kHexRe(R"(0x[0-9a-fA-F]+)");
-const std::regex kOctRe(R"(0o[0-7]+)");
-const std::regex kFloatRe(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-const std::regex kSpecialFloatRe(R"([-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
+bool all_of_class(std::string_view s, bool (*ok)(char)) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), ok);
+}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex_digit(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_oct_digit(char c) { return c >= '0' && c <= '7'; }
+std::string_view unsigned_part(std::string_view s) {
+  return !s.empty() && (s[0] == '-' || s[0] == '+') ? s.substr(1) : s;
+}
+bool is_int_text(std::string_view s) { return all_of_class(unsigned_part(s), is_digit); }
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool is_float_text(std::string_view s) {
+  s = unsigned_part(s);
+  std::size_t i = 0, digits = 0;
+  while (i < s.size() && is_digit(s[i])) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    std::size_t frac = 0;
+    while (i < s.size() && is_digit(s[i])) ++i, ++frac;
+    if (digits == 0 && frac == 0) return false;
+  } else if (digits == 0) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (!all_of_class(s.substr(std::min(i, s.size())), is_digit)) return false;
+    return true;
+  }
+  return i == s.size();
+}
+bool is_special_float(std::string_view s) {
+  std::string_view u = unsigned_part(s);
+  if (u == ".inf" || u == ".Inf" || u == ".INF") return true;
+  return s == ".nan" || s == ".NaN" || s == ".NAN";
+}
+
+// Python refuses int/str conversions of more digits (sys.int_info.default_max_str_digits); the
+// conversion below is quadratic, so the bound also keeps it fast.
+constexpr std::size_t kMaxRadixDigits = 4300;
 
 // Arbitrary-size conversion of hex/octal digits to decimal text.
-std::string radix_to_decimal(const std::string& digits, unsigned radix) {
+std::string radix_to_decimal(std::string_view digits, unsigned radix) {
+  if (digits.size() > kMaxRadixDigits)
+    throw ValueError("an integer of more than " + std::to_string(kMaxRadixDigits) + " digits (write it in decimal)");
   std::vector<std::uint32_t> limbs{0};  // base 1e9, little endian
   for (char c : digits) {
-    unsigned d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10);
+    unsigned d = is_digit(c) ? c - '0' : (std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
     std::uint64_t carry = d;
     for (auto& limb : limbs) {
       std::uint64_t x = std::uint64_t(limb) * radix + carry;
@@ -90,173 +371,193 @@ json plain_scalar(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return make_none();
   if (s == "true" || s == "True" || s == "TRUE") return make_bool(true);
   if (s == "false" || s == "False" || s == "FALSE") return make_bool(false);
-  if (std::regex_match(s, kIntRe)) return make_int(s);
-  if (std::regex_match(s, kHexRe)) return make_int(radix_to_decimal(s.substr(2), 16));
-  if (std::regex_match(s, kOctRe)) return make_int(radix_to_decimal(s.substr(2), 8));
-  if (std::regex_match(s, kFloatRe) || std::regex_match(s, kSpecialFloatRe)) return make_float(parse_float(s));
+  if (is_int_text(s)) return make_int(s);
+  if (s.starts_with("0x") && all_of_class(std::string_view(s).substr(2), is_hex_digit)) return make_int(radix_to_decimal(std::string_view(s).substr(2), 16));
+  if (s.starts_with("0o") && all_of_class(std::string_view(s).substr(2), is_oct_digit)) return make_int(radix_to_decimal(std::string_view(s).substr(2), 8));
+  if (is_float_text(s) || is_special_float(s)) return make_float(parse_float(s));
   return make_str(s);
 }
 
 // Decodes UTF-8 text whose code points are all <= 255 into bytes.
 std::optional<std::string> latin1_bytes(const std::string& text) {
   std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    unsigned char c = text[i];
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if ((c & 0xE0) == 0xC0 && i + 1 < text.size()) {
-      unsigned cp = ((c & 0x1F) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3F);
-      if (cp > 255) return std::nullopt;
-      out.push_back(static_cast<char>(cp));
-      ++i;
-    } else {
-      return std::nullopt;
-    }
+  unsigned cp;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t n = utf8_sequence(text, i, &cp);
+    if (n == 0 || cp > 255) return std::nullopt;
+    out.push_back(static_cast<char>(cp));
+    i += n;
   }
   return out;
 }
 
 class ValueReader {
  public:
-  explicit ValueReader(std::string file) : file_(std::move(file)) {}
+  ValueReader(const Source& src, Budget& budget, const Limits& limits) : src_(src), budget_(budget), limits_(limits) {}
 
-  json read(const YAML::Node& n) const {
-    if (n.IsNull()) {
-      // An explicitly quoted empty string is a str; a bare empty value is None.
-      return n.Tag() == "!" ? make_str("") : make_none();
-    }
-    if (n.IsScalar()) {
-      const std::string& s = n.Scalar();
-      const std::string& tag = n.Tag();
+  json read(const YNode* n) const {
+    if (n->is_null()) return make_none();
+    if (n->is_scalar()) {
+      const std::string& s = n->value;
+      const std::string& tag = n->tag;
       if (tag == "!" || tag == "tag:yaml.org,2002:str") return make_str(s);
       if (tag == "?") {
         try {
           return plain_scalar(s);
         } catch (const ValueError& e) {
-          fail(file_, n, e.what());
+          fail(src_, n, e.what());
         }
       }
-      fail(file_, n, "unsupported YAML tag '" + tag + "' (values use plain scalars and $-forms; see spec/values.md)");
+      fail(src_, n, "unsupported YAML tag '" + tag + "' (values use plain scalars and $-forms; see spec/values.md)");
     }
-    if (n.IsSequence()) {
+    if (n->is_seq()) {
       json items = json::array();
-      for (const auto& item : n) items.push_back(read(item));
+      for (const auto& item : n->items) items.push_back(read(item.get()));
       return {{"t", "list"}, {"v", items}};
     }
-    if (n.IsMap()) {
-      bool special = false;
-      for (const auto& kv : n)
-        if (kv.first.IsScalar() && kv.first.Scalar().starts_with("$")) special = true;
-      if (special) return read_special(n);
-      json items = json::array();
-      for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) fail(file_, kv.first, "a mapping key must be a scalar (use $dict for other keys)");
-        items.push_back(json::array({make_str(kv.first.Scalar()), read(kv.second)}));
-      }
-      return {{"t", "dict"}, {"v", items}};
+    bool special = false;
+    for (const auto& kv : n->entries)
+      if (kv.first->value.starts_with("$")) special = true;
+    if (special) return read_special(n);
+    json items = json::array();
+    for (const auto& [k, v] : n->entries) items.push_back(json::array({make_str(k->value), read(v.get())}));
+    return {{"t", "dict"}, {"v", items}};
+  }
+
+  // A number of seconds: finite, >= 0 (> 0 unless zero_ok), at most `max` (named by max_what).
+  double duration(const YNode* n, const std::string& what, bool zero_ok, double max, const std::string& max_what) const {
+    json v = read(n);
+    double d = 0;
+    if (v["t"] != "int" && v["t"] != "float") fail(src_, n, what + " must be a number of seconds");
+    try {
+      d = parse_float(v["v"].get<std::string>());
+    } catch (const ValueError&) {
+      d = HUGE_VAL;  // an integer too large for a double
     }
-    fail(file_, n, "not a value");
+    if (!std::isfinite(d)) fail(src_, n, what + " must be a finite number of seconds, not " + v["v"].get<std::string>());
+    if (d < 0 || (d == 0 && !zero_ok)) fail(src_, n, what + " must be " + (zero_ok ? "at least 0" : "more than 0") + " seconds");
+    if (d > max) fail(src_, n, what + " of " + format_float(d) + " s is more than " + max_what + " (" + format_float(max) + " s)");
+    return d;
+  }
+
+  std::uint64_t read_count(const YNode* n, const char* what) const {
+    json v = read(n);
+    std::uint64_t out = 0;
+    if (v["t"] == "int") {
+      const std::string& text = v["v"].get_ref<const std::string&>();
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+      if (ec == std::errc() && p == text.data() + text.size()) return out;
+    }
+    fail(src_, n, std::string(what) + " takes an integer from 0 to 2^64-1");
   }
 
  private:
-  json read_list(const YAML::Node& n, const char* what) const {
-    if (!n.IsSequence()) fail(file_, n, std::string(what) + " takes a sequence");
+  json read_list(const YNode* n, const std::string& what) const {
+    if (!n->is_seq()) fail(src_, n, what + " takes a sequence");
     json items = json::array();
-    for (const auto& item : n) items.push_back(read(item));
+    for (const auto& item : n->items) items.push_back(read(item.get()));
     return items;
   }
 
-  std::int64_t read_int64(const YAML::Node& n, const char* what) const {
+  std::int64_t read_int64(const YNode* n, const char* what) const {
     json v = read(n);
-    if (v["t"] != "int") fail(file_, n, std::string(what) + " takes integers");
-    try {
-      return std::stoll(v["v"].get<std::string>());
-    } catch (const std::exception&) {
-      fail(file_, n, std::string(what) + ": integer out of range");
-    }
+    if (v["t"] != "int") fail(src_, n, std::string(what) + " takes integers");
+    const std::string& text = v["v"].get_ref<const std::string&>();
+    std::int64_t out = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec != std::errc() || p != text.data() + text.size()) fail(src_, n, std::string(what) + ": integer out of range");
+    return out;
   }
 
-  json read_special(const YAML::Node& n) const {
-    if (n.size() != 1) fail(file_, n, "a $-form mapping has exactly one key (spec/values.md)");
-    auto kv = *n.begin();
-    const std::string key = kv.first.Scalar();
-    const YAML::Node& arg = kv.second;
+  json read_special(const YNode* n) const {
+    if (n->entries.size() != 1) fail(src_, n, "a $-form mapping has exactly one key (spec/values.md)");
+    const std::string& key = n->entries[0].first->value;
+    const YNode* arg = n->entries[0].second.get();
     if (key == "$bytes" || key == "$bytearray") {
-      if (!arg.IsScalar()) fail(file_, arg, key + " takes a string");
-      auto data = latin1_bytes(arg.Scalar());
-      if (!data) fail(file_, arg, key + ": every character must be a code point 0-255 (use \\xNN escapes)");
+      if (!arg->is_scalar()) fail(src_, arg, key + " takes a string");
+      auto data = latin1_bytes(arg->value);
+      if (!data) fail(src_, arg, key + ": every character must be a code point 0-255 (use \\xNN escapes)");
       return make_bytes(*data, key == "$bytearray");
     }
     if (key == "$bytes_hex" || key == "$bytearray_hex") {
-      if (!arg.IsScalar()) fail(file_, arg, key + " takes a string of hex digits");
-      std::string hex = arg.Scalar();
+      if (!arg->is_scalar()) fail(src_, arg, key + " takes a string of hex digits");
+      std::string hex = arg->value;
       hex.erase(std::remove(hex.begin(), hex.end(), ' '), hex.end());
       std::transform(hex.begin(), hex.end(), hex.begin(), [](unsigned char c) { return std::tolower(c); });
       json v = {{"t", key == "$bytes_hex" ? "bytes" : "bytearray"}, {"v", hex}};
       try {
         check_value(v);
-      } catch (const ValueError& e) {
-        fail(file_, arg, key + ": " + e.what());
+      } catch (const ValueError&) {
+        fail(src_, arg, key + ": takes an even number of hex digits (spaces allowed)");
       }
       return v;
     }
-    if (key == "$tuple" || key == "$set" || key == "$frozenset")
-      return {{"t", key.substr(1)}, {"v", read_list(arg, key.c_str())}};
+    if (key == "$tuple" || key == "$set" || key == "$frozenset") return {{"t", key.substr(1)}, {"v", read_list(arg, key)}};
     if (key == "$dict") {
-      if (!arg.IsSequence()) fail(file_, arg, "$dict takes a sequence of [key, value] pairs");
+      if (!arg->is_seq()) fail(src_, arg, "$dict takes a sequence of [key, value] pairs");
       json items = json::array();
-      for (const auto& pair : arg) {
-        if (!pair.IsSequence() || pair.size() != 2) fail(file_, pair, "$dict item must be a [key, value] pair");
-        items.push_back(json::array({read(pair[0]), read(pair[1])}));
+      for (const auto& pair : arg->items) {
+        if (!pair->is_seq() || pair->items.size() != 2) fail(src_, pair.get(), "$dict item must be a [key, value] pair");
+        items.push_back(json::array({read(pair->items[0].get()), read(pair->items[1].get())}));
       }
       return {{"t", "dict"}, {"v", items}};
     }
     if (key == "$range") {
-      if (!arg.IsSequence() || arg.size() < 2 || arg.size() > 3) fail(file_, arg, "$range takes [start, stop] or [start, stop, step]");
-      std::int64_t start = read_int64(arg[0], "$range"), stop = read_int64(arg[1], "$range");
-      std::int64_t step = arg.size() == 3 ? read_int64(arg[2], "$range") : 1;
-      if (step == 0) fail(file_, arg, "$range step must not be 0");
+      if (!arg->is_seq() || arg->items.size() < 2 || arg->items.size() > 3)
+        fail(src_, arg, "$range takes [start, stop] or [start, stop, step]");
+      std::int64_t start = read_int64(arg->items[0].get(), "$range"), stop = read_int64(arg->items[1].get(), "$range");
+      std::int64_t step = arg->items.size() == 3 ? read_int64(arg->items[2].get(), "$range") : 1;
+      if (step == 0) fail(src_, arg, "$range step must not be 0");
+      // Counted against the budget before a single item is made.
+      const __int128 span = step > 0 ? __int128(stop) - start : __int128(start) - stop;
+      const __int128 stride = step > 0 ? __int128(step) : -__int128(step);
+      const __int128 count = span <= 0 ? 0 : (span + stride - 1) / stride;
+      budget_.take(count > __int128(UINT64_MAX) ? UINT64_MAX : static_cast<std::uint64_t>(count), src_.at(arg->offset));
       json items = json::array();
-      for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-        if (items.size() >= 10'000'000) fail(file_, arg, "$range: more than 10 million items");
-        items.push_back(make_int(i));
-      }
+      __int128 i = start;
+      for (__int128 k = 0; k < count; ++k, i += step) items.push_back(make_int(static_cast<std::int64_t>(i)));
       return {{"t", "list"}, {"v", items}};
     }
     if (key == "$payload") {
-      if (!arg.IsMap() || !arg["size"] || !arg["seed"] || arg.size() != 2) fail(file_, arg, "$payload takes {size: N, seed: S}");
-      std::int64_t size = read_int64(arg["size"], "$payload size"), seed = read_int64(arg["seed"], "$payload seed");
-      if (size < 0 || seed < 0) fail(file_, arg, "$payload size and seed must not be negative");
-      return {{"t", "payload"}, {"size", static_cast<std::uint64_t>(size)}, {"seed", static_cast<std::uint64_t>(seed)}};
+      const YNode* size_node = arg->get("size");
+      const YNode* seed_node = arg->get("seed");
+      if (!arg->is_map() || !size_node || !seed_node || arg->entries.size() != 2) fail(src_, arg, "$payload takes {size: N, seed: S}");
+      std::uint64_t size = read_count(size_node, "$payload size"), seed = read_count(seed_node, "$payload seed");
+      if (size > limits_.payload_bytes)
+        fail(src_, size_node, "$payload of " + std::to_string(size) + " bytes is more than " + std::to_string(limits_.payload_bytes) +
+                                  " (--max-payload-bytes)");
+      return {{"t", "payload"}, {"size", size}, {"seed", seed}};
     }
     if (key == "$unpicklable") return {{"t", "unpicklable"}};
     if (key == "$ref") {
-      if (!arg.IsScalar()) fail(file_, arg, "$ref takes an object name");
-      return {{"t", "ref"}, {"name", arg.Scalar()}};
+      if (!arg->is_scalar()) fail(src_, arg, "$ref takes an object name");
+      return {{"t", "ref"}, {"name", arg->value}};
     }
-    fail(file_, kv.first, "unknown value form '" + key + "' (see spec/values.md)");
+    fail(src_, n->entries[0].first.get(), "unknown value form '" + key + "' (see spec/values.md)");
   }
 
-  std::string file_;
+  const Source& src_;
+  Budget& budget_;
+  const Limits& limits_;
 };
 
 // The YAML tree as JSON with YAML 1.2 core-schema scalar types, for schema validation.
 // (Debian's valijson 1.0 YamlCppAdapter cannot be compiled with validator.hpp: its array iterator
 // lacks the operator-- that the uniqueItems check needs; it also types every scalar as a string.)
-json schema_view(const YAML::Node& n) {
-  if (n.IsMap()) {
+json schema_view(const YNode* n) {
+  if (n->is_map()) {
     json out = json::object();
-    for (const auto& kv : n) out[kv.first.Scalar()] = schema_view(kv.second);
+    for (const auto& [k, v] : n->entries) out[k->value] = schema_view(v.get());
     return out;
   }
-  if (n.IsSequence()) {
+  if (n->is_seq()) {
     json out = json::array();
-    for (const auto& item : n) out.push_back(schema_view(item));
+    for (const auto& item : n->items) out.push_back(schema_view(item.get()));
     return out;
   }
-  if (n.IsNull()) return n.Tag() == "!" ? json("") : json(nullptr);
-  const std::string& s = n.Scalar();
-  if (n.Tag() != "?") return s;
+  if (n->is_null()) return nullptr;
+  const std::string& s = n->value;
+  if (n->tag != "?") return s;
   json v;
   try {
     v = plain_scalar(s);
@@ -266,115 +567,158 @@ json schema_view(const YAML::Node& n) {
   const std::string t = v["t"];
   if (t == "none") return nullptr;
   if (t == "bool") return v["v"];
-  if (t == "float") return parse_float(v["v"].get<std::string>());
+  if (t == "float") {
+    // The schema cannot say "finite"; the loader does, with the key's name (durations).
+    double d = parse_float(v["v"].get<std::string>());
+    return std::isfinite(d) ? json(d) : json(0.0);
+  }
   if (t == "int") {
-    try {
-      return std::stoll(v["v"].get<std::string>());
-    } catch (const std::out_of_range&) {
-      return parse_float(v["v"].get<std::string>());
-    }
+    const std::string& text = v["v"].get_ref<const std::string&>();
+    std::int64_t i = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+    if (ec == std::errc() && p == text.data() + text.size()) return i;
+    return 1e308;  // an integer past int64: big, which is all the schema's number bounds need to know
   }
   return s;
 }
 
+// Follows a valijson context ("<root>", "[steps]", "[3]", …) to the node it names.
+const YNode* node_at(const YNode* root, const std::vector<std::string>& context) {
+  const YNode* node = root;
+  for (const auto& part : context) {
+    if (part.size() < 2 || part.front() != '[' || part.back() != ']') continue;
+    std::string key = part.substr(1, part.size() - 2);
+    const YNode* next = nullptr;
+    if (node->is_seq()) {
+      std::size_t index = 0;
+      auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), index);
+      if (ec != std::errc() || p != key.data() + key.size() || index >= node->items.size()) break;
+      next = node->items[index].get();
+    } else if (node->is_map()) {
+      next = node->get(key);
+    }
+    if (!next) break;
+    node = next;
+  }
+  return node;
+}
+
+std::string context_path(const std::vector<std::string>& context) {
+  std::string out;
+  for (const auto& part : context)
+    if (part != "<root>") out += part;
+  return out.empty() ? "the document" : out;
+}
+
 // The schema says "exactly one outcome" with oneOf, whose failure message names no key; this says which.
-void check_outcome_keys(const std::string& file, const YAML::Node& root) {
+void check_outcome_keys(const Source& src, const YNode* root) {
   static const char* outcomes[] = {"returns", "returns_any", "returns_interleaving", "returns_length", "ok", "raises", "blocks"};
-  if (!root.IsMap() || !root["steps"] || !root["steps"].IsSequence()) return;
-  for (const auto& step : root["steps"]) {
-    if (!step.IsMap() || !step["expect"]) continue;
-    const YAML::Node expect = step["expect"];
-    std::vector<YAML::Node> alternatives;
-    if (expect.IsSequence())
-      for (const auto& e : expect) alternatives.push_back(e);
+  const YNode* steps = root->get("steps");
+  if (!steps || !steps->is_seq()) return;
+  for (const auto& step : steps->items) {
+    const YNode* expect = step->get("expect");
+    if (!expect) continue;
+    std::vector<const YNode*> alternatives;
+    if (expect->is_seq())
+      for (const auto& e : expect->items) alternatives.push_back(e.get());
     else
       alternatives.push_back(expect);
-    for (const auto& e : alternatives) {
-      if (!e.IsMap()) continue;
+    for (const YNode* e : alternatives) {
+      if (!e->is_map()) continue;
       std::string found;
       for (const char* key : outcomes)
-        if (e[key]) found += found.empty() ? std::string(key) : std::string("' and '") + key;
-      if (found.find("' and '") != std::string::npos)
-        fail(file, e, "expect has '" + found + "': an expectation has exactly one outcome");
+        if (e->get(key)) found += found.empty() ? std::string(key) : std::string("' and '") + key;
+      if (found.find("' and '") != std::string::npos) fail(src, e, "expect has '" + found + "': an expectation has exactly one outcome");
     }
   }
+}
+
+// Bounds a `match` pattern: std::regex compiles and matches recursively.
+constexpr std::size_t kMaxPatternChars = 1000;
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
 }
 
 // ---- semantic checks and construction of the Case ----
 
 class CaseBuilder {
  public:
-  CaseBuilder(const std::string& file, const YAML::Node& root) : file_(file), root_(root), values_(file) {}
+  CaseBuilder(const Source& src, const YNode* root, Budget& budget, const Limits& limits, const ApiRegistry& api)
+      : src_(src), root_(root), limits_(limits), api_(api), values_(src, budget, limits) {}
 
   Case build(const std::string& expected_id) {
     Case c;
-    c.file = file_;
-    c.id = root_["id"].Scalar();
+    c.file = src_.file;
+    c.id = text(root_->get("id"));
     if (!expected_id.empty() && c.id != expected_id)
-      fail(file_, root_["id"], "id '" + c.id + "' does not match the file's path (expected '" + expected_id + "')");
-    c.title = root_["title"].Scalar();
-    c.spec = root_["spec"].Scalar();
-    c.level = root_["level"].Scalar();
-    for (const auto& t : root_["tags"]) c.tags.push_back(t.Scalar());
-    if (root_["versions"]) c.versions = spec_at(root_["versions"]);
-    if (root_["timeout"]) c.timeout = number_at(root_["timeout"]);
+      fail(src_, root_->get("id"), "id '" + c.id + "' does not match the file's path (expected '" + expected_id + "')");
+    c.title = text(root_->get("title"));
+    c.spec = text(root_->get("spec"));
+    c.level = text(root_->get("level"));
+    for (const auto& t : root_->get("tags")->items) c.tags.push_back(text(t.get()));
+    if (const YNode* v = root_->get("versions")) c.versions = spec_at(v);
+    c.timeout = std::min(c.timeout, limits_.case_timeout);
+    if (const YNode* t = root_->get("timeout")) c.timeout = values_.duration(t, "timeout", false, limits_.case_timeout, "--max-case-timeout");
+    timeout_ = c.timeout;
     names_.insert("main");
-    if (root_["objects"])
-      for (const auto& o : root_["objects"]) c.objects.push_back(object_at(o));
-    if (root_["actors"])
-      for (const auto& a : root_["actors"]) c.actors.push_back(actor_at(a, c));
-    for (const auto& s : root_["steps"]) c.steps.push_back(step_at(s, c));
+    if (const YNode* objects = root_->get("objects"))
+      for (const auto& o : objects->items) c.objects.push_back(object_at(o.get()));
+    if (const YNode* actors = root_->get("actors"))
+      for (const auto& a : actors->items) c.actors.push_back(actor_at(a.get(), c));
+    for (const auto& s : root_->get("steps")->items) c.steps.push_back(step_at(s.get(), c));
     if (!in_flight_.empty()) {
       const auto& [label, node] = *in_flight_.begin();
-      fail(file_, node, "call '" + label + "' is still in flight at the end of the case: await it");
+      fail(src_, node, "call '" + label + "' is still in flight at the end of the case: await it");
     }
     return c;
   }
 
  private:
-  VersionSpec spec_at(const YAML::Node& n) {
+  // A string the schema has checked is there (a missing node or a non-scalar is a loader bug).
+  const std::string& text(const YNode* n) const {
+    if (!n || !n->is_scalar()) fail(src_, n ? n : root_, "expected a string here");
+    return n->value;
+  }
+
+  VersionSpec spec_at(const YNode* n) {
     try {
-      return VersionSpec::parse(n.Scalar());
+      return VersionSpec::parse(text(n));
     } catch (const std::invalid_argument& e) {
-      fail(file_, n, e.what());
+      fail(src_, n, e.what());
     }
   }
 
-  double number_at(const YAML::Node& n) {
-    json v = values_.read(n);
-    if (v["t"] == "int") return std::stod(v["v"].get<std::string>());
-    if (v["t"] == "float") return parse_float(v["v"].get<std::string>());
-    fail(file_, n, "expected a number");
+  void claim_name(const std::string& name, const YNode* n) {
+    if (!names_.insert(name).second) fail(src_, n, "name '" + name + "' is used twice (objects and actors share one namespace)");
   }
 
-  void claim_name(const std::string& name, const YAML::Node& n) {
-    if (!names_.insert(name).second) fail(file_, n, "name '" + name + "' is used twice (objects and actors share one namespace)");
-  }
-
-  json args_at(const YAML::Node& n) {
-    if (!n) return json::array();
+  json args_at(const YNode* n) {
     json out = json::array();
-    for (const auto& a : n) out.push_back(checked_value(a));
+    if (!n) return out;
+    for (const auto& a : n->items) out.push_back(checked_value(a.get()));
     return out;
   }
 
-  json kwargs_at(const YAML::Node& n) {
+  json kwargs_at(const YNode* n) {
     json out = json::object();
     if (!n) return out;
-    for (const auto& kv : n) out[kv.first.Scalar()] = checked_value(kv.second);
+    for (const auto& [k, v] : n->entries) out[k->value] = checked_value(v.get());
     return out;
   }
 
   // A value in args/kwargs: $ref must name a known object or actor.
-  json checked_value(const YAML::Node& n) {
+  json checked_value(const YNode* n) {
     json v = values_.read(n);
     check_refs(v, n);
     return v;
   }
 
-  void check_refs(const json& v, const YAML::Node& n) {
+  void check_refs(const json& v, const YNode* n) {
     if (v["t"] == "ref" && !names_.contains(v["name"].get<std::string>()))
-      fail(file_, n, "$ref to unknown object '" + v["name"].get<std::string>() + "'");
+      fail(src_, n, "$ref to unknown object '" + v["name"].get<std::string>() + "'");
     if (v.contains("v") && v["v"].is_array())
       for (const auto& item : v["v"]) {
         if (item.is_array())
@@ -384,33 +728,45 @@ class CaseBuilder {
       }
   }
 
-  ObjectDecl object_at(const YAML::Node& n) {
+  ObjectDecl object_at(const YNode* n) {
     ObjectDecl o;
-    o.type = n["type"].Scalar();
-    if (n["name"].IsSequence()) {
-      for (const auto& x : n["name"]) o.names.push_back(x.Scalar());
-    } else {
-      o.names.push_back(n["name"].Scalar());
+    o.type = text(n->get("type"));
+    const ApiRegistry::Type* type = api_.type(o.type);
+    if (!type || !type->constructible) {
+      std::vector<std::string> known;
+      for (const auto& [name, t] : api_.types)
+        if (t.constructible) known.push_back(name);
+      fail(src_, n->get("type"), "unknown object type '" + o.type + "' (spec/api.yaml has " + join(known) + ")");
     }
-    if ((o.type == "Pipe") != (o.names.size() == 2))
-      fail(file_, n["name"], o.type == "Pipe" ? "a Pipe is named by a list of two names, one per end" : "only a Pipe has two names");
-    for (const auto& name : o.names) claim_name(name, n["name"]);
-    o.args = args_at(n["args"]);
-    o.kwargs = kwargs_at(n["kwargs"]);
+    const YNode* name = n->get("name");
+    if (name->is_seq()) {
+      for (const auto& x : name->items) o.names.push_back(text(x.get()));
+    } else {
+      o.names.push_back(text(name));
+    }
+    const std::size_t wanted = type->makes.empty() ? 1 : type->makes.size();
+    if (o.names.size() != wanted)
+      fail(src_, name, wanted == 1 ? "only a Pipe has two names" : "a " + o.type + " is named by a list of " + std::to_string(wanted) + " names, one per end");
+    for (std::size_t i = 0; i < o.names.size(); ++i) {
+      claim_name(o.names[i], name);
+      o.name_types.push_back(type->makes.empty() ? o.type : type->makes[i]);
+    }
+    o.args = args_at(n->get("args"));
+    o.kwargs = kwargs_at(n->get("kwargs"));
     return o;
   }
 
-  ActorDecl actor_at(const YAML::Node& n, const Case& c) {
+  ActorDecl actor_at(const YNode* n, const Case& c) {
     ActorDecl a;
-    a.name = n["name"].Scalar();
-    a.kind = n["kind"].Scalar();
-    claim_name(a.name, n["name"]);
-    if (n["in"]) {
-      if (a.kind != "thread") fail(file_, n["in"], "only a thread actor runs 'in' another actor");
-      a.in = n["in"].Scalar();
+    a.name = text(n->get("name"));
+    a.kind = text(n->get("kind"));
+    claim_name(a.name, n->get("name"));
+    if (const YNode* in = n->get("in")) {
+      if (a.kind != "thread") fail(src_, in, "only a thread actor runs 'in' another actor");
+      a.in = text(in);
       bool ok = a.in == "main";
       for (const auto& other : c.actors) ok = ok || (other.name == a.in && other.kind == "process");
-      if (!ok) fail(file_, n["in"], "'" + a.in + "' is not main or a process actor declared before");
+      if (!ok) fail(src_, in, "'" + a.in + "' is not main or a process actor declared before");
     } else if (a.kind == "thread") {
       a.in = "main";
     }
@@ -418,215 +774,403 @@ class CaseBuilder {
     return a;
   }
 
-  Expectation expectation_at(const YAML::Node& n) {
+  double window(const YNode* n, const std::string& what, bool zero_ok) {
+    return values_.duration(n, what, zero_ok, timeout_, "the case's timeout");
+  }
+
+  Expectation expectation_at(const YNode* n) {
     Expectation e;
-    if (n["versions"]) e.versions = spec_at(n["versions"]);
+    if (const YNode* v = n->get("versions")) e.versions = spec_at(v);
     using O = Expectation::Outcome;
-    if (n["returns"]) {
+    if (const YNode* r = n->get("returns")) {
       e.outcome = O::Returns;
-      e.value = values_.read(n["returns"]);
-    } else if (n["returns_any"]) {
+      e.value = values_.read(r);
+    } else if (const YNode* any = n->get("returns_any")) {
       e.outcome = O::ReturnsAny;
       e.value = json::array();
-      for (const auto& v : n["returns_any"]) e.value.push_back(values_.read(v));
-    } else if (n["returns_interleaving"]) {
+      for (const auto& v : any->items) e.value.push_back(values_.read(v.get()));
+    } else if (const YNode* il = n->get("returns_interleaving")) {
       e.outcome = O::ReturnsInterleaving;
       e.value = json::array();
-      for (const auto& v : n["returns_interleaving"]) {
-        json seq = values_.read(v);
-        if (seq["t"] != "list") fail(file_, v, "returns_interleaving takes lists");
+      for (const auto& v : il->items) {
+        json seq = values_.read(v.get());
+        if (seq["t"] != "list") fail(src_, v.get(), "returns_interleaving takes lists");
         e.value.push_back(seq);
       }
-    } else if (n["returns_length"]) {
+    } else if (const YNode* len = n->get("returns_length")) {
       e.outcome = O::ReturnsLength;
-      e.length = n["returns_length"].as<std::uint64_t>();
-    } else if (n["raises"]) {
+      e.length = values_.read_count(len, "returns_length");
+    } else if (const YNode* r = n->get("raises")) {
       e.outcome = O::Raises;
-      const YAML::Node r = n["raises"];
-      if (r.IsScalar()) {
-        e.exc_type = r.Scalar();
+      if (r->is_scalar()) {
+        e.exc_type = r->value;
       } else {
-        e.exc_type = r["type"].Scalar();
-        if (r["match"]) {
-          e.exc_match = r["match"].Scalar();
+        e.exc_type = text(r->get("type"));
+        if (const YNode* m = r->get("match")) {
+          e.exc_match = text(m);
+          if (e.exc_match.size() > kMaxPatternChars)
+            fail(src_, m, "match: a pattern of more than " + std::to_string(kMaxPatternChars) + " characters");
           try {
             std::regex check(e.exc_match, std::regex::ECMAScript);
           } catch (const std::regex_error& err) {
-            fail(file_, r["match"], std::string("bad regular expression: ") + err.what());
+            fail(src_, m, std::string("bad regular expression: ") + err.what());
           }
         }
-        if (r["args"]) {
+        if (const YNode* a = r->get("args")) {
           json args = json::array();
-          for (const auto& v : r["args"]) args.push_back(values_.read(v));
+          for (const auto& v : a->items) args.push_back(values_.read(v.get()));
           e.exc_args = args;
         }
       }
-    } else if (n["blocks"]) {
+    } else if (const YNode* b = n->get("blocks")) {
       e.outcome = O::Blocks;
-      e.blocks = number_at(n["blocks"]);
+      e.blocks = window(b, "blocks", false);
     } else {
       e.outcome = O::Ok;
     }
-    if (n["elapsed"]) {
-      if (e.outcome == O::Blocks) fail(file_, n["elapsed"], "elapsed does not go with blocks (a blocked call has no elapsed time yet)");
-      if (n["elapsed"]["min"]) e.min_elapsed = number_at(n["elapsed"]["min"]);
-      if (n["elapsed"]["max"]) e.max_elapsed = number_at(n["elapsed"]["max"]);
-      if (e.min_elapsed && e.max_elapsed && *e.min_elapsed > *e.max_elapsed)
-        fail(file_, n["elapsed"], "elapsed min is greater than max");
+    if (const YNode* el = n->get("elapsed")) {
+      if (e.outcome == O::Blocks) fail(src_, el, "elapsed does not go with blocks (a blocked call has no elapsed time yet)");
+      if (const YNode* m = el->get("min")) e.min_elapsed = window(m, "elapsed.min", true);
+      if (const YNode* m = el->get("max")) e.max_elapsed = window(m, "elapsed.max", false);
+      if (e.min_elapsed && e.max_elapsed && *e.min_elapsed > *e.max_elapsed) fail(src_, el, "elapsed min is greater than max");
     }
     return e;
   }
 
-  std::vector<Expectation> expectations_at(const YAML::Node& n) {
+  std::vector<Expectation> expectations_at(const YNode* n) {
     std::vector<Expectation> out;
     if (!n) return out;
-    if (n.IsSequence()) {
-      for (const auto& item : n) out.push_back(expectation_at(item));
+    if (n->is_seq()) {
+      for (const auto& item : n->items) out.push_back(expectation_at(item.get()));
     } else {
-      if (n["versions"]) fail(file_, n["versions"], "a single expectation has no versions; use a list of versioned expectations");
+      if (const YNode* v = n->get("versions")) fail(src_, v, "a single expectation has no versions; use a list of versioned expectations");
       out.push_back(expectation_at(n));
     }
     return out;
   }
 
-  bool any_blocks(const std::vector<Expectation>& es) {
+  static bool any_blocks(const std::vector<Expectation>& es) {
     return std::any_of(es.begin(), es.end(), [](const Expectation& e) { return e.outcome == Expectation::Outcome::Blocks; });
   }
 
-  Step step_at(const YAML::Node& n, const Case& c) {
+  // Actor operations: sleep takes one duration within the case's timeout; exit an optional code.
+  void check_actor_operation(const Step& s, const YNode* n) {
+    const YNode* args = n->get("args");
+    if (const YNode* kw = n->get("kwargs"); kw && kw->count() > 0) fail(src_, kw, s.method + " takes no kwargs");
+    if (s.method == "sleep") {
+      if (!args || args->items.size() != 1) fail(src_, args ? args : n, "sleep takes args: [seconds]");
+      window(args->items[0].get(), "sleep", true);
+    } else if (args && args->items.size() > 1) {
+      fail(src_, args, "exit takes args: [] or [code]");
+    }
+  }
+
+  void check_operation(const Step& s, const std::string& type, const YNode* n) {
+    const ApiRegistry::Operation* op = api_.find(type, s.method);
+    if (!op) {
+      std::vector<std::string> known;
+      if (const auto* t = api_.type(type))
+        for (const auto& [name, o] : t->ops) known.push_back(name);
+      fail(src_, n->get("call"), type + " has no operation '" + s.method + "' (spec/api.yaml lists " + (known.empty() ? "none" : join(known)) + ")");
+    }
+    if (op->attribute && (!s.args.empty() || !s.kwargs.empty()))
+      fail(src_, n->get("call"), type + "." + s.method + " is an attribute: it is read with no args or kwargs");
+  }
+
+  Step step_at(const YNode* n, const Case& c) {
     Step s;
-    s.pos = pos_of(file_, n);
-    s.expects = expectations_at(n["expect"]);
-    if (n["await"]) {
+    s.pos = src_.at(n->offset);
+    s.expects = expectations_at(n->get("expect"));
+    if (const YNode* await = n->get("await")) {
       s.kind = Step::Kind::Await;
-      s.label = n["await"].Scalar();
+      s.label = text(await);
       auto it = in_flight_.find(s.label);
-      if (it == in_flight_.end()) fail(file_, n["await"], "'" + s.label + "' is not a call in flight (detach or blocks, not yet awaited)");
+      if (it == in_flight_.end()) fail(src_, await, "'" + s.label + "' is not a call in flight (detach or blocks, not yet awaited)");
       s.actor = label_actor_[s.label];
       in_flight_.erase(it);
-      if (any_blocks(s.expects)) fail(file_, n["expect"], "an await cannot expect blocks");
+      if (any_blocks(s.expects)) fail(src_, n->get("expect"), "an await cannot expect blocks");
       return s;
     }
-    if (n["actor"]) s.actor = n["actor"].Scalar();
-    if (s.actor != "main" && !actors_.contains(s.actor)) fail(file_, n["actor"], "unknown actor '" + s.actor + "'");
-    if (exited_.contains(s.actor)) fail(file_, n, "actor '" + s.actor + "' has already exited");
-    const std::string call = n["call"].Scalar();
+    if (const YNode* actor = n->get("actor")) s.actor = text(actor);
+    if (s.actor != "main" && !actors_.contains(s.actor)) fail(src_, n->get("actor"), "unknown actor '" + s.actor + "'");
+    if (exited_.contains(s.actor)) fail(src_, n, "actor '" + s.actor + "' has already exited");
+    const YNode* call_node = n->get("call");
+    const std::string call = text(call_node);
     auto dot = call.find('.');
+    s.args = args_at(n->get("args"));
+    s.kwargs = kwargs_at(n->get("kwargs"));
     if (dot == std::string::npos) {
       s.method = call;
-      if (!is_actor_operation(s.method)) fail(file_, n["call"], "'" + call + "' is not an actor operation (sleep, exit); write OBJECT.METHOD");
+      if (!is_actor_operation(s.method)) fail(src_, call_node, "'" + call + "' is not an actor operation (sleep, exit); write OBJECT.METHOD");
       if (s.method == "exit") {
-        if (s.actor == "main") fail(file_, n["call"], "main cannot exit: it is the controller");
+        if (s.actor == "main") fail(src_, call_node, "main cannot exit: it is the controller");
         exited_.insert(s.actor);
       }
+      check_actor_operation(s, n);
     } else {
       s.target = call.substr(0, dot);
       s.method = call.substr(dot + 1);
       std::string type = c.type_of(s.target);
-      if (type.empty()) fail(file_, n["call"], "unknown object '" + s.target + "'");
-      if (type == "Process" && s.actor != "main") fail(file_, n["call"], "only main holds process objects");
+      if (type.empty()) fail(src_, call_node, "unknown object '" + s.target + "'");
+      if (type == "Process" && s.actor != "main") fail(src_, call_node, "only main holds process objects");
+      check_operation(s, type, n);
     }
-    s.args = args_at(n["args"]);
-    s.kwargs = kwargs_at(n["kwargs"]);
-    s.detach = n["detach"] && n["detach"].as<bool>();
-    if (n["as"]) {
-      s.label = n["as"].Scalar();
-      if (!labels_.insert(s.label).second) fail(file_, n["as"], "label '" + s.label + "' is used twice");
+    if (const YNode* detach = n->get("detach")) s.detach = plain_scalar(text(detach)) == make_bool(true);
+    if (const YNode* as = n->get("as")) {
+      s.label = text(as);
+      if (!labels_.insert(s.label).second) fail(src_, as, "label '" + s.label + "' is used twice");
     }
+    const YNode* expect = n->get("expect");
     bool blocks = any_blocks(s.expects);
     if (blocks && !std::all_of(s.expects.begin(), s.expects.end(),
                                [](const Expectation& e) { return e.outcome == Expectation::Outcome::Blocks; }))
-      fail(file_, n["expect"], "a step that blocks on one version must block on all (give the outcome in its await)");
-    if ((s.detach || blocks) && s.label.empty()) fail(file_, n, "a call that stays in flight (detach or blocks) needs 'as'");
-    if (s.detach && !s.expects.empty()) fail(file_, n["expect"], "a detached call is checked by its await, not here");
+      fail(src_, expect, "a step that blocks on one version must block on all (give the outcome in its await)");
+    if ((s.detach || blocks) && s.label.empty()) fail(src_, n, "a call that stays in flight (detach or blocks) needs 'as'");
+    if (s.detach && !s.expects.empty()) fail(src_, expect, "a detached call is checked by its await, not here");
     if (s.detach || blocks) {
       for (const auto& [label, node] : in_flight_)
         if (label_actor_[label] == s.actor)
-          fail(file_, n, "actor '" + s.actor + "' already has call '" + label + "' in flight: an actor makes one call at a time");
+          fail(src_, n, "actor '" + s.actor + "' already has call '" + label + "' in flight: an actor makes one call at a time");
       in_flight_.emplace(s.label, n);
       label_actor_[s.label] = s.actor;
     } else {
       for (const auto& [label, node] : in_flight_)
-        if (label_actor_[label] == s.actor)
-          fail(file_, n, "actor '" + s.actor + "' is busy with call '" + label + "': await it first");
+        if (label_actor_[label] == s.actor) fail(src_, n, "actor '" + s.actor + "' is busy with call '" + label + "': await it first");
     }
     return s;
   }
 
-  std::string file_;
-  YAML::Node root_;
+  const Source& src_;
+  const YNode* root_;
+  const Limits& limits_;
+  const ApiRegistry& api_;
   ValueReader values_;
+  double timeout_ = 30;
   std::set<std::string> names_, actors_, labels_, exited_;
-  std::map<std::string, YAML::Node> in_flight_;
+  std::map<std::string, const YNode*> in_flight_;
   std::map<std::string, std::string> label_actor_;
 };
 
-std::string read_text(const fs::path& p) {
+// Reads at most limit + 1 bytes, in chunks, so that a huge file is refused without being read whole.
+std::string read_text(const fs::path& p, std::size_t limit) {
   std::ifstream in(p, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string out;
+  char chunk[1 << 16];
+  while (out.size() <= limit && in.read(chunk, sizeof chunk).gcount() > 0) out.append(chunk, static_cast<std::size_t>(in.gcount()));
+  return out;
+}
+
+// A path as it may appear in a message: bytes that are not UTF-8 (a file name can hold any) are
+// shown as \xNN, so that no report carries them.
+std::string display_path(const std::string& path) {
+  std::string out;
+  unsigned cp;
+  for (std::size_t i = 0; i < path.size();) {
+    std::size_t n = utf8_sequence(path, i, &cp);
+    if (n == 0) {
+      out += hex_byte(static_cast<unsigned char>(path[i]));
+      ++i;
+    } else {
+      out.append(path, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+// ---- spec/api.yaml ----
+
+std::vector<std::string> string_list(const Source& src, const YNode* n, const std::string& what) {
+  std::vector<std::string> out;
+  if (!n) return out;
+  if (!n->is_seq()) fail(src, n, what + " is a list of strings");
+  for (const auto& item : n->items) {
+    if (!item->is_scalar()) fail(src, item.get(), what + " is a list of strings");
+    out.push_back(item->value);
+  }
+  return out;
+}
+
+void check_keys(const Source& src, const YNode* n, std::initializer_list<std::string_view> allowed, const std::string& what) {
+  if (!n->is_map()) fail(src, n, what + " is a mapping");
+  for (const auto& [k, v] : n->entries)
+    if (std::find(allowed.begin(), allowed.end(), k->value) == allowed.end()) fail(src, k.get(), what + ": unknown key '" + k->value + "'");
+}
+
+ApiRegistry parse_api(const Source& src, const YNode* root) {
+  ApiRegistry api;
+  check_keys(src, root, {"version", "types"}, "the registry");
+  const YNode* types = root->get("types");
+  if (!types || !types->is_map()) fail(src, root, "the registry needs a mapping 'types'");
+  std::map<std::string, std::string> extends;
+  for (const auto& [name_node, t] : types->entries) {
+    const std::string& name = name_node->value;
+    check_keys(src, t.get(), {"constructor", "makes", "made_by", "extends", "methods", "attributes"}, name);
+    ApiRegistry::Type type;
+    if (const YNode* ctor = t->get("constructor")) {
+      check_keys(src, ctor, {"params", "raises"}, name + ".constructor");
+      type.constructible = true;
+      type.params = string_list(src, ctor->get("params"), name + ".constructor.params");
+      type.raises = string_list(src, ctor->get("raises"), name + ".constructor.raises");
+    } else if (!t->get("made_by")) {
+      fail(src, t.get(), name + " has neither a constructor nor made_by");
+    }
+    type.makes = string_list(src, t->get("makes"), name + ".makes");
+    if (const YNode* e = t->get("extends")) extends[name] = e->value;
+    for (const char* group : {"methods", "attributes"}) {
+      const YNode* ops = t->get(group);
+      if (!ops) continue;
+      if (!ops->is_map()) fail(src, ops, name + "." + group + " is a mapping");
+      const bool attribute = std::string_view(group) == "attributes";
+      for (const auto& [op_name, o] : ops->entries) {
+        const std::string what = name + "." + op_name->value;
+        ApiRegistry::Operation op;
+        op.attribute = attribute;
+        if (attribute) {
+          check_keys(src, o.get(), {"returns", "raises"}, what);
+        } else {
+          check_keys(src, o.get(), {"params", "raises", "loop"}, what);
+          op.params = string_list(src, o->get("params"), what + ".params");
+          if (const YNode* loop = o->get("loop")) op.loop = loop->value;
+        }
+        op.raises = string_list(src, o->get("raises"), what + ".raises");
+        if (!type.ops.emplace(op_name->value, op).second) fail(src, op_name.get(), what + " is both a method and an attribute");
+      }
+    }
+    api.types.emplace(name, std::move(type));
+  }
+  for (const auto& [name, base] : extends) {
+    auto it = api.types.find(base);
+    if (it == api.types.end() || extends.contains(base)) fail(src, types->get(name), name + " extends '" + base + "', which is not a type without extends");
+    for (const auto& op : it->second.ops) api.types[name].ops.insert(op);  // its own take precedence
+  }
+  for (const auto& [name, t] : api.types) {
+    for (const auto& m : t.makes)
+      if (!api.types.contains(m)) fail(src, types->get(name), name + " makes '" + m + "', which is not a type");
+    for (const auto& [op_name, op] : t.ops)
+      if (!op.loop.empty() && !t.ops.contains(op.loop)) fail(src, types->get(name), name + "." + op_name + " loops over '" + op.loop + "', which it lacks");
+  }
+  return api;
 }
 
 }  // namespace
 
+const ApiRegistry::Type* ApiRegistry::type(const std::string& name) const {
+  auto it = types.find(name);
+  return it == types.end() ? nullptr : &it->second;
+}
+
+const ApiRegistry::Operation* ApiRegistry::find(const std::string& type_name, const std::string& method) const {
+  const Type* t = type(type_name);
+  if (!t) return nullptr;
+  auto it = t->ops.find(method);
+  return it == t->ops.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> ApiRegistry::all_ops() const {
+  std::vector<std::string> out;
+  for (const auto& [name, t] : types)
+    for (const auto& [op, o] : t.ops) out.push_back(name + "." + op);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string case_id_of(const fs::path& relative, const std::string& file) {
+  std::vector<std::string> parts;
+  for (const auto& part : relative) parts.push_back(part.string());
+  if (parts.empty() || !parts.back().ends_with(".yaml")) throw CaseError(SourcePos{file, 0, 0}, "a case file's name ends in .yaml");
+  parts.back().resize(parts.back().size() - 5);
+  if (parts.size() < 2) throw CaseError(SourcePos{file, 0, 0}, "a case file lives in a directory below cases/ (its id is DIR.NAME)");
+  std::string id;
+  for (const auto& part : parts) {
+    bool ok = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c) || c == '_'; });
+    if (!ok) {
+      // Never echo a byte that is not UTF-8 (a file name can hold any).
+      std::string shown = valid_utf8(part) ? part : "(a name that is not UTF-8)";
+      throw CaseError(SourcePos{file, 0, 0}, "path component '" + shown +
+                                                 "' may hold only a-z, 0-9 and _ (the id is the path below cases/ with / as ., so a . "
+                                                 "or any other character would make ids collide or break filters)");
+    }
+    id += (id.empty() ? "" : ".") + part;
+  }
+  return id;
+}
+
 struct CaseLoader::Impl {
   valijson::Schema schema;
+  Limits limits;
+  ApiRegistry api;
 };
 
-CaseLoader::CaseLoader(const fs::path& schema_path) : impl_(std::make_unique<Impl>()) {
+CaseLoader::CaseLoader(const fs::path& schema_path, const Limits& limits, const fs::path& api_path) : impl_(std::make_unique<Impl>()) {
+  impl_->limits = limits;
   json doc;
   try {
-    doc = json::parse(read_text(schema_path));
+    doc = json::parse(read_text(schema_path, std::size_t(16) << 20));
   } catch (const json::exception& e) {
     throw std::runtime_error(schema_path.string() + ": not valid JSON: " + e.what());
   }
   valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
   valijson::adapters::NlohmannJsonAdapter adapter(doc);
   parser.populateSchema(adapter, impl_->schema);
+
+  const fs::path api_file = api_path.empty() ? schema_path.parent_path() / "api.yaml" : api_path;
+  const std::string api_text = read_text(api_file, Limits{}.case_file_bytes);
+  const Source src{api_file.string(), api_text};
+  try {
+    Budget budget(Limits{}.generated_items);
+    NodeP root = read_tree(src, Limits{}, budget);
+    impl_->api = parse_api(src, root.get());
+  } catch (const CaseError& e) {
+    throw std::runtime_error(std::string("the API registry: ") + e.what());
+  }
 }
 
 CaseLoader::~CaseLoader() = default;
 
+const ApiRegistry& CaseLoader::api() const { return impl_->api; }
+const Limits& CaseLoader::limits() const { return impl_->limits; }
+
 Case CaseLoader::load_text(const std::string& text, const std::string& file, const std::string& expected_id) const {
-  YAML::Node root;
+  const Source src{file, text};
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw CaseError(SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "not valid YAML: " + e.msg);
-  }
-  if (!root.IsMap()) throw CaseError(pos_of(file, root), "a case is a YAML mapping");
-  check_outcome_keys(file, root);
-  valijson::Validator validator(valijson::Validator::kStrongTypes);
-  valijson::ValidationResults results;
-  const json view = schema_view(root);
-  if (!validator.validate(impl_->schema, valijson::adapters::NlohmannJsonAdapter(view), &results)) {
-    // The deepest errors are the most specific; a oneOf failure also reports each branch's reason.
-    std::vector<valijson::ValidationResults::Error> errors;
-    valijson::ValidationResults::Error error;
-    while (results.popError(error)) errors.push_back(error);
-    std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.context.size() > b.context.size(); });
-    const auto& best = errors.front();
-    std::string why = best.description;
-    std::set<std::string> seen{why};
-    for (const auto& e : errors)
-      if (e.context == best.context && seen.insert(e.description).second && seen.size() <= 4) why += "; " + e.description;
-    YAML::Node at = node_at(root, best.context);
-    throw CaseError(pos_of(file, at), "schema: at " + context_path(best.context) + ": " + why);
-  }
-  try {
-    return CaseBuilder(file, root).build(expected_id);
-  } catch (const YAML::Exception& e) {
-    throw CaseError(SourcePos{file, e.mark.line + 1, e.mark.column + 1}, e.msg);
+    Budget budget(impl_->limits.generated_items);
+    NodeP root = read_tree(src, impl_->limits, budget);
+    if (!root->is_map()) fail(src, root.get(), "a case is a YAML mapping");
+    check_outcome_keys(src, root.get());
+    valijson::Validator validator(valijson::Validator::kStrongTypes);
+    valijson::ValidationResults results;
+    const json view = schema_view(root.get());
+    if (!validator.validate(impl_->schema, valijson::adapters::NlohmannJsonAdapter(view), &results)) {
+      // The deepest errors are the most specific; a oneOf failure also reports each branch's reason.
+      std::vector<valijson::ValidationResults::Error> errors;
+      valijson::ValidationResults::Error error;
+      while (results.popError(error)) errors.push_back(error);
+      std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.context.size() > b.context.size(); });
+      const auto& best = errors.front();
+      std::string why = best.description;
+      std::set<std::string> seen{why};
+      for (const auto& e : errors)
+        if (e.context == best.context && seen.insert(e.description).second && seen.size() <= 4) why += "; " + e.description;
+      fail(src, node_at(root.get(), best.context), "schema: at " + context_path(best.context) + ": " + why);
+    }
+    return CaseBuilder(src, root.get(), budget, impl_->limits, impl_->api).build(expected_id);
+  } catch (const std::bad_alloc&) {
+    // The budgets keep a case far below any sane memory cap; this is the last line.
+    throw CaseError(SourcePos{file, 0, 0}, "out of memory while reading the case");
   }
 }
 
 Case CaseLoader::load_file(const fs::path& file, const fs::path& cases_root) const {
-  fs::path rel = fs::relative(file, cases_root);
-  std::string id = rel.replace_extension().generic_string();
-  std::replace(id.begin(), id.end(), '/', '.');
-  return load_text(read_text(file), file.string(), id);
+  const std::string shown = display_path(file.string());
+  const std::string id = case_id_of(fs::relative(file, cases_root), shown);
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  if (!ec && size > impl_->limits.case_file_bytes)
+    throw CaseError(SourcePos{shown, 0, 0}, "the file is " + std::to_string(size) + " bytes, more than " +
+                                                        std::to_string(impl_->limits.case_file_bytes) + " (--max-case-bytes)");
+  return load_text(read_text(file, impl_->limits.case_file_bytes), shown, id);
 }
 
 CaseLoader::Loaded CaseLoader::load_tree(const fs::path& root) const {
@@ -635,13 +1179,37 @@ CaseLoader::Loaded CaseLoader::load_tree(const fs::path& root) const {
   for (const auto& entry : fs::recursive_directory_iterator(root))
     if (entry.is_regular_file() && entry.path().extension() == ".yaml") files.push_back(entry.path());
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
+  // Ids as the path gives them, before the grammar is checked: two files with one id are both
+  // reported, each naming the other, so that neither silently shadows the other.
+  std::map<std::string, std::vector<std::size_t>> by_id;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    std::string id = fs::relative(files[i], root).replace_extension().generic_string();
+    std::replace(id.begin(), id.end(), '/', '.');
+    by_id[id].push_back(i);
+  }
+  std::vector<std::string> collision(files.size());
+  for (const auto& [id, group] : by_id) {
+    if (group.size() < 2) continue;
+    for (std::size_t i : group) {
+      std::string others;
+      for (std::size_t j : group)
+        if (j != i) others += (others.empty() ? "" : ", ") + display_path(files[j].string());
+      const std::string shown = display_path(id);
+      collision[i] = display_path(files[i].string()) + ": its id '" + shown + "' is also the id of " + others + ": two cases cannot share an id";
+    }
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto& f = files[i];
+    if (!collision[i].empty()) {
+      out.errors.push_back(collision[i]);
+      continue;
+    }
     try {
       out.cases.push_back(load_file(f, root));
     } catch (const CaseError& e) {
       out.errors.push_back(e.what());
     } catch (const std::exception& e) {
-      out.errors.push_back(f.string() + ": " + e.what());
+      out.errors.push_back(display_path(f.string()) + ": " + e.what());
     }
   }
   return out;

@@ -1,26 +1,54 @@
-// Reads case files: YAML -> schema validation -> semantic checks -> Case.
+// Reads case files: bytes -> budgeted YAML tree -> schema validation -> semantic checks -> Case.
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "case.hpp"
+#include "limits.hpp"
 
 namespace mpconform {
 
+// spec/api.yaml: the Python-side API that cases may use (spec/case-format.md#api-registry).
+struct ApiRegistry {
+  struct Operation {
+    bool attribute = false;           // read with no arguments
+    std::vector<std::string> params;  // as Python writes them: "timeout=None"
+    std::vector<std::string> raises;  // portable exception types
+    std::string loop;                 // sequence operations: the method they repeat
+  };
+  struct Type {
+    bool constructible = false;       // may be named by objects[].type
+    std::vector<std::string> params;  // constructor's
+    std::vector<std::string> raises;  // constructor's
+    std::vector<std::string> makes;   // Pipe: [Connection, Connection]
+    std::map<std::string, Operation> ops;  // methods and attributes, `extends` resolved
+  };
+  std::map<std::string, Type> types;
+
+  const Type* type(const std::string& name) const;
+  const Operation* find(const std::string& type, const std::string& method) const;
+  // "Type.method" of every operation, sorted.
+  std::vector<std::string> all_ops() const;
+};
+
 class CaseLoader {
  public:
-  // schema_path: spec/case.schema.json. Throws std::runtime_error if the schema cannot be read.
-  explicit CaseLoader(const std::filesystem::path& schema_path);
+  // schema_path: spec/case.schema.json; api_path: spec/api.yaml (default: beside the schema).
+  // Throws std::runtime_error if either cannot be read.
+  explicit CaseLoader(const std::filesystem::path& schema_path, const Limits& limits = Limits{},
+                      const std::filesystem::path& api_path = {});
   ~CaseLoader();
   CaseLoader(const CaseLoader&) = delete;
   CaseLoader& operator=(const CaseLoader&) = delete;
 
   // cases_root: the cases/ directory (the id is the path below it). Throws CaseError.
   Case load_file(const std::filesystem::path& file, const std::filesystem::path& cases_root) const;
-  // Loads from text (for tests); `file` names the source in errors and gives the id.
+  // Loads from text (for tests and fuzzing); `file` names the source in errors. Throws CaseError
+  // and nothing else for any text (bad_alloc included).
   Case load_text(const std::string& text, const std::string& file, const std::string& expected_id) const;
 
   struct Loaded {
@@ -30,9 +58,16 @@ class CaseLoader {
   // Every *.yaml below root, sorted by id; malformed files are reported, not loaded.
   Loaded load_tree(const std::filesystem::path& root) const;
 
+  const ApiRegistry& api() const;
+  const Limits& limits() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The id of a case file from its path below the cases root ("queue/fifo.yaml" -> "queue.fifo").
+// Throws CaseError (naming `file`) if a path component holds a character an id may not.
+std::string case_id_of(const std::filesystem::path& relative, const std::string& file);
 
 }  // namespace mpconform
