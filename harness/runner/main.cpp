@@ -93,6 +93,7 @@ std::mutex g_records_mutex;
 std::vector<Record> g_records;
 ShardJournal g_journal;
 std::string g_self;  // how to run this program again, for rerun commands
+Limits g_limits;     // the --max-* bounds, for the sessions
 
 void add_record(const Record& rec) {
   {
@@ -123,7 +124,7 @@ class CaseTest : public testing::Test {
   CaseTest(const Case* c, const Implementation* impl, const fs::path* cases) : case_(c), impl_(impl), cases_(cases) {}
 
   void TestBody() override {
-    CaseResult r = run_case(*case_, *impl_);
+    CaseResult r = run_case(*case_, *impl_, g_limits);
     Record rec{impl_->label, case_->id, case_->level, r.verdict, r.reason, r.seconds, r.implementation, ""};
     if (r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped) rec.details = format_result(*case_, r);
     add_record(rec);
@@ -388,6 +389,7 @@ int main(int argc, char** argv) {
   Options o;
   try {
     o = parse_options(argc, argv);
+    g_limits = o.limits;
   } catch (const std::exception& e) {
     std::cerr << "mpconform: " << e.what() << "\n";
     return 2;

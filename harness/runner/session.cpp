@@ -6,9 +6,12 @@
 #include <optional>
 #include <set>
 
+#include <thread>
+
 #include "adapter_process.hpp"
 #include "control_channel.hpp"
 #include "expect.hpp"
+#include "protocol.hpp"
 
 namespace mpconform {
 namespace {
@@ -23,6 +26,9 @@ constexpr auto kOutcomeGrace = 10s;   // on top of a step's elapsed.max
 constexpr auto kDefaultOutcome = 30s; // a step without elapsed.max
 constexpr auto kExitTimeout = 10s;
 constexpr auto kGroupTimeout = 5s;
+// After a connection ends unexpectedly: time for its process to be seen gone (a crash is a
+// crash, not a protocol error) before the runner blames the connection itself.
+constexpr auto kDisconnectGrace = 1s;
 
 // Ends a session early with a verdict of the runner's own.
 struct Abort {
@@ -30,18 +36,34 @@ struct Abort {
   std::string reason;
 };
 
+// A call goes sent -> started -> result, each exactly once (spec/adapter-protocol.md#call-started-result).
 struct Call {
   std::string actor;
   std::optional<Clock::time_point> started;
   std::optional<json> result;
 };
 
+// What the controller may answer to a request of the runner, each exactly once.
+struct ControllerRequest {
+  std::set<std::string> answers;  // message types that answer it
+  std::optional<json> reply;
+};
+
+// Makes every string of a result valid UTF-8, so that writing a report can never throw: the
+// adapter's output may hold any bytes, and case text is echoed in the trace.
+void make_valid_utf8(CaseResult& r) {
+  r.reason = valid_utf8(r.reason);
+  r.adapter_output = valid_utf8(r.adapter_output);
+  for (auto& s : r.trace)
+    for (std::string* f : {&s.actor, &s.call, &s.expected, &s.observed, &s.problem}) *f = valid_utf8(*f);
+}
+
 std::chrono::milliseconds seconds_to_ms(double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); }
 
 class Session {
  public:
-  Session(const Case& c, const Implementation& impl)
-      : case_(c), impl_(impl), channel_(context_), deadline_(Clock::now() + seconds_to_ms(c.timeout)) {}
+  Session(const Case& c, const Implementation& impl, const Limits& limits)
+      : case_(c), impl_(impl), limits_(limits), channel_(context_, limits), deadline_(Clock::now() + seconds_to_ms(c.timeout)) {}
 
   CaseResult run() {
     auto t0 = Clock::now();
@@ -57,6 +79,9 @@ class Session {
     } catch (const CaseError& e) {
       result_.verdict = Verdict::CaseError;
       result_.reason = e.what();
+    } catch (const ProtocolError& e) {
+      result_.verdict = Verdict::ProtocolError;
+      result_.reason = e.what();
     } catch (const std::exception& e) {
       result_.verdict = Verdict::ProtocolError;
       result_.reason = e.what();
@@ -66,6 +91,7 @@ class Session {
       process_->wait_group_empty(kGroupTimeout);
       result_.adapter_output = process_->output();
     }
+    make_valid_utf8(result_);
     if (result_.verdict == Verdict::Fail && case_.level == "cpython-specific" &&
         result_.implementation.value("family", std::string()) != "cpython")
       result_.verdict = Verdict::Differs;
@@ -102,53 +128,85 @@ class Session {
       check_alive();
       return;
     }
-    json msg;
-    try {
-      msg = json::parse(m->text);
-    } catch (const json::exception&) {
-      std::string shown = m->text.substr(0, 80);
-      throw Abort{Verdict::ProtocolError, "'" + m->from + "' sent a frame that is not JSON: '" + shown + "'"};
-    }
-    if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string())
-      throw Abort{Verdict::ProtocolError, "'" + m->from + "' sent a message without a type: " + msg.dump().substr(0, 200)};
-    if (msg.value("protocol", 0) != 1)
-      throw Abort{Verdict::ProtocolError, "'" + m->from + "' speaks protocol " + msg.value("protocol", json()).dump() + ", not 1"};
-    dispatch(m->from, msg);
+    handle(*m);
   }
 
+  void handle(const ControlChannel::Message& m) {
+    if (m.kind == ControlChannel::Message::Kind::Disconnected) return on_disconnect(m.from);
+    json msg;
+    try {
+      msg = decode_message(m.text, limits_);
+    } catch (const ProtocolError& e) {
+      throw Abort{Verdict::ProtocolError, "'" + excerpt(m.from, 40) + "' sent " + e.what()};
+    }
+    dispatch(m.from, msg);
+  }
+
+  // Every message has passed check_message: fields have their types. What is checked here is
+  // who may send it and when.
   void dispatch(const std::string& from, const json& msg) {
-    const std::string type = msg["type"].get<std::string>();
+    const std::string& type = msg["type"].get_ref<const std::string&>();
+    auto fail = [&](const std::string& why) { throw Abort{Verdict::ProtocolError, "'" + excerpt(from, 40) + "' sent " + why}; };
+    if (goodbye_seen_) fail("a '" + type + "' after the controller's goodbye");
     if (type == "hello") {
-      const std::string role = msg.value("role", std::string());
-      if (role == "controller" && from == "main") {
+      const std::string& role = msg["role"].get_ref<const std::string&>();
+      if (role == "controller") {
+        if (from != "main") fail("a controller hello; only 'main' is the controller");
+        if (hello_) fail("a second controller hello");
         hello_ = msg;
-      } else if (role == "actor") {
-        if (msg.value("name", std::string()) != from) throw Abort{Verdict::ProtocolError, "actor hello from '" + from + "' names another actor"};
-        actor_pids_[from] = msg.value("pid", 0);
-      } else {
-        throw Abort{Verdict::ProtocolError, "hello from '" + from + "' with role '" + role + "'"};
+        return;
       }
+      if (msg["name"] != from) fail("an actor hello naming another actor, '" + excerpt(msg["name"].get<std::string>(), 40) + "'");
+      if (std::none_of(case_.actors.begin(), case_.actors.end(), [&](const ActorDecl& a) { return a.name == from; }))
+        fail("an actor hello, but the case declares no actor of that name");
+      if (!actor_pids_.emplace(from, msg["pid"].get<int>()).second) fail("a second actor hello");
       return;
     }
     if (type == "ready" || type == "setup_failed" || type == "goodbye") {
-      if (from != "main") throw Abort{Verdict::ProtocolError, "'" + type + "' from '" + from + "', not main"};
-      controller_replies_[msg.value("re", -1)] = msg;
+      if (from != "main") fail("a '" + type + "', which only the controller 'main' sends");
+      int re = msg["re"].get<int>();
+      auto it = controller_requests_.find(re);
+      if (it == controller_requests_.end() || !it->second.answers.contains(type))
+        fail("a '" + type + "' that answers no request of the runner (re " + std::to_string(re) + ")");
+      if (it->second.reply) fail("a second answer to request " + std::to_string(re) + " ('" + type + "')");
+      it->second.reply = msg;
+      if (type == "goodbye") goodbye_seen_ = true;
       return;
     }
-    if (type == "started" || type == "result") {
-      int re = msg.value("re", -1);
-      auto it = calls_.find(re);
-      if (it == calls_.end() || it->second.actor != from)
-        throw Abort{Verdict::ProtocolError, "'" + type + "' from '" + from + "' answers no call of theirs (re " + std::to_string(re) + ")"};
-      if (type == "started") {
-        it->second.started = Clock::now();
-      } else {
-        if (!it->second.started) it->second.started = Clock::now();
-        it->second.result = msg;
-      }
-      return;
+    // started or result (check_message allows nothing else).
+    int re = msg["re"].get<int>();
+    auto it = calls_.find(re);
+    if (it == calls_.end() || it->second.actor != from)
+      fail("a '" + type + "' that answers no call of theirs (re " + std::to_string(re) + ")");
+    Call& call = it->second;
+    if (type == "started") {
+      if (call.started) fail("a second 'started' for call " + std::to_string(re));
+      call.started = Clock::now();
+    } else {
+      if (!call.started) fail("a 'result' for call " + std::to_string(re) + " before its 'started'");
+      if (call.result) fail("a second 'result' for call " + std::to_string(re) + ": " + excerpt(msg.dump(), 120));
+      call.result = msg;
     }
-    throw Abort{Verdict::ProtocolError, "unexpected message type '" + type + "' from '" + from + "'"};
+  }
+
+  // A connection ended. Expected of an actor sent `exit` and of the controller sent `teardown`,
+  // and of an actor whose process ended (a crash with a call in flight is reported by
+  // check_alive). Any other is a connection libzmq dropped because of a frame over the limit,
+  // or a socket closed too early: the peer's process runs on, silent, so say so now instead of
+  // timing out.
+  void on_disconnect(const std::string& peer) {
+    if (!peer.empty() && ending_.contains(peer)) return;
+    auto pid = actor_pids_.find(peer);
+    const bool actor = !peer.empty() && peer != "main" && pid != actor_pids_.end() && pid->second > 0;
+    for (auto until = std::min(Clock::now() + kDisconnectGrace, deadline_); Clock::now() < until;) {
+      check_alive();
+      if (actor && !AdapterProcess::process_alive(pid->second)) return;
+      std::this_thread::sleep_for(20ms);
+    }
+    const std::string who = peer.empty() ? "a peer that had sent no message yet" : "'" + excerpt(peer, 40) + "'";
+    throw Abort{Verdict::ProtocolError, "the connection of " + who + " was dropped while the adapter runs: a frame over the limit of " +
+                                            std::to_string(limits_.frame_bytes) +
+                                            " bytes (--max-frame-bytes) makes the runner drop it; or the socket was closed before its end"};
   }
 
   void check_alive() {
@@ -179,8 +237,21 @@ class Session {
   int send(const std::string& to, json msg) {
     msg["protocol"] = 1;
     msg["seq"] = ++seq_;
+    // Text that JSON cannot carry comes from the case, not from the adapter.
+    if (auto where = invalid_utf8_pointer(msg))
+      throw Abort{Verdict::CaseError, case_.file + ": the '" + msg["type"].get<std::string>() + "' message for '" + to +
+                                          "' would hold text that is not UTF-8, at " + *where};
+    if (msg["type"] == "call" && msg["method"] == "exit") ending_.insert(to);
+    if (msg["type"] == "teardown") ending_.insert("main");
     if (!channel_.send(to, msg)) throw Abort{Verdict::ProtocolError, "actor '" + to + "' is not connected"};
     return seq_;
+  }
+
+  // Sends a request to the controller; its answer (one of `answers`) is kept in controller_requests_.
+  int request(json msg, std::set<std::string> answers) {
+    int seq = send("main", std::move(msg));
+    controller_requests_[seq].answers = std::move(answers);
+    return seq;
   }
 
   // ---- phases ----
@@ -189,13 +260,13 @@ class Session {
     const json& h = *hello_;
     if (!h.contains("implementation") || !h["implementation"].is_object())
       throw Abort{Verdict::ProtocolError, "hello without implementation"};
-    result_.implementation = h["implementation"];
+    result_.implementation = h["implementation"];  // types checked by check_message
     try {
       semantics_ = parse_version(h["implementation"].value("semantics", std::string()));
     } catch (const std::exception&) {
       throw Abort{Verdict::ProtocolError, "hello.implementation.semantics is not major.minor"};
     }
-    const json caps = h.value("capabilities", json::object());
+    const json caps = h.value("capabilities", json::object());  // each list checked to hold strings
     for (const auto& t : caps.value("types", json::array())) types_.insert(t.get<std::string>());
     for (const auto& o : caps.value("ops", json::array())) ops_.insert(o.get<std::string>());
   }
@@ -226,12 +297,11 @@ class Session {
       if (!a.in.empty()) j["in"] = a.in;
       actors.push_back(j);
     }
-    int seq = send("main", {{"type", "setup"}, {"case", case_.id}, {"objects", objects}, {"actors", actors}});
-    wait_until([&] { return controller_replies_.contains(seq); }, kReadyTimeout, "reply to setup");
-    const json& reply = controller_replies_[seq];
-    if (reply["type"] == "setup_failed")
-      throw Abort{Verdict::AdapterError, "setup failed: " + reply.value("error", json::object()).value("message", std::string("?"))};
-    if (reply["type"] != "ready") throw Abort{Verdict::ProtocolError, "setup answered with '" + reply["type"].get<std::string>() + "'"};
+    int seq = request({{"type", "setup"}, {"case", case_.id}, {"objects", objects}, {"actors", actors}}, {"ready", "setup_failed"});
+    auto& answer = controller_requests_[seq].reply;
+    wait_until([&] { return answer.has_value(); }, kReadyTimeout, "reply to setup");
+    const json& reply = *answer;
+    if (reply["type"] == "setup_failed") throw Abort{Verdict::AdapterError, "setup failed: " + reply["error"]["message"].get<std::string>()};
     wait_until(
         [&] {
           return std::all_of(case_.actors.begin(), case_.actors.end(), [&](const ActorDecl& a) { return actor_pids_.contains(a.name); });
@@ -292,10 +362,10 @@ class Session {
     wait_until([&] { return call.result.has_value(); }, std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()),
                "outcome of step " + std::to_string(index) + " (" + rec.call + ")");
     const json& res = *call.result;
-    if (res.value("status", std::string()) == "error") {
-      const json err = res.value("error", json::object());
+    if (res["status"] == "error") {
+      const json& err = res["error"];
       throw Abort{Verdict::AdapterError, "step " + std::to_string(index) + " (" + rec.call + "): adapter error " +
-                                             err.value("kind", std::string("?")) + ": " + err.value("message", std::string())};
+                                             err["kind"].get<std::string>() + ": " + err["message"].get<std::string>()};
     }
     Outcome outcome;
     try {
@@ -312,7 +382,7 @@ class Session {
     try {
       return outcome_from_result(res).describe();
     } catch (const std::exception&) {
-      return res.dump().substr(0, 200);
+      return excerpt(res.dump(), 200);
     }
   }
 
@@ -330,12 +400,16 @@ class Session {
       calls_[seq].actor = a->name;
       wait_until([&] { return calls_[seq].result.has_value(); }, kExitTimeout, "reply to exit from actor '" + a->name + "'");
     }
-    int seq = send("main", {{"type", "teardown"}});
-    wait_until([&] { return controller_replies_.contains(seq); }, kExitTimeout, "goodbye");
-    const json& bye = controller_replies_[seq];
-    if (bye["type"] != "goodbye") throw Abort{Verdict::ProtocolError, "teardown answered with '" + bye["type"].get<std::string>() + "'"};
+    int seq = request({{"type", "teardown"}}, {"goodbye"});
+    auto& answer = controller_requests_[seq].reply;
+    wait_until([&] { return answer.has_value(); }, kExitTimeout, "goodbye");
+    const json bye = *answer;
     expect_exit_ = true;
     if (!process_->wait_exit(kExitTimeout)) throw Abort{Verdict::TimedOut, "the adapter did not exit after goodbye"};
+    // What came after goodbye, or after a result the runner had stopped waiting for (a second
+    // result of the last call), is a protocol error too: read what has arrived.
+    while (auto m = channel_.receive(0ms))
+      if (m->kind == ControlChannel::Message::Kind::Frame) handle(*m);  // connections end now: expected
     if (!process_->wait_group_empty(kGroupTimeout)) {
       std::string pids;
       for (pid_t p : process_->live_members()) pids += " " + std::to_string(p);
@@ -356,6 +430,7 @@ class Session {
 
   const Case& case_;
   const Implementation& impl_;
+  const Limits limits_;
   zmq::context_t context_;
   ControlChannel channel_;
   Clock::time_point deadline_;
@@ -365,10 +440,12 @@ class Session {
   Version semantics_;
   std::set<std::string> types_, ops_, exited_;
   std::map<std::string, int> actor_pids_;
-  std::map<int, json> controller_replies_;
+  std::map<int, ControllerRequest> controller_requests_;
   std::map<int, Call> calls_;
   std::map<std::string, int> labels_;
+  std::set<std::string> ending_;  // peers sent exit or teardown: their connection may end
   int seq_ = 0;
+  bool goodbye_seen_ = false;
   bool expect_exit_ = false;
   bool clean_end_ = false;
 };
@@ -391,7 +468,7 @@ const char* verdict_name(Verdict v) {
   return "?";
 }
 
-CaseResult run_case(const Case& c, const Implementation& impl) { return Session(c, impl).run(); }
+CaseResult run_case(const Case& c, const Implementation& impl, const Limits& limits) { return Session(c, impl, limits).run(); }
 
 std::string format_result(const Case& c, const CaseResult& r) {
   std::string out = c.id + " — " + c.title + "\n  file: " + c.file + "\n  verdict: " + verdict_name(r.verdict);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "case.hpp"
+#include "limits.hpp"
 
 namespace mpconform {
 
@@ -32,7 +33,8 @@ struct CaseResult {
   double seconds = 0;
 };
 
-CaseResult run_case(const Case& c, const Implementation& impl);
+// Every frame the adapter sends is held to `limits` (frame_bytes, message_nesting).
+CaseResult run_case(const Case& c, const Implementation& impl, const Limits& limits);
 
 // The failure report: trace beside expectations, the adapter's output.
 std::string format_result(const Case& c, const CaseResult& r);

@@ -19,6 +19,54 @@ def send(sock, **msg):
     sock.send(json.dumps(msg).encode())
 
 
+def result_frame(seq, **fields):
+    msg = {"protocol": 1, "type": "result", "re": seq, "status": "returned", "elapsed": 0.001,
+           "value": {"t": "none"}}
+    msg.update(fields)
+    return json.dumps(msg).encode()
+
+
+def nested_value(depth):
+    """A list nested `depth` deep, as typed JSON text: built flat, since json.dumps would recurse."""
+    return '{"t": "list", "v": [' * depth + '{"t": "none"}' + "]}" * depth
+
+
+def misbehave(sock, seq):
+    """The reproducers of issue 7 (items 1-6): one bad frame or sequence for the first call.
+    True if the adapter should then hang (the runner must end the case)."""
+    if MODE == "not_utf8_frame":  # a frame that is neither UTF-8 nor JSON
+        sock.send(b"\xff\xfe not json")
+    elif MODE == "not_utf8_string":  # valid JSON but for one byte inside a string
+        sock.send(result_frame(seq).replace(b'"none"', b'"str", "v": "a\xffb"'))
+    elif MODE == "deep_message":  # 10^5 levels of arrays
+        sock.send(b"[" * 10**5 + b"]" * 10**5)
+    elif MODE in ("deep_value", "deep_args"):  # a value 3x10^4 levels deep
+        send(sock, type="started", re=seq)
+        deep = nested_value(3 * 10**4)
+        if MODE == "deep_value":
+            text = '{"protocol": 1, "type": "result", "re": %d, "status": "returned", "elapsed": 0.001, "value": %s}' % (seq, deep)
+        else:
+            text = ('{"protocol": 1, "type": "result", "re": %d, "status": "raised", "elapsed": 0.001, '
+                    '"exception": {"type": "ValueError", "bases": ["Exception"], "message": "", "args": [%s]}}' % (seq, deep))
+        sock.send(text.encode())
+    elif MODE == "multipart":  # two frames that would be one valid result if joined
+        send(sock, type="started", re=seq)
+        frame = result_frame(seq)
+        sock.send_multipart([frame[:20], frame[20:]])
+    elif MODE == "huge_frame":  # 300 MiB: never into the runner's memory
+        send(sock, type="started", re=seq)
+        pad = b"x" * (300 << 20)
+        sock.send(result_frame(seq)[:-1] + b', "pad": "' + pad + b'"}', copy=False)
+    elif MODE == "wrong_type":  # a field of the wrong type
+        send(sock, type="started", re=seq)
+        sock.send(result_frame(seq, value={"t": 5}))
+    elif MODE == "result_without_started":
+        sock.send(result_frame(seq))
+    else:
+        return False
+    return True
+
+
 def main():
     if MODE == "silent":
         time.sleep(120)
@@ -42,7 +90,12 @@ def main():
                 time.sleep(120)
             if MODE == "crash":
                 os._exit(3)
+            if misbehave(sock, seq):
+                time.sleep(120)  # the runner must end the case and kill the group
+                continue
             send(sock, type="started", re=seq)
+            if MODE == "duplicate_started":
+                send(sock, type="started", re=seq)
             if MODE == "hang":
                 if os.fork() == 0:  # a child in the group, which the runner must kill too
                     time.sleep(120)
@@ -52,8 +105,15 @@ def main():
                 send(sock, type="result", re=seq, status="error", elapsed=0.0,
                      error={"kind": "unknown_op", "message": "no such op"})
                 continue
-            value = {"t": "int", "v": "5"} if MODE == "wrong" else {"t": "none"}
+            if MODE == "stderr_bytes":  # bytes that are not UTF-8 in the output the runner keeps
+                os.write(2, b"adapter output: \xff\xfe\x80 end\n")
+            value = {"t": "int", "v": "5"} if MODE in ("wrong", "stderr_bytes") else {"t": "none"}
             send(sock, type="result", re=seq, status="returned", elapsed=0.001, value=value)
+            if MODE == "duplicate_result":
+                send(sock, type="result", re=seq, status="returned", elapsed=0.001, value=value)
+            if MODE == "contradictory_result":  # the first passes the step; the second contradicts it
+                send(sock, type="result", re=seq, status="raised", elapsed=0.001,
+                     exception={"type": "ValueError", "bases": ["Exception"], "message": "no", "args": []})
         elif msg["type"] == "teardown":
             send(sock, type="goodbye", re=msg["seq"], cleanup=[])
             sock.close()
