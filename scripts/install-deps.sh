@@ -9,6 +9,7 @@ packages=(
   python3 python3-zmq python3-yaml python3-pytest tox
   pypy3 python3-billiard python3-multiprocess
   stress-ng
+  clang libclang-rt-14-dev  # tests/fuzz: libFuzzer (libclang_rt.fuzzer) with ASan+UBSan
 )
 missing=()
 for p in "${packages[@]}"; do
