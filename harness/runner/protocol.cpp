@@ -317,6 +317,11 @@ json decode_message(std::string_view frame, const Limits& limits) {
     message = json::parse(frame);
   } catch (const json::parse_error& e) {
     throw ProtocolError("a frame that is not JSON (near byte " + std::to_string(e.byte) + "): '" + excerpt(frame, 80) + "'");
+  } catch (const json::exception& e) {
+    // out_of_range.406, a number past a double (1e1211), found by fuzz_adapter_message.
+    std::string why = e.what();
+    if (auto end = why.find("] "); why.starts_with("[json.exception") && end != std::string::npos) why.erase(0, end + 2);
+    throw ProtocolError("a frame that is not JSON the runner can read (" + excerpt(why, 120) + "): '" + excerpt(frame, 80) + "'");
   }
   check_message(message);
   return message;

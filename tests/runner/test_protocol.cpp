@@ -113,6 +113,10 @@ TEST(Decode, FramesOverTheLimitAreRefused) {
 TEST(Decode, NotJsonNamesTheByte) {
   EXPECT_EQ(error_of(R"({"protocol": 1,})").rfind("a frame that is not JSON (near byte ", 0), 0u);
   EXPECT_EQ(error_of(R"({"protocol": 1}{"type": "x"})").rfind("a frame that is not JSON", 0), 0u);  // two values
+  // nlohmann throws out_of_range, not parse_error, for a number past a double (found by fuzzing).
+  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "started", "re": 1e1211})"),
+            "a frame that is not JSON the runner can read (number overflow parsing '1e1211'): "
+            "'{\"protocol\": 1, \"type\": \"started\", \"re\": 1e1211}'");
 }
 
 // Item 6: a field of the wrong type is named as a JSON pointer, never as nlohmann's type_error.
