@@ -38,26 +38,41 @@ std::string hex_byte(unsigned char c) {
   return std::string("\\x") + digits[c >> 4] + digits[c & 15];
 }
 
-// The text being read, to turn byte offsets into positions (columns count characters).
-struct Source {
+// The text being read, to turn byte offsets into positions (columns count characters) in
+// O(log n): positions are asked for every step and node budget check, so a scan would be quadratic.
+class Source {
+ public:
+  Source(std::string file, std::string_view text) : file(std::move(file)), text(text) {}
   std::string file;
   std::string_view text;
 
   SourcePos at(std::size_t offset) const {
+    index();
     offset = std::min(offset, text.size());
-    int line = 1;
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < offset; ++i)
-      if (text[i] == '\n') ++line, start = i + 1;
-    int column = 1;
-    for (std::size_t i = start; i < offset; ++i)
-      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;
-    return {file, line, column};
+    auto line = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) - line_starts_.begin();
+    const std::size_t start = line_starts_[line - 1];
+    return {file, static_cast<int>(line), static_cast<int>(chars_before_[offset] - chars_before_[start] + 1)};
   }
   SourcePos at(const YAML::Mark& m) const {
     if (m.is_null() || m.pos < 0) return {file, 1, 1};
     return at(static_cast<std::size_t>(m.pos));
   }
+
+ private:
+  void index() const {
+    if (!chars_before_.empty()) return;
+    line_starts_.push_back(0);
+    chars_before_.reserve(text.size() + 1);
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      chars_before_.push_back(chars);
+      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++chars;
+      if (text[i] == '\n') line_starts_.push_back(i + 1);
+    }
+    chars_before_.push_back(chars);
+  }
+  mutable std::vector<std::size_t> line_starts_;
+  mutable std::vector<std::size_t> chars_before_;  // characters before each byte offset
 };
 
 struct YNode;
@@ -96,9 +111,9 @@ struct YNode {
 class Budget {
  public:
   explicit Budget(std::uint64_t limit) : limit_(limit) {}
-  void take(std::uint64_t n, const SourcePos& at) {
+  void take(std::uint64_t n, const Source& src, std::size_t offset) {
     if (n > limit_ - used_)
-      throw CaseError(at, "more than " + std::to_string(limit_) +
+      throw CaseError(src.at(offset), "more than " + std::to_string(limit_) +
                               " items (YAML nodes, aliases expanded, and $range items count; --max-generated-items)");
     used_ += n;
   }
@@ -188,8 +203,8 @@ class TreeBuilder final : public YAML::EventHandler {
     if (it == anchors_.end()) throw CaseError(src_.at(mark), "an alias inside the node it refers to (a recursive alias)");
     const NodeP& target = it->second;
     if (static_cast<int>(stack_.size()) + target->height > max_depth_) throw CaseError(src_.at(mark), nesting_error(max_depth_));
-    budget_.take(target->size, src_.at(mark));
-    attach(target, mark);
+    budget_.take(target->size, src_, mark.pos > 0 ? static_cast<std::size_t>(mark.pos) : 0);
+    attach(target, mark.pos > 0 ? static_cast<std::size_t>(mark.pos) : 0);
   }
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, const std::string& value) override {
@@ -219,10 +234,10 @@ class TreeBuilder final : public YAML::EventHandler {
   };
 
   std::shared_ptr<YNode> make(YNode::Kind kind, const YAML::Mark& mark) {
-    budget_.take(1, src_.at(mark));
     auto n = std::make_shared<YNode>();
     n->kind = kind;
     n->offset = mark.pos > 0 ? static_cast<std::size_t>(mark.pos) : 0;
+    budget_.take(1, src_, n->offset);
     return n;
   }
 
@@ -242,10 +257,11 @@ class TreeBuilder final : public YAML::EventHandler {
 
   void finish(const NodeP& n, YAML::anchor_t anchor) {
     if (anchor != YAML::NullAnchor) anchors_[anchor] = n;
-    attach(n, {});
+    attach(n, n->offset);
   }
 
-  void attach(const NodeP& n, const YAML::Mark& mark) {
+  // offset: where n appears here (an alias appears elsewhere than the node it stands for).
+  void attach(const NodeP& n, std::size_t offset) {
     if (stack_.empty()) {
       root_ = n;
       return;
@@ -259,11 +275,13 @@ class TreeBuilder final : public YAML::EventHandler {
       return;
     }
     if (!parent.key) {
-      const SourcePos at = mark.is_null() ? src_.at(n->offset) : src_.at(mark);
+      const SourcePos at = src_.at(offset);
       if (!n->is_scalar()) throw CaseError(at, "a mapping key must be a string or number (use $dict for other keys)");
-      auto [it, fresh] = parent.keys.emplace(n->value, n->offset);
-      if (!fresh)
-        throw CaseError(at, "duplicate key '" + n->value + "' (first at line " + std::to_string(src_.at(it->second).line) + ")");
+      auto [it, fresh] = parent.keys.emplace(n->value, offset);
+      if (!fresh) {
+        const SourcePos first = src_.at(it->second);
+        throw CaseError(at, "duplicate key '" + n->value + "' (first at " + std::to_string(first.line) + ":" + std::to_string(first.column) + ")");
+      }
       parent.key = n;
       return;
     }
@@ -434,7 +452,11 @@ class ValueReader {
     } catch (const ValueError&) {
       d = HUGE_VAL;  // an integer too large for a double
     }
-    if (!std::isfinite(d)) fail(src_, n, what + " must be a finite number of seconds, not " + v["v"].get<std::string>());
+    if (!std::isfinite(d)) {
+      const std::string& shown = v["v"].get_ref<const std::string&>();
+      fail(src_, n, what + " must be a finite number of seconds, not " +
+                        (shown.size() > 24 ? "an integer of " + std::to_string(shown.size()) + " digits" : shown));
+    }
     if (d < 0 || (d == 0 && !zero_ok)) fail(src_, n, what + " must be " + (zero_ok ? "at least 0" : "more than 0") + " seconds");
     if (d > max) fail(src_, n, what + " of " + format_float(d) + " s is more than " + max_what + " (" + format_float(max) + " s)");
     return d;
@@ -512,7 +534,7 @@ class ValueReader {
       const __int128 span = step > 0 ? __int128(stop) - start : __int128(start) - stop;
       const __int128 stride = step > 0 ? __int128(step) : -__int128(step);
       const __int128 count = span <= 0 ? 0 : (span + stride - 1) / stride;
-      budget_.take(count > __int128(UINT64_MAX) ? UINT64_MAX : static_cast<std::uint64_t>(count), src_.at(arg->offset));
+      budget_.take(count > __int128(UINT64_MAX) ? UINT64_MAX : static_cast<std::uint64_t>(count), src_, arg->offset);
       json items = json::array();
       __int128 i = start;
       for (__int128 k = 0; k < count; ++k, i += step) items.push_back(make_int(static_cast<std::int64_t>(i)));
@@ -629,6 +651,34 @@ void check_outcome_keys(const Source& src, const YNode* root) {
       for (const char* key : outcomes)
         if (e->get(key)) found += found.empty() ? std::string(key) : std::string("' and '") + key;
       if (found.find("' and '") != std::string::npos) fail(src, e, "expect has '" + found + "': an expectation has exactly one outcome");
+    }
+  }
+}
+
+// Durations must be finite: checked before the schema, which cannot say so (its view of a NaN or
+// an infinity would only say "expected a number greater than 0").
+void check_finite_durations(const Source& src, const YNode* root) {
+  auto check = [&](const YNode* n, const char* what) {
+    if (!n || !n->is_scalar() || n->tag != "?" || !is_special_float(n->value)) return;
+    fail(src, n, std::string(what) + " must be a finite number of seconds, not " + n->value);
+  };
+  check(root->get("timeout"), "timeout");
+  const YNode* steps = root->get("steps");
+  if (!steps || !steps->is_seq()) return;
+  for (const auto& step : steps->items) {
+    const YNode* expect = step->get("expect");
+    if (!expect) continue;
+    std::vector<const YNode*> alternatives;
+    if (expect->is_seq())
+      for (const auto& e : expect->items) alternatives.push_back(e.get());
+    else
+      alternatives.push_back(expect);
+    for (const YNode* e : alternatives) {
+      check(e->get("blocks"), "blocks");
+      if (const YNode* el = e->get("elapsed")) {
+        check(el->get("min"), "elapsed.min");
+        check(el->get("max"), "elapsed.max");
+      }
     }
   }
 }
@@ -1139,6 +1189,7 @@ Case CaseLoader::load_text(const std::string& text, const std::string& file, con
     NodeP root = read_tree(src, impl_->limits, budget);
     if (!root->is_map()) fail(src, root.get(), "a case is a YAML mapping");
     check_outcome_keys(src, root.get());
+    check_finite_durations(src, root.get());
     valijson::Validator validator(valijson::Validator::kStrongTypes);
     valijson::ValidationResults results;
     const json view = schema_view(root.get());

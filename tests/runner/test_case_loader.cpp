@@ -1,4 +1,17 @@
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "case_loader.hpp"
 
@@ -181,3 +194,306 @@ TEST(CaseLoader, EveryCaseInTheTreeLoads) {
   for (const auto& e : loaded.errors) ADD_FAILURE() << e;
   EXPECT_GE(loaded.cases.size(), 1u);
 }
+
+// ---- issue 7, items 9-15: hostile and careless case files ----
+//
+// Each reproducer is a file in tests/runner/hostile/ (written by its generate.py). Every one must
+// be refused with the file, line:column and reason, at once and in little memory.
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Outcome {
+  std::string error;  // "" if it loaded
+  double seconds = 0;
+};
+
+Outcome load_timed(const CaseLoader& l, const std::string& text, const std::string& file) {
+  Outcome out;
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    l.load_text(text, file, "");
+  } catch (const CaseError& e) {
+    out.error = e.what();
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+Outcome hostile(const std::string& name) {
+  const std::string text = read_file(std::string(MPC_SOURCE_DIR) + "/tests/runner/hostile/" + name);
+  EXPECT_TRUE(name == "empty.yaml" || !text.empty()) << name << " is missing: run tests/runner/hostile/generate.py";
+  return load_timed(loader(), text, "hostile/" + name);
+}
+
+// Whether every byte of a message is ASCII: a report must never carry a byte from the input.
+bool ascii(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+long peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024;
+}
+
+const char* kCase = R"(id: queue.example
+title: An example
+spec: queue.md#fifo
+tags: [ordering]
+level: required
+objects: [{name: q, type: Queue}]
+)";
+
+}  // namespace
+
+TEST(HostileCases, EachIsRefusedAtOnceWithFileLineColumnAndReason) {
+  // file -> the start of the error: "hostile/FILE:LINE:COL: reason"
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      // 9: an unknown operation on a known type is malformed, not unsupported
+      {"unknown_op.yaml", ":8:11: Queue has no operation 'frobnicate' (spec/api.yaml lists cancel_join_thread, close,"},
+      // 11: the line of the second key; a second document
+      {"duplicate_key_timeout.yaml", ":8:1: duplicate key 'timeout' (first at 6:1)"},
+      {"duplicate_key_nested.yaml", ":9:39: duplicate key 'timeout' (first at 9:14)"},
+      {"second_document.yaml", ":9:1: a second YAML document starts here: a case file holds exactly one"},
+      // 12: durations
+      {"timeout_nan.yaml", ":6:10: timeout must be a finite number of seconds, not .nan"},
+      {"timeout_1e300.yaml", ":6:10: timeout of 1e+300 s is more than --max-case-timeout (600.0 s)"},
+      {"blocks_inf.yaml", ":8:43: blocks must be a finite number of seconds, not .inf"},
+      {"blocks_1e300.yaml", ":8:43: blocks of 1e+300 s is more than the case's timeout (30.0 s)"},
+      {"blocks_nan.yaml", ":8:43: blocks must be a finite number of seconds, not .nan"},
+      {"blocks_past_timeout.yaml", ":9:43: blocks of 6.0 s is more than the case's timeout (5.0 s)"},
+      {"elapsed_max_inf.yaml", ":8:60: elapsed.max must be a finite number of seconds, not .inf"},
+      {"elapsed_max_nan.yaml", ":8:60: elapsed.max must be a finite number of seconds, not .nan"},
+      {"elapsed_min_nan.yaml", ":8:60: elapsed.min must be a finite number of seconds, not .nan"},
+      {"sleep_inf.yaml", ":7:26: sleep must be a finite number of seconds, not inf"},
+      // 13: payloads past --max-payload-bytes, where the runner would digest them
+      {"payload_1e10.yaml", ":9:55: $payload of 10000000000 bytes is more than 268435456 (--max-payload-bytes)"},
+      {"payload_1e15.yaml", ":9:55: $payload of 1000000000000000 bytes is more than 268435456 (--max-payload-bytes)"},
+      // 14: the node budget stops the expansion before it happens
+      {"range_bomb.yaml", ":9:22: more than 1000000 items (YAML nodes, aliases expanded, and $range items count"},
+      {"alias_bomb.yaml", ":16:16: more than 1000000 items (YAML nodes, aliases expanded, and $range items count"},
+      {"recursive_alias.yaml", ":9:15: an alias inside the node it refers to (a recursive alias)"},
+      // 15: nesting, an empty file, bytes that are not UTF-8, control characters
+      {"nesting_500.yaml", ":9:72: nested deeper than 64 levels (--max-case-nesting)"},
+      {"empty.yaml", ":1:1: the file holds no YAML document: a case is a YAML mapping"},
+      {"non_utf8_key.yaml", ":9:17: not valid UTF-8: byte \\xff (a case file is UTF-8 text)"},
+      {"non_utf8_string.yaml", ":9:16: not valid UTF-8: byte \\xe9 (a case file is UTF-8 text)"},
+      {"nul_byte.yaml", ":9:13: control character U+0000 in the text: YAML allows only tab and line breaks"},
+  };
+  for (const auto& [name, want] : expected) {
+    Outcome o = hostile(name);
+    EXPECT_EQ(o.error.rfind("hostile/" + name + want, 0), 0u) << name << "\n  got:  " << o.error << "\n  want: hostile/" << name << want;
+    EXPECT_LT(o.seconds, 0.25) << name;
+    EXPECT_TRUE(ascii(o.error)) << name << ": the message carries a byte of the input";
+  }
+  EXPECT_LT(peak_rss_mib(), 200) << "the hostile files must be refused in little memory";
+}
+
+TEST(HostileCases, TheGeneratorWroteEveryFileThatIsChecked) {
+  // A reproducer added to generate.py must be checked above; one removed must not linger.
+  std::set<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(MPC_SOURCE_DIR) + "/tests/runner/hostile"))
+    if (e.path().extension() == ".yaml") files.insert(e.path().filename().string());
+  EXPECT_EQ(files.size(), 24u);
+}
+
+TEST(HostileCases, AFileLargerThanTheBoundIsRefusedBeforeParsing) {
+  // 14: a 5 MB list of ints took 47 s and 3 GB.
+  std::string text = std::string(kCase) + "steps:\n  - call: q.put_many\n    args: [[";
+  while (text.size() < 5'000'000) text += "1,";
+  text += "1]]\n";
+  Outcome o = load_timed(loader(), text, "big.yaml");
+  EXPECT_EQ(o.error, "big.yaml: the file is " + std::to_string(text.size()) + " bytes, more than 1048576 (--max-case-bytes)");
+  EXPECT_LT(o.seconds, 0.1);
+}
+
+TEST(HostileCases, ThreeRangesJustUnderTheBoundStillStopAtTheSumOfThem) {
+  // Each $range fits alone; their sum does not: the budget is per case, not per form.
+  Outcome o = load_timed(loader(), std::string(kCase) +
+                                       "steps:\n  - {call: q.put_many, args: [[{$range: [0, 400000]}, {$range: [0, 400000]}, "
+                                       "{$range: [0, 400000]}]]}\n",
+                         "r.yaml");
+  EXPECT_EQ(o.error.rfind("r.yaml:8:87: more than 1000000 items", 0), 0u) << o.error;
+  EXPECT_LT(o.seconds, 1.0);
+}
+
+TEST(HostileCases, AnAliasThatNestsTooDeepOnceExpandedIsRefused) {
+  // Each anchor nests 40 levels, so the alias inside another 40 would make 80.
+  std::string deep = std::string(40, '[') + std::string(40, ']');
+  Outcome o = load_timed(loader(), std::string(kCase) + "steps:\n  - {call: q.put, args: [&a " + deep + ", " +
+                                       std::string(39, '[') + "*a" + std::string(39, ']') + "]}\n",
+                         "n.yaml");
+  EXPECT_NE(o.error.find("nested deeper than 64 levels"), std::string::npos) << o.error;
+}
+
+TEST(HostileCases, EscapesThatMakeNoValidUtf8AreRefused) {
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.put, args: [\"\\ud800\"]}]\n").find(":7:"),
+            std::string::npos);
+}
+
+TEST(HostileCases, AHexIntegerOfTooManyDigitsIsRefusedAtOnce) {
+  // The conversion to decimal is quadratic; Python refuses more than 4300 digits too.
+  Outcome o = load_timed(loader(), std::string(kCase) + "steps:\n  - {call: q.put, args: [0x" + std::string(500'000, 'f') + "]}\n",
+                         "h.yaml");
+  EXPECT_EQ(o.error.rfind("h.yaml:8:26: an integer of more than 4300 digits", 0), 0u) << o.error.substr(0, 200);
+  EXPECT_LT(o.seconds, 0.5);
+}
+
+TEST(HostileCases, TheBoundsAreThoseOfTheLimitsGiven) {
+  const std::string schema = std::string(MPC_SOURCE_DIR) + "/spec/case.schema.json";
+  auto error_with = [&](const Limits& limits, const std::string& body) {
+    return load_timed(CaseLoader(schema, limits), std::string(kCase) + body, "l.yaml").error;
+  };
+  const std::string put = "steps:\n  - {call: q.put, args: [[[1]]]}\n";
+  EXPECT_EQ(error_with(Limits{}, put), "");
+  EXPECT_EQ(error_with(Limits{.case_nesting = 5}, put).rfind("l.yaml:8:27: nested deeper than 5 levels", 0), 0u);
+  EXPECT_EQ(error_with(Limits{.generated_items = 20}, put).rfind("l.yaml:", 0), 0u);
+  EXPECT_NE(error_with(Limits{.generated_items = 20}, put).find("more than 20 items"), std::string::npos);
+  EXPECT_EQ(error_with(Limits{.case_file_bytes = 100}, put).rfind("l.yaml: the file is", 0), 0u);
+  EXPECT_EQ(error_with(Limits{.payload_bytes = 10}, "steps:\n  - {call: q.put, args: [{$payload: {size: 11, seed: 1}}]}\n"),
+            "l.yaml:8:44: $payload of 11 bytes is more than 10 (--max-payload-bytes)");
+  EXPECT_EQ(error_with(Limits{.case_timeout = 10}, "timeout: 11\n" + put), "l.yaml:7:10: timeout of 11.0 s is more than --max-case-timeout (10.0 s)");
+  // Without a timeout, a case gets the default of 30 s or the bound, whichever is less.
+  Case c = CaseLoader(schema, Limits{.case_timeout = 10}).load_text(std::string(kCase) + put, "l.yaml", "");
+  EXPECT_EQ(c.timeout, 10.0);
+}
+
+TEST(HostileCases, TwoFilesWithOneIdAreBothRefusedNamingEachOther) {
+  // 10: queue/x.y.yaml and queue/x/y.yaml both had id queue.x.y.
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("mpconform-ids-" + std::to_string(getpid()));
+  fs::create_directories(root / "queue" / "x");
+  auto write = [&](const fs::path& p, const std::string& id) {
+    std::ofstream(p) << "id: " << id << "\ntitle: t\nspec: queue.md#fifo\ntags: [ordering]\nlevel: required\nsteps: [{call: sleep, args: [0]}]\n";
+  };
+  write(root / "queue" / "x.y.yaml", "queue.x.y");
+  write(root / "queue" / "x" / "y.yaml", "queue.x.y");
+  write(root / "queue" / "a-b.yaml", "queue.a_b");
+  write(root / "queue" / "fine.yaml", "queue.fine");
+  auto loaded = loader().load_tree(root);
+  ASSERT_EQ(loaded.cases.size(), 1u);
+  EXPECT_EQ(loaded.cases[0].id, "queue.fine");
+  ASSERT_EQ(loaded.errors.size(), 3u);
+  const std::string a = (root / "queue" / "x.y.yaml").string(), b = (root / "queue" / "x" / "y.yaml").string();
+  EXPECT_EQ(loaded.errors[0], (root / "queue" / "a-b.yaml").string() +
+                                  ": path component 'a-b' may hold only a-z, 0-9 and _ (the id is the path below cases/ with / as ., "
+                                  "so a . or any other character would make ids collide or break filters)");
+  EXPECT_EQ(loaded.errors[1], b + ": its id 'queue.x.y' is also the id of " + a + ": two cases cannot share an id");
+  EXPECT_EQ(loaded.errors[2], a + ": its id 'queue.x.y' is also the id of " + b + ": two cases cannot share an id");
+  fs::remove_all(root);
+}
+
+TEST(HostileCases, APathComponentWithADotIsRefusedEvenAlone) {
+  EXPECT_THROW(case_id_of("queue/x.y.yaml", "f"), CaseError);
+  EXPECT_THROW(case_id_of("x.yaml", "f"), CaseError);
+  EXPECT_EQ(case_id_of("queue/x/y.yaml", "f"), "queue.x.y");
+}
+
+// ---- the API registry (spec/api.yaml) ----
+
+TEST(ApiRegistry, UnknownTypesAndOperationsAreMalformedCases) {
+  EXPECT_NE(error_of("objects: [{name: q, type: Queueue}]\nsteps: [{call: q.get}]\n").find(":6:27: unknown object type 'Queueue' (spec/api.yaml has Global, JoinableQueue, Pipe, Queue, SimpleQueue, bytearray)"),
+            std::string::npos);
+  EXPECT_NE(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps: [{call: a.put, args: [1]}]\n").find("Connection has no operation 'put'"),
+            std::string::npos);
+  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps: [{call: p.frobnicate}]\n").find("Process has no operation 'frobnicate'"),
+            std::string::npos);
+  EXPECT_NE(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps: [{call: a.closed, args: [1]}]\n")
+                .find("Connection.closed is an attribute: it is read with no args or kwargs"),
+            std::string::npos);
+  // JoinableQueue extends Queue.
+  EXPECT_EQ(error_of("objects: [{name: q, type: JoinableQueue}]\nsteps: [{call: q.put, args: [1]}, {call: q.task_done}]\n"), "");
+}
+
+TEST(ApiRegistry, EveryOperationAndExceptionOfTheCasesIsInTheRegistry) {
+  auto loaded = loader().load_tree(std::string(MPC_SOURCE_DIR) + "/cases");
+  ASSERT_TRUE(loaded.errors.empty());
+  const ApiRegistry& api = loader().api();
+  std::size_t checked = 0;
+  for (const auto& c : loaded.cases)
+    for (const auto& s : c.steps) {
+      if (s.kind != Step::Kind::Call || s.target.empty()) continue;
+      const std::string type = c.type_of(s.target);
+      const ApiRegistry::Operation* op = api.find(type, s.method);
+      ASSERT_NE(op, nullptr) << c.id << ": " << type << "." << s.method;
+      ++checked;
+      for (const auto& e : s.expects)
+        if (e.outcome == Expectation::Outcome::Raises)
+          EXPECT_NE(std::find(op->raises.begin(), op->raises.end(), e.exc_type), op->raises.end())
+              << c.id << ": " << type << "." << s.method << " raises " << e.exc_type << ", which spec/api.yaml does not list";
+    }
+  EXPECT_GT(checked, 100u);
+}
+
+namespace {
+
+// The hello of an adapter: started in a process group of its own, given a ROUTER endpoint,
+// sent teardown at once, and its group killed at the end.
+json hello_of(std::vector<std::string> argv) {
+  zmq::context_t context;
+  zmq::socket_t router(context, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.bind("tcp://127.0.0.1:*");
+  argv.push_back("--endpoint");
+  argv.push_back(router.get(zmq::sockopt::last_endpoint));
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  json hello;
+  zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, std::chrono::milliseconds(30000)) > 0) {
+    std::vector<zmq::message_t> parts;
+    (void)zmq::recv_multipart(router, std::back_inserter(parts));
+    if (parts.size() == 2) {
+      hello = json::parse(parts[1].to_string(), nullptr, false);
+      const std::string teardown = json{{"protocol", 1}, {"type", "teardown"}, {"seq", 1}}.dump();
+      router.send(zmq::buffer(parts[0].to_string()), zmq::send_flags::sndmore);
+      router.send(zmq::buffer(teardown), zmq::send_flags::none);
+      zmq::poll(&item, 1, std::chrono::milliseconds(5000));  // goodbye
+    }
+  }
+  kill(-pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return hello;
+}
+
+void expect_subset_of_registry(const json& hello, const std::string& who) {
+  ASSERT_TRUE(hello.is_object() && hello.contains("capabilities")) << who << " sent no hello: " << hello.dump();
+  const ApiRegistry& api = loader().api();
+  const auto ops = api.all_ops();
+  std::size_t n = 0;
+  for (const auto& op : hello["capabilities"]["ops"]) {
+    EXPECT_TRUE(std::binary_search(ops.begin(), ops.end(), op.get<std::string>())) << who << " offers " << op << ", not in spec/api.yaml";
+    ++n;
+  }
+  for (const auto& t : hello["capabilities"]["types"])
+    EXPECT_NE(api.type(t.get<std::string>()), nullptr) << who << " offers type " << t << ", not in spec/api.yaml";
+  EXPECT_GT(n, 40u) << who;
+}
+
+}  // namespace
+
+TEST(ApiRegistry, TheCpythonAdaptersHelloIsASubsetOfTheRegistry) {
+  expect_subset_of_registry(hello_of({"/usr/bin/python3", std::string(MPC_SOURCE_DIR) + "/harness/adapters/cpython/adapter.py"}),
+                            "the CPython adapter");
+}
+
+#ifdef MPC_CPP_ADAPTER
+TEST(ApiRegistry, TheCppAdaptersHelloIsASubsetOfTheRegistry) {
+  expect_subset_of_registry(hello_of({MPC_CPP_ADAPTER}), "the C++ adapter");
+}
+#endif
