@@ -1,72 +1,269 @@
 #include "adapter_process.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 #include <thread>
+
+#include "isolation.hpp"
 
 namespace mpconform {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-pid_t group_of(pid_t pid) {
+struct ProcStat {
+  char state;
+  pid_t ppid, pgrp;
+};
+
+std::optional<ProcStat> read_stat(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
-  if (!std::getline(stat, line)) return -1;
-  // Fields after the command name (which may hold spaces) start after the last ')'.
+  if (!std::getline(stat, line)) return std::nullopt;
+  // Fields after the command name (which may hold spaces and parentheses) start after the last ')'.
   auto close = line.rfind(')');
-  if (close == std::string::npos) return -1;
-  char state;
-  int ppid, pgrp;
-  if (std::sscanf(line.c_str() + close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) return -1;
-  if (state == 'Z' || state == 'X') return -2;
-  return pgrp;
+  if (close == std::string::npos) return std::nullopt;
+  ProcStat s;
+  if (std::sscanf(line.c_str() + close + 1, " %c %d %d", &s.state, &s.ppid, &s.pgrp) != 3) return std::nullopt;
+  return s;
 }
+
+bool is_zombie(const ProcStat& s) { return s.state == 'Z' || s.state == 'X'; }
+
+// Every process of the machine that descends from `root`, with its stat, by walking ppid links.
+std::vector<std::pair<pid_t, ProcStat>> descendants_of(pid_t root) {
+  std::map<pid_t, std::vector<std::pair<pid_t, ProcStat>>> children;
+  if (DIR* dir = opendir("/proc")) {
+    while (dirent* e = readdir(dir)) {
+      char* end = nullptr;
+      long pid = std::strtol(e->d_name, &end, 10);
+      if (*end != '\0' || pid <= 0) continue;
+      if (auto s = read_stat(static_cast<pid_t>(pid))) children[s->ppid].emplace_back(static_cast<pid_t>(pid), *s);
+    }
+    closedir(dir);
+  }
+  std::vector<std::pair<pid_t, ProcStat>> out;
+  std::vector<pid_t> todo = {root};
+  while (!todo.empty()) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    for (const auto& child : children[p]) {
+      out.push_back(child);
+      todo.push_back(child.first);
+    }
+  }
+  return out;
+}
+
+// Whether `pid` is now a descendant of `root`: checked again after a pidfd is opened on it, so that
+// a signal never reaches a process that took the number of one that has gone.
+bool is_descendant(pid_t pid, pid_t root) {
+  for (int depth = 0; depth < 4096 && pid > 1; ++depth) {
+    auto s = read_stat(pid);
+    if (!s) return false;
+    if (s->ppid == root) return true;
+    pid = s->ppid;
+  }
+  return false;
+}
+
+void send_signal(pid_t pid, int sig) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    if (errno == ENOSYS) ::kill(pid, sig);  // kernels before 5.3
+    return;
+  }
+  if (is_descendant(pid, getpid())) syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0);
+  close(fd);
+}
+
+// Bytes as printable ASCII: others as \xNN, so that any name or command line can be reported.
+std::string printable(const std::string& bytes, std::size_t max_chars) {
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (out.size() >= max_chars) return out + "…";
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+// The entries of a directory held open, sorted; a directory's name gets a trailing '/'.
+std::vector<std::string> entries_of(int dir_fd) {
+  std::vector<std::string> out;
+  int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // a fresh offset for each listing
+  if (fd < 0) return out;
+  DIR* dir = fdopendir(fd);
+  if (!dir) {
+    close(fd);
+    return out;
+  }
+  while (dirent* e = readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    out.push_back(name + (e->d_type == DT_DIR ? "/" : ""));
+  }
+  closedir(dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::set<std::string> machine_shm() {
+  std::set<std::string> out;
+  int fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return out;
+  for (auto& e : entries_of(fd)) out.insert(std::move(e));
+  close(fd);
+  return out;
+}
+
+std::string join_bounded(const std::vector<std::string>& items, std::size_t max_items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size() && i < max_items; ++i) out += (i ? ", " : "") + items[i];
+  if (items.size() > max_items) out += " and " + std::to_string(items.size() - max_items) + " more";
+  return out;
+}
+
+// What the adapter's child tells the runner before it execs: 0, or an errno and the failed step.
+struct SetupReport {
+  int err;
+  char step[100];
+};
 
 }  // namespace
 
 AdapterProcess::AdapterProcess(const std::vector<std::string>& argv) {
   if (argv.empty()) throw std::invalid_argument("empty adapter command");
-  char path[] = "/tmp/mpconform-adapter-XXXXXX";
+  become_subreaper();
+  const Isolation& isolation = Isolation::in_force();
+  char path[] = "/tmp/mpconform-adapter-XXXXXX";  // in the runner's /tmp, never the adapter's
   output_fd_ = mkstemp(path);
   if (output_fd_ < 0) throw std::runtime_error(std::string("mkstemp: ") + std::strerror(errno));
   unlink(path);  // the file lives as long as the descriptor
+  int channel[2] = {-1, -1};  // the child reports its isolation, and hands over the tmpfs roots
+  if (isolation.isolated() && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) {
+    int err = errno;
+    close(output_fd_);
+    throw std::runtime_error(std::string("socketpair: ") + std::strerror(err));
+  }
+  if (!isolation.isolated()) shm_before_ = machine_shm();
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t runner = getpid();
   pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid_ < 0) {
+    int err = errno;
+    close(output_fd_);
+    if (channel[0] >= 0) close(channel[0]), close(channel[1]);
+    throw std::runtime_error(std::string("fork: ") + std::strerror(err));
+  }
   if (pid_ == 0) {
+    // Only system calls from here to exec: the runner has other threads (ZeroMQ's).
+    // A runner that dies takes its adapter along. The signal comes when the thread that forked
+    // exits; that is the runner's main thread, which runs every case.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != runner) _exit(127);  // it died before the prctl
     setpgid(0, 0);
+    if (channel[1] >= 0) {
+      int roots[2];
+      const char* step = "";
+      SetupReport report{isolation.enter(roots, &step), {}};
+      std::strncpy(report.step, step, sizeof report.step - 1);
+      iovec iov{&report, sizeof report};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof roots)] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      if (report.err == 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof roots);
+        std::memcpy(CMSG_DATA(c), roots, sizeof roots);
+      }
+      if (sendmsg(channel[1], &msg, MSG_NOSIGNAL) < 0 || report.err != 0) _exit(127);
+    }
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     dup2(output_fd_, 1);
     dup2(output_fd_, 2);
-    // Close everything else the runner holds (ZeroMQ's sockets among them).
-    for (int fd = 3; fd < 1024; ++fd) close(fd);
+    // Close everything else the runner holds (ZeroMQ's sockets among them), and the tmpfs roots.
+    if (close_range(3, ~0U, 0) != 0)
+      for (int fd = 3; fd < 65536; ++fd) close(fd);
     execvp(args[0], args.data());
     dprintf(2, "mpconform: cannot start adapter '%s': %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
   setpgid(pid_, pid_);  // also here, so that the group exists before the runner uses it
+  if (channel[0] >= 0) {
+    close(channel[1]);
+    SetupReport report{EIO, "the adapter's child ended before it said how its isolation went"};
+    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+    iovec iov{&report, sizeof report};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    pollfd p{channel[0], POLLIN, 0};
+    if (poll(&p, 1, 10000) <= 0) {
+      report.err = ETIMEDOUT;
+      std::strncpy(report.step, "the adapter's child said nothing about its isolation for 10 s", sizeof report.step - 1);
+    } else if (recvmsg(channel[0], &msg, MSG_CMSG_CLOEXEC) == static_cast<ssize_t>(sizeof report) && report.err == 0) {
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      if (c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(2 * sizeof(int))) {
+        int roots[2];
+        std::memcpy(roots, CMSG_DATA(c), sizeof roots);
+        private_shm_ = roots[0];
+        private_tmp_ = roots[1];
+      } else {
+        report.err = EPROTO;
+        std::strncpy(report.step, "the adapter's child sent no tmpfs roots", sizeof report.step - 1);
+      }
+    }
+    close(channel[0]);
+    if (private_shm_ < 0) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      close(output_fd_);
+      report.step[sizeof report.step - 1] = '\0';
+      throw std::runtime_error(std::string("cannot give the adapter a private /dev/shm and /tmp (") + isolation.description() +
+                               "): " + report.step + ": " + std::strerror(report.err) + "; MPCONFORM_ISOLATION=none runs without");
+    }
+  }
 }
 
 AdapterProcess::~AdapterProcess() {
-  if (!live_members().empty() || !status_) {
-    kill_group();
-    wait_group_empty(std::chrono::seconds(5));
+  if (!status_ || !live_processes().empty()) {
+    kill_all();
+    wait_all_gone(std::chrono::seconds(5));
   }
-  if (output_fd_ >= 0) close(output_fd_);
+  for (int fd : {output_fd_, private_shm_, private_tmp_})
+    if (fd >= 0) close(fd);  // the last reference to the case's tmpfs: its memory is freed
 }
 
 std::optional<int> AdapterProcess::poll_exit() {
@@ -86,39 +283,51 @@ bool AdapterProcess::wait_exit(std::chrono::milliseconds timeout) {
   return true;
 }
 
-std::vector<pid_t> AdapterProcess::live_members() const {
+std::vector<pid_t> AdapterProcess::live_processes() const {
   std::vector<pid_t> out;
-  DIR* dir = opendir("/proc");
-  if (!dir) return out;
-  while (dirent* e = readdir(dir)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    if (group_of(static_cast<pid_t>(pid)) == pid_) out.push_back(static_cast<pid_t>(pid));
-  }
-  closedir(dir);
+  for (const auto& [pid, s] : descendants_of(getpid()))
+    if (!is_zombie(s)) out.push_back(pid);
   return out;
 }
 
-bool AdapterProcess::wait_group_empty(std::chrono::milliseconds timeout) {
+std::string AdapterProcess::describe_live() const {
+  std::vector<std::string> parts;
+  for (pid_t p : live_processes()) parts.push_back(describe_process(p));
+  return join_bounded(parts, 10);
+}
+
+bool AdapterProcess::wait_all_gone(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
+  const pid_t self = getpid();
   while (true) {
     poll_exit();
-    // Reap orphans of the group that were reparented to us (we are a subreaper).
-    while (waitpid(-pid_, nullptr, WNOHANG) > 0) {
+    // Reap the runner's zombie children but the main process (poll_exit keeps its status): orphans
+    // of the case come back to the runner, a subreaper.
+    bool alive = !status_;
+    for (const auto& [pid, s] : descendants_of(self)) {
+      if (!is_zombie(s)) alive = true;
+      else if (s.ppid == self && pid != pid_) waitpid(pid, nullptr, WNOHANG);
     }
-    if (status_ && live_members().empty()) return true;
+    if (!alive) return true;
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
-void AdapterProcess::kill_group() {
-  // SIGTERM first: CPython's resource tracker ignores it and, once every other process of the
-  // group has died, unlinks the semaphores and segments they left. SIGKILL what is left after that.
-  ::kill(-pid_, SIGTERM);
-  if (!wait_group_empty(std::chrono::seconds(2))) ::kill(-pid_, SIGKILL);
-  // Processes that left the group (setsid) are out of reach by design: the leak check reports them.
+void AdapterProcess::signal_all(int sig) const {
+  if (!status_) ::kill(-pid_, sig);  // the group: its number cannot be reused while its leader is unreaped
+  for (pid_t p : live_processes()) send_signal(p, sig);
+}
+
+void AdapterProcess::kill_all() {
+  // SIGTERM first: CPython's resource tracker ignores it and, once every other process of the case
+  // has died, unlinks the semaphores and segments they left. SIGKILL what is left after that, again
+  // and again for a while, in case something forks between the listing and the signal.
+  signal_all(SIGTERM);
+  if (wait_all_gone(std::chrono::seconds(2))) return;
+  auto deadline = Clock::now() + std::chrono::seconds(3);
+  do signal_all(SIGKILL);
+  while (!wait_all_gone(std::chrono::milliseconds(100)) && Clock::now() < deadline);
 }
 
 std::string AdapterProcess::output(std::size_t max_bytes) const {
@@ -132,9 +341,55 @@ std::string AdapterProcess::output(std::size_t max_bytes) const {
   return out;
 }
 
+std::string AdapterProcess::leftovers() const {
+  std::vector<std::string> left;
+  if (private_shm_ >= 0) {
+    for (const auto& e : entries_of(private_shm_)) left.push_back("/dev/shm/" + printable(e, 200));
+    for (const auto& e : entries_of(private_tmp_)) left.push_back("/tmp/" + printable(e, 200));
+    return join_bounded(left, 20);
+  }
+  for (const auto& e : machine_shm())
+    if (!shm_before_.contains(e)) left.push_back("/dev/shm/" + printable(e, 200));
+  if (left.empty()) return "";
+  return join_bounded(left, 20) + " (appeared in the machine's /dev/shm during the case: without isolation, another program may have made it)";
+}
+
+bool AdapterProcess::exists_for_adapter(const std::string& path) const {
+  struct stat st;
+  if (private_shm_ >= 0) {
+    for (auto [root, fd] : {std::pair{std::string("/dev/shm"), private_shm_}, std::pair{std::string("/tmp"), private_tmp_}}) {
+      if (path == root) return true;
+      if (path.starts_with(root + "/")) return fstatat(fd, path.c_str() + root.size() + 1, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    }
+  }
+  return lstat(path.c_str(), &st) == 0;
+}
+
 void AdapterProcess::become_subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
-bool AdapterProcess::process_alive(pid_t pid) { return group_of(pid) >= 0; }
+bool AdapterProcess::process_alive(pid_t pid) {
+  auto s = read_stat(pid);
+  return s && !is_zombie(*s);
+}
+
+std::string AdapterProcess::describe_process(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string cmdline(4096, '\0');
+  in.read(cmdline.data(), static_cast<std::streamsize>(cmdline.size()));
+  cmdline.resize(static_cast<std::size_t>(in.gcount()));
+  while (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();
+  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  if (cmdline.empty()) {  // a process that cleared it, or is exiting: its name from stat
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto open = line.find('('), close = line.rfind(')');
+    cmdline = open != std::string::npos && close > open ? "[" + line.substr(open + 1, close - open - 1) + "]" : "?";
+  }
+  return "pid " + std::to_string(pid) + " (" + printable(cmdline, 300) + ")";
+}
+
+const std::string& AdapterProcess::isolation_description() { return Isolation::in_force().description(); }
 
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));

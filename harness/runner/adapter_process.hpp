@@ -1,11 +1,15 @@
-// The adapter's process group: started in a group of its own so that everything it starts can be
-// seen and killed together. The runner is a child subreaper, so orphans come back to it to be reaped.
+// The adapter of one case and every process it starts. The adapter runs in a process group of its
+// own; the runner is a child subreaper, so a process that leaves the group (setsid) and is orphaned
+// still comes back to the runner. A shard runs one case at a time, so every process descended from
+// the runner is the case's: those are what is watched, killed and reaped, group or not.
+// Where Isolation allows, the adapter has a private /dev/shm and /tmp (isolation.hpp).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,8 +18,9 @@ namespace mpconform {
 class AdapterProcess {
  public:
   // Starts argv[0] with argv in a new process group; stdout and stderr go to one temporary file.
+  // Throws std::runtime_error if it cannot (isolation included: never silently without it).
   explicit AdapterProcess(const std::vector<std::string>& argv);
-  ~AdapterProcess();  // kills the group if anything is left
+  ~AdapterProcess();  // kills whatever is left
   AdapterProcess(const AdapterProcess&) = delete;
   AdapterProcess& operator=(const AdapterProcess&) = delete;
 
@@ -25,23 +30,43 @@ class AdapterProcess {
   std::optional<int> exit_status() const { return status_; }
   // Waits for the main process to exit; true if it did within the timeout.
   bool wait_exit(std::chrono::milliseconds timeout);
-  // Waits until no process of the group is left (reaping orphans); true if the group emptied.
-  bool wait_group_empty(std::chrono::milliseconds timeout);
-  // Pids of the group's processes still alive (zombies excluded).
-  std::vector<pid_t> live_members() const;
-  void kill_group();
+  // Waits until the main process has exited and no process of the case is left (reaping those
+  // that come back to the runner); true if none is left.
+  bool wait_all_gone(std::chrono::milliseconds timeout);
+  // The case's processes still alive (zombies excluded): every descendant of the runner.
+  std::vector<pid_t> live_processes() const;
+  // "pid 4242 (python3 adapter.py …), pid 4243 (…)" for those still alive.
+  std::string describe_live() const;
+  // SIGTERM to every process of the case, then, 2 s later, SIGKILL to what is left.
+  void kill_all();
   // What the adapter printed (the last `max_bytes` of it).
   std::string output(std::size_t max_bytes = 8192) const;
 
-  // Call once at start: makes the runner a child subreaper (Linux).
+  // What the case left in /dev/shm (and, isolated, in its /tmp), once its processes are gone:
+  // "/dev/shm/sem.x, /tmp/pymp-1a2b/", or "" if nothing. Exact where isolated; otherwise what
+  // appeared in the machine's /dev/shm since the adapter started, which says so.
+  std::string leftovers() const;
+  // Whether an absolute, normal path exists as the adapter saw it (its private /dev/shm and /tmp
+  // where isolated). A dangling symbolic link exists.
+  bool exists_for_adapter(const std::string& path) const;
+
+  // Makes the runner a child subreaper (Linux); called by the constructor too, and idempotent.
   static void become_subreaper();
   // Whether a process is alive (exists and is not a zombie).
   static bool process_alive(pid_t pid);
+  // "pid 4242 (python3 adapter.py --endpoint …)": its command line, bounded and printable.
+  static std::string describe_process(pid_t pid);
+  // The line that says which isolation is in force (Isolation::in_force().description()).
+  static const std::string& isolation_description();
 
  private:
+  void signal_all(int sig) const;
+
   pid_t pid_ = -1;
   int output_fd_ = -1;
   std::optional<int> status_;
+  int private_shm_ = -1, private_tmp_ = -1;  // roots of the case's own tmpfs, where isolated
+  std::set<std::string> shm_before_;         // the machine's /dev/shm when the case began, where not
 };
 
 // Describes a wait status: "exit code 1", "killed by signal 9 (SIGKILL)".

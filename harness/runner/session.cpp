@@ -11,6 +11,7 @@
 #include "adapter_process.hpp"
 #include "control_channel.hpp"
 #include "expect.hpp"
+#include "isolation.hpp"
 #include "protocol.hpp"
 
 namespace mpconform {
@@ -87,9 +88,18 @@ class Session {
       result_.reason = e.what();
     }
     if (process_) {
-      if (!clean_end_) process_->kill_group();  // a failed or aborted case may have left calls blocked
-      process_->wait_group_empty(kGroupTimeout);
+      if (!clean_end_) process_->kill_all();  // a failed or aborted case may have left calls blocked
+      process_->wait_all_gone(kGroupTimeout);
       result_.adapter_output = process_->output();
+      // Looked at once every process of the case is gone (CPython's resource tracker unlinks last).
+      if (std::string left = process_->leftovers(); !left.empty()) {
+        if (result_.verdict == Verdict::Pass || result_.verdict == Verdict::Skipped) {
+          result_.verdict = Verdict::Leaked;
+          result_.reason = "left behind by the case: " + left;
+        } else {
+          result_.reason += " (the case also left behind: " + left + ")";
+        }
+      }
     }
     make_valid_utf8(result_);
     if (result_.verdict == Verdict::Fail && case_.level == "cpython-specific" &&
@@ -410,21 +420,37 @@ class Session {
     // result of the last call), is a protocol error too: read what has arrived.
     while (auto m = channel_.receive(0ms))
       if (m->kind == ControlChannel::Message::Kind::Frame) handle(*m);  // connections end now: expected
-    if (!process_->wait_group_empty(kGroupTimeout)) {
-      std::string pids;
-      for (pid_t p : process_->live_members()) pids += " " + std::to_string(p);
-      throw Abort{Verdict::Leaked, "processes of the adapter's group still alive after exit:" + pids};
-    }
+    if (!process_->wait_all_gone(kGroupTimeout))  // group or not: those that left it (setsid) too
+      throw Abort{Verdict::Leaked, "processes of the adapter still alive " + format_float(std::chrono::duration<double>(kGroupTimeout).count()) +
+                                       " s after its main process exited: " + process_->describe_live()};
     check_cleanup(bye.value("cleanup", json::array()));
     clean_end_ = true;
   }
 
+  // Each name is checked before it becomes a path (isolation.hpp), and looked up as the adapter
+  // saw it (its private /dev/shm and /tmp where isolated).
   void check_cleanup(const json& items) {
-    for (const auto& item : items) {
+    if (!items.is_array()) throw Abort{Verdict::ProtocolError, "goodbye.cleanup is not an array"};
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const json& item = items[i];
+      const std::string where = "goodbye.cleanup[" + std::to_string(i) + "]";
+      const std::string kind = item.is_object() && item.contains("kind") && item["kind"].is_string() ? item["kind"].get<std::string>() : "";
+      const char* field = kind == "file" ? "path" : kind == "shm" ? "name" : nullptr;
+      if (!field) throw Abort{Verdict::ProtocolError, where + " is not {\"kind\": \"file\", \"path\": …} or {\"kind\": \"shm\", \"name\": …}"};
+      if (!item.contains(field) || !item[field].is_string()) throw Abort{Verdict::ProtocolError, where + "." + field + " is not a string"};
+      const std::string name = item[field].get<std::string>();
       std::string path;
-      if (item.value("kind", std::string()) == "file") path = item.value("path", std::string());
-      else if (item.value("kind", std::string()) == "shm") path = "/dev/shm/" + item.value("name", std::string()).substr(item.value("name", std::string()).starts_with("/") ? 1 : 0);
-      if (!path.empty() && access(path.c_str(), F_OK) == 0) throw Abort{Verdict::Leaked, "still there after the adapter exited: " + path};
+      try {
+        if (kind == "shm") {
+          path = shm_name_path(name);
+        } else {
+          check_absolute_normal(name);
+          path = name;
+        }
+      } catch (const std::invalid_argument& e) {
+        throw Abort{Verdict::ProtocolError, where + "." + field + " '" + name.substr(0, 200) + "' " + e.what()};
+      }
+      if (process_->exists_for_adapter(path)) throw Abort{Verdict::Leaked, "still there after the adapter exited: " + path};
     }
   }
 
