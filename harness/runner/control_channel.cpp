@@ -59,7 +59,7 @@ void ControlChannel::read_monitor() {
     std::memcpy(&fd, static_cast<const char*>(event.data()) + 2, 4);
     if (id == ZMQ_EVENT_ACCEPTED) {
       peer_of_fd_[fd] = "";  // a new connection: whose it is shows in its first message
-    } else if (id == ZMQ_EVENT_DISCONNECTED) {
+    } else if (id == ZMQ_EVENT_DISCONNECTED && attributes_disconnects_) {
       auto it = peer_of_fd_.find(fd);
       Message m;
       m.kind = Message::Kind::Disconnected;
@@ -82,8 +82,15 @@ std::optional<ControlChannel::Message> ControlChannel::read_frame() {
   (void)socket_.recv(body);  // the parts of a message arrive together
   // Events are read before frames (and a connection is accepted before it delivers anything), so
   // the fd names the connection this frame came on.
-  int fd = body.get(ZMQ_SRCFD);
+  // ZMQ_SRCFD is deprecated in libzmq 4.3 but still answered; where it is not, disconnections
+  // cannot be attributed, and the runner falls back to its timeouts.
+  int fd = -1;
+  try {
+    fd = body.get(ZMQ_SRCFD);
+  } catch (const zmq::error_t&) {
+  }
   if (fd >= 0) peer_of_fd_[fd] = m.from;
+  else attributes_disconnects_ = false;
   std::size_t frames = 1;
   for (bool more = body.more(); more; ++frames) {
     zmq::message_t extra;  // read and dropped one by one: never joined, never all held at once

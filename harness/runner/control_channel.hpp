@@ -43,6 +43,7 @@ class ControlChannel {
   std::string endpoint_;
   std::map<int, std::string> peer_of_fd_;  // connection fd -> routing id of its last message
   std::deque<Message> disconnects_;
+  bool attributes_disconnects_ = true;  // false once a frame came without its fd (ZMQ_SRCFD)
 };
 
 }  // namespace mpconform
