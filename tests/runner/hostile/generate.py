@@ -2,7 +2,7 @@
 """Writes the hostile case files of issue 7 (items 9-15) into a directory (default: this one).
 
 Each is a reproducer: test_case_loader.cpp loads every one and checks that it is rejected at once,
-with the file, line:column and reason it names (tests/runner/hostile/README.md lists them). They
+with the file, line:column and reason (the table in test_case_loader.cpp). They
 are generated, not written by hand, where they are binary or their size is the point; the fuzz
 target's corpus (tests/fuzz/corpus/case_loader/) holds copies.
 
