@@ -8,10 +8,12 @@ exercises the fallback (a /dev/shm snapshot per case).
 """
 import json
 import os
+import pathlib
+import shutil
 import signal
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 import uuid
 
@@ -56,14 +58,14 @@ def token():
             os.unlink(path)
 
 
-def command(mpconform, cases, report, mode, arg):
-    return [mpconform, "--cases", str(cases), "--jobs", "1", "--report", str(report),
-            "--impl", "cmd:iso=%s %s %s %s" % (sys.executable, ADAPTER, mode, arg)]
+def command(mpconform, cases, report, mode, arg, prefix=()):
+    return list(prefix) + [mpconform, "--cases", str(cases), "--jobs", "1", "--report", str(report),
+                           "--impl", "cmd:iso=%s %s %s %s" % (sys.executable, ADAPTER, mode, arg)]
 
 
-def run(mpconform, cases, tmp_path, mode, arg, env=None, name="report.json"):
+def run(mpconform, cases, tmp_path, mode, arg, env=None, name="report.json", prefix=()):
     report = tmp_path / name
-    proc = subprocess.run(command(mpconform, cases, report, mode, arg), capture_output=True, text=True, timeout=90,
+    proc = subprocess.run(command(mpconform, cases, report, mode, arg, prefix), capture_output=True, text=True, timeout=90,
                           env=dict(os.environ, **(env or {})))
     return proc, json.loads(report.read_text())
 
@@ -264,6 +266,59 @@ def test_an_adapter_does_not_outlive_a_runner_that_is_killed(mpconform, cases, t
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert wait_for(lambda: not processes_with(token), 5), "the adapter runs on after its runner was killed"
+    finally:
+        proc.kill()
+        for pid in processes_with(token):
+            os.kill(pid, signal.SIGKILL)
+
+
+# ---- as an unprivileged user: isolation through a user namespace ----
+
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture(scope="module")
+def nobody_dir():
+    """A directory the user nobody can read and write, with the case in it."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root (to become nobody) and setpriv")
+    if subprocess.run(AS_NOBODY + ["unshare", "-Urm", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unprivileged user namespaces are not allowed here")
+    root = pathlib.Path(tempfile.mkdtemp(prefix="mpconform-isotest-nobody-"))
+    (root / "cases" / "isolation").mkdir(parents=True)
+    (root / "cases" / "isolation" / "sleep.yaml").write_text(CASE)
+    for path in (root, root / "cases", root / "cases" / "isolation"):
+        os.chmod(path, 0o777)
+    os.chmod(root / "cases" / "isolation" / "sleep.yaml", 0o644)
+    yield root
+    shutil.rmtree(root)
+
+
+def test_as_an_unprivileged_user_files_are_isolated_by_a_user_namespace(mpconform, nobody_dir, token):
+    proc, records = run(mpconform, nobody_dir / "cases", nobody_dir, "files", token, prefix=AS_NOBODY)
+    assert proc.stdout.startswith("mpconform: isolation: private /dev/shm and /tmp per case (user and mount namespaces)"), proc.stdout
+    assert [r["verdict"] for r in records] == ["leaked"], proc.stdout
+    assert records[0]["reason"] == "left behind by the case: /dev/shm/%s, /tmp/%s" % (token, token)
+    assert not os.path.lexists("/dev/shm/" + token) and not os.path.lexists("/tmp/" + token)
+
+
+def test_as_an_unprivileged_user_an_escaped_grandchild_is_killed(mpconform, nobody_dir, token):
+    proc, records = run(mpconform, nobody_dir / "cases", nobody_dir, "escape", token, prefix=AS_NOBODY)
+    assert [r["verdict"] for r in records] == ["leaked"], proc.stdout
+    assert "escaping_adapter.py escape %s" % token in records[0]["reason"]
+    assert processes_with(token) == []
+
+
+def test_as_an_unprivileged_user_an_adapter_does_not_outlive_its_runner(mpconform, nobody_dir, token):
+    # The parent-death signal survives the adapter's exec inside its user namespace.
+    proc = subprocess.Popen(command(mpconform, nobody_dir / "cases", nobody_dir / "report.json", "hang", token, AS_NOBODY),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: processes_with(token), 20), "the adapter never started"
+        adapter = processes_with(token)
+        proc.send_signal(signal.SIGKILL)  # setpriv execs the runner: this is the runner
+        proc.wait(timeout=10)
+        assert wait_for(lambda: not processes_with(token), 5), "the adapter %s runs on after its runner was killed" % adapter
     finally:
         proc.kill()
         for pid in processes_with(token):
