@@ -659,8 +659,17 @@ void check_outcome_keys(const Source& src, const YNode* root) {
 // an infinity would only say "expected a number greater than 0").
 void check_finite_durations(const Source& src, const YNode* root) {
   auto check = [&](const YNode* n, const char* what) {
-    if (!n || !n->is_scalar() || n->tag != "?" || !is_special_float(n->value)) return;
-    fail(src, n, std::string(what) + " must be a finite number of seconds, not " + n->value);
+    if (!n || !n->is_scalar() || n->tag != "?") return;
+    bool finite = !is_special_float(n->value);
+    if (finite && is_float_text(n->value)) {
+      try {
+        parse_float(n->value);
+      } catch (const ValueError&) {
+        finite = false;  // 1e400: past the largest double
+      }
+    }
+    if (!finite)
+      fail(src, n, std::string(what) + " must be a finite number of seconds, not " + (n->value.size() > 24 ? n->value.substr(0, 24) + "..." : n->value));
   };
   check(root->get("timeout"), "timeout");
   const YNode* steps = root->get("steps");
