@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include "isolation.hpp"
@@ -135,6 +137,45 @@ std::set<std::string> machine_shm() {
   if (fd < 0) return out;
   for (auto& e : entries_of(fd)) out.insert(std::move(e));
   close(fd);
+  return out;
+}
+
+// Inodes of files in /dev/shm that a live process maps or holds open (of the processes the runner
+// may look at): another program's, or a concurrent run's, in use. Without isolation these are not
+// leftovers: every process of the case is gone when this is asked. By inode, not name: glibc's
+// sem_open creates a semaphore under a temporary name, maps it, then links it to its own name, so
+// its creator's mapping shows the temporary name, deleted. With the device: a concurrent isolated
+// run's processes map files of other tmpfs, whose inode numbers may be the same.
+std::set<std::pair<dev_t, ino_t>> shm_in_use() {
+  std::set<std::pair<dev_t, ino_t>> out;
+  const std::string prefix = "/dev/shm/";
+  DIR* proc = opendir("/proc");
+  if (!proc) return out;
+  while (dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    const std::string base = "/proc/" + std::string(e->d_name);
+    std::ifstream maps(base + "/maps");
+    for (std::string line; std::getline(maps, line);) {
+      unsigned major_id = 0, minor_id = 0;  // address perms offset major:minor inode path
+      unsigned long inode = 0;
+      if (line.find(" " + prefix) != std::string::npos &&
+          std::sscanf(line.c_str(), "%*s %*s %*s %x:%x %lu", &major_id, &minor_id, &inode) == 3)
+        out.emplace(makedev(major_id, minor_id), static_cast<ino_t>(inode));
+    }
+    if (DIR* fds = opendir((base + "/fd").c_str())) {
+      while (dirent* f = readdir(fds)) {
+        char target[4096];
+        ssize_t n = readlinkat(dirfd(fds), f->d_name, target, sizeof target - 1);
+        struct stat st;
+        if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)).starts_with(prefix) && fstatat(dirfd(fds), f->d_name, &st, 0) == 0)
+          out.emplace(st.st_dev, st.st_ino);
+      }
+      closedir(fds);
+    }
+  }
+  closedir(proc);
   return out;
 }
 
@@ -348,10 +389,20 @@ std::string AdapterProcess::leftovers() const {
     for (const auto& e : entries_of(private_tmp_)) left.push_back("/tmp/" + printable(e, 200));
     return join_bounded(left, 20);
   }
+  std::vector<std::string> appeared;
   for (const auto& e : machine_shm())
-    if (!shm_before_.contains(e)) left.push_back("/dev/shm/" + printable(e, 200));
+    if (!shm_before_.contains(e)) appeared.push_back(e);
+  if (appeared.empty()) return "";
+  const auto in_use = shm_in_use();
+  for (const auto& e : appeared) {
+    struct stat st;
+    std::string name = e.ends_with("/") ? e.substr(0, e.size() - 1) : e;
+    if (lstat(("/dev/shm/" + name).c_str(), &st) != 0) continue;  // gone meanwhile
+    if (!in_use.contains({st.st_dev, st.st_ino})) left.push_back("/dev/shm/" + printable(e, 200));
+  }
   if (left.empty()) return "";
-  return join_bounded(left, 20) + " (appeared in the machine's /dev/shm during the case: without isolation, another program may have made it)";
+  return join_bounded(left, 20) +
+         " (appeared in the machine's /dev/shm during the case and held by no process: without isolation, another program may have made it)";
 }
 
 bool AdapterProcess::exists_for_adapter(const std::string& path) const {
