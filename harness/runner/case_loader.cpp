@@ -111,6 +111,7 @@ struct YNode {
 class Budget {
  public:
   explicit Budget(std::uint64_t limit) : limit_(limit) {}
+  bool fits(std::uint64_t n) const { return n <= limit_ - used_; }
   void take(std::uint64_t n, const Source& src, std::size_t offset) {
     if (n > limit_ - used_)
       throw CaseError(src.at(offset), "more than " + std::to_string(limit_) +
@@ -250,6 +251,12 @@ class TreeBuilder final : public YAML::EventHandler {
   }
 
   void close() {
+    if (stack_.back().key) {  // a key with no value: yaml-cpp gives a null, but be sure
+      auto null = make(YNode::Kind::Null, YAML::Mark::null_mark());
+      null->tag = "?";
+      null->offset = stack_.back().key->offset;
+      attach(null, null->offset);
+    }
     Open o = std::move(stack_.back());
     stack_.pop_back();
     finish(o.node, o.anchor);
@@ -409,6 +416,67 @@ std::optional<std::string> latin1_bytes(const std::string& text) {
   return out;
 }
 
+// len(range(start, stop, step)), for step != 0.
+std::uint64_t range_length(std::int64_t start, std::int64_t stop, std::int64_t step) {
+  const __int128 span = step > 0 ? __int128(stop) - start : __int128(start) - stop;
+  const __int128 stride = step > 0 ? __int128(step) : -__int128(step);
+  return span <= 0 ? 0 : static_cast<std::uint64_t>((span + stride - 1) / stride);  // < 2^64: |span| < 2^64
+}
+
+// The length of a well-formed {$range: [start, stop(, step)]} node, or nullopt if n is not one
+// (a malformed one is reported by ValueReader when it reads it).
+std::optional<std::uint64_t> range_node_length(const YNode* n) {
+  if (!n->is_map() || n->entries.size() != 1 || n->entries[0].first->value != "$range") return std::nullopt;
+  const YNode* arg = n->entries[0].second.get();
+  if (!arg->is_seq() || arg->items.size() < 2 || arg->items.size() > 3) return std::nullopt;
+  std::int64_t v[3] = {0, 0, 1};
+  for (std::size_t k = 0; k < arg->items.size(); ++k) {
+    const YNode* x = arg->items[k].get();
+    if (!x->is_scalar() || x->tag != "?") return std::nullopt;
+    auto [p, ec] = std::from_chars(x->value.data(), x->value.data() + x->value.size(), v[k]);
+    if (ec != std::errc() || p != x->value.data() + x->value.size()) return std::nullopt;
+  }
+  if (v[2] == 0) return std::nullopt;
+  return range_length(v[0], v[1], v[2]);
+}
+
+// Charges every $range of the document to the budget before any is expanded, so that several
+// that each fit stop at once, at the one that passes the bound. An alias counts its ranges each
+// time it appears, as the nodes do; totals are memoised per node, so this visits each node once.
+class RangeCharge {
+ public:
+  RangeCharge(const Source& src, Budget& budget) : src_(src), budget_(budget) {}
+
+  void charge(const YNode* n) {
+    const std::uint64_t t = total(n);
+    if (t == 0) return;
+    if (budget_.fits(t)) return budget_.take(t, src_, n->offset);
+    if (range_node_length(n)) budget_.take(t, src_, n->entries[0].second->offset);  // throws: it passes the bound
+    for (const auto& item : n->items) charge(item.get());
+    for (const auto& [k, v] : n->entries) charge(v.get());
+  }
+
+ private:
+  std::uint64_t total(const YNode* n) {
+    if (n->is_scalar() || n->is_null()) return 0;
+    if (auto it = memo_.find(n); it != memo_.end()) return it->second;
+    std::uint64_t sum = 0;
+    auto add = [&sum](std::uint64_t x) { sum = x > UINT64_MAX - sum ? UINT64_MAX : sum + x; };
+    if (auto len = range_node_length(n)) {
+      sum = *len;
+    } else {
+      for (const auto& item : n->items) add(total(item.get()));
+      for (const auto& [k, v] : n->entries) add(total(v.get()));
+    }
+    memo_.emplace(n, sum);
+    return sum;
+  }
+
+  const Source& src_;
+  Budget& budget_;
+  std::unordered_map<const YNode*, std::uint64_t> memo_;
+};
+
 class ValueReader {
  public:
   ValueReader(const Source& src, Budget& budget, const Limits& limits) : src_(src), budget_(budget), limits_(limits) {}
@@ -530,15 +598,13 @@ class ValueReader {
       std::int64_t start = read_int64(arg->items[0].get(), "$range"), stop = read_int64(arg->items[1].get(), "$range");
       std::int64_t step = arg->items.size() == 3 ? read_int64(arg->items[2].get(), "$range") : 1;
       if (step == 0) fail(src_, arg, "$range step must not be 0");
-      // Counted against the budget before a single item is made.
-      const __int128 span = step > 0 ? __int128(stop) - start : __int128(start) - stop;
-      const __int128 stride = step > 0 ? __int128(step) : -__int128(step);
-      const __int128 count = span <= 0 ? 0 : (span + stride - 1) / stride;
-      budget_.take(count > __int128(UINT64_MAX) ? UINT64_MAX : static_cast<std::uint64_t>(count), src_, arg->offset);
-      json items = json::array();
+      // Its items were counted against the budget before any $range was expanded (charge_ranges).
+      const std::uint64_t count = range_length(start, stop, step);
+      json::array_t items;
+      items.reserve(count);  // the one large allocation comes first, so that running out of memory is clean
       __int128 i = start;
-      for (__int128 k = 0; k < count; ++k, i += step) items.push_back(make_int(static_cast<std::int64_t>(i)));
-      return {{"t", "list"}, {"v", items}};
+      for (std::uint64_t k = 0; k < count; ++k, i += step) items.push_back(make_int(static_cast<std::int64_t>(i)));
+      return {{"t", "list"}, {"v", json(std::move(items))}};
     }
     if (key == "$payload") {
       const YNode* size_node = arg->get("size");
@@ -1156,6 +1222,35 @@ std::string case_id_of(const fs::path& relative, const std::string& file) {
   return id;
 }
 
+namespace {
+
+// While a case is read, the first allocation that fails frees a reserve and then throws, so that
+// the unwinding has memory to run in (nlohmann's json allocates while it destroys large values,
+// in noexcept destructors: without memory, a std::bad_alloc would end in std::terminate).
+class MemoryReserve {
+ public:
+  MemoryReserve() : previous_(std::set_new_handler(&on_failure)) { reserve_ = std::malloc(kBytes); }
+  ~MemoryReserve() {
+    std::set_new_handler(previous_);
+    std::free(reserve_);
+    reserve_ = nullptr;
+  }
+  MemoryReserve(const MemoryReserve&) = delete;
+  MemoryReserve& operator=(const MemoryReserve&) = delete;
+
+ private:
+  static constexpr std::size_t kBytes = 32u << 20;
+  static void on_failure() {
+    std::free(reserve_);
+    reserve_ = nullptr;
+    throw std::bad_alloc();
+  }
+  static inline void* reserve_ = nullptr;
+  std::new_handler previous_;
+};
+
+}  // namespace
+
 struct CaseLoader::Impl {
   valijson::Schema schema;
   Limits limits;
@@ -1194,11 +1289,13 @@ const Limits& CaseLoader::limits() const { return impl_->limits; }
 Case CaseLoader::load_text(const std::string& text, const std::string& file, const std::string& expected_id) const {
   const Source src{file, text};
   try {
+    MemoryReserve reserve;
     Budget budget(impl_->limits.generated_items);
     NodeP root = read_tree(src, impl_->limits, budget);
     if (!root->is_map()) fail(src, root.get(), "a case is a YAML mapping");
     check_outcome_keys(src, root.get());
     check_finite_durations(src, root.get());
+    RangeCharge(src, budget).charge(root.get());
     valijson::Validator validator(valijson::Validator::kStrongTypes);
     valijson::ValidationResults results;
     const json view = schema_view(root.get());

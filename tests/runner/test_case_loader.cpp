@@ -504,3 +504,35 @@ TEST(ApiRegistry, TheCppAdaptersHelloIsASubsetOfTheRegistry) {
   expect_subset_of_registry(hello_of({MPC_CPP_ADAPTER}), "the C++ adapter");
 }
 #endif
+
+TEST(HostileCases, RunningOutOfMemoryIsACaseErrorNotACrash) {
+  // 14: under a memory cap the alias bomb died on an uncaught std::bad_alloc. With the budget
+  // lifted and the address space capped, a huge $range must still end in a CaseError.
+  const std::string bomb = read_file(std::string(MPC_SOURCE_DIR) + "/tests/runner/hostile/alias_bomb.yaml");
+  for (const std::string& text : {std::string(kCase) + "steps:\n  - {call: q.put, args: [{$range: [0, 1000000000]}]}\n", bomb}) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // 128 MiB more address space than now: either needs far more.
+      std::size_t pages = 0;
+      std::ifstream("/proc/self/statm") >> pages;
+      const rlim_t bytes = pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) + (std::size_t(128) << 20);
+      rlimit cap{bytes, bytes};
+      setrlimit(RLIMIT_AS, &cap);
+      Limits unbounded;
+      unbounded.generated_items = UINT64_MAX;
+      int code = 3;
+      try {
+        CaseLoader(std::string(MPC_SOURCE_DIR) + "/spec/case.schema.json", unbounded).load_text(text, "m.yaml", "");
+        code = 1;
+      } catch (const CaseError& e) {
+        code = std::string(e.what()) == "m.yaml: out of memory while reading the case" ? 0 : 2;
+      }
+      _exit(code);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << "the loader died: status " << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: loaded, 2: another CaseError";
+  }
+}
