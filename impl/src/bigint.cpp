@@ -312,16 +312,12 @@ std::optional<std::int64_t> BigInt::to_int64() const noexcept {
 std::string BigInt::to_hex() const {
     if (is_zero()) return "0";
     constexpr char kHex[] = "0123456789abcdef";
-    std::string out = negative_ ? "-" : "";
-    out.reserve(out.size() + magnitude_.size() * 8);
-    bool leading = true;
-    for (auto it = magnitude_.rbegin(); it != magnitude_.rend(); ++it) {
-        for (int shift = 28; shift >= 0; shift -= 4) {
-            const auto nibble = (*it >> shift) & 0xf;
-            if (leading && nibble == 0) continue;
-            leading = false;
-            out.push_back(kHex[nibble]);
-        }
+    const std::size_t sign = negative_ ? 1 : 0;
+    const std::size_t digits = (bit_length() + 3) / 4;
+    std::string out(sign + digits, '-');
+    // Digit k (from the right) is nibble k % 8 of limb k / 8.
+    for (std::size_t k = 0; k < digits; ++k) {
+        out[sign + digits - 1 - k] = kHex[(magnitude_[k / 8] >> (4 * (k % 8))) & 0xf];
     }
     return out;
 }

@@ -17,6 +17,7 @@ if [ "$mode" = build ]; then
   launcher=()
   if command -v ccache >/dev/null; then
     launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}  # share objects between build trees
   fi
   cmake -S "$src" -B "$tree" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ -DMPC_FUZZ=ON -DMPC_SANITIZED_TESTS=OFF "${launcher[@]}" >/dev/null
