@@ -175,3 +175,18 @@ TEST(Decode, AcceptedResultsBecomeOutcomes) {
     EXPECT_EQ(check_outcome(nullptr, o).empty(), o.kind == Outcome::Kind::Returned) << frame;
   }
 }
+
+// The message of an exception comes from the adapter: a long one must not reach std::regex, which
+// recurses per character (a.*b overflowed the stack at some 40 KB).
+TEST(Decode, LongExceptionMessagesAreNotSearched) {
+  const std::string frame = R"({"protocol": 1, "type": "result", "re": 3, "status": "raised", "elapsed": 0,
+                                "exception": {"type": "ValueError", "message": "a)" + std::string(1 << 20, 'a') + R"("}})";
+  Outcome o = outcome_from_result(decode_message(frame, Limits{}));
+  Expectation e;
+  e.outcome = Expectation::Outcome::Raises;
+  e.exc_type = "ValueError";
+  e.exc_match = "a.*b";
+  EXPECT_EQ(check_outcome(&e, o), "message is 1048577 bytes, longer than the 4096 bytes a pattern is searched in");
+  o.exc_message = "a short message, b";
+  EXPECT_EQ(check_outcome(&e, o), "");
+}
