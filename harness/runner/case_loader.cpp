@@ -920,7 +920,7 @@ class CaseBuilder {
       for (const auto& v : il->items) {
         json seq = values_.read(v.get());
         if (seq["t"] != "list") fail(src_, v.get(), "returns_interleaving takes lists");
-        e.value.push_back(seq);
+        e.value.push_back(std::move(seq));
       }
     } else if (const YNode* len = n->get("returns_length")) {
       e.outcome = O::ReturnsLength;
