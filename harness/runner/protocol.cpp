@@ -287,9 +287,15 @@ void check_adapter_value(const json& v, const std::string& p) {
 
 void check_message(const json& m) {
   if (!m.is_object()) throw ProtocolError("a message that is not a JSON object");
-  const json& protocol = field(m, "", "protocol");
-  if (!protocol.is_number_integer() || protocol != 1) bad("/protocol", "must be 1, not " + excerpt(protocol.dump(), 40));
-  const std::string& type = string_field(m, "", "type");
+  const std::string* type_ptr = nullptr;
+  try {
+    const json& protocol = field(m, "", "protocol");
+    if (!protocol.is_number_integer() || protocol != 1) bad("/protocol", "must be 1, not " + excerpt(protocol.dump(), 40));
+    type_ptr = &string_field(m, "", "type");
+  } catch (const ProtocolError& e) {
+    throw ProtocolError(std::string("a message where ") + e.what());
+  }
+  const std::string& type = *type_ptr;
   try {
     if (type == "hello") check_hello(m);
     else if (type == "ready" || type == "started") check_re(m);

@@ -150,7 +150,8 @@ TEST(Decode, WrongFieldsAreNamedByPointer) {
             "a bad 'hello' message: /capabilities/ops/1 must be a string");
   EXPECT_EQ(error_of(R"({"protocol": 1, "type": "goodbye", "re": 2, "cleanup": [{"kind": "file"}]})"),
             "a bad 'goodbye' message: /cleanup/0/path is missing");
-  EXPECT_EQ(error_of(R"({"protocol": 2, "type": "started", "re": 1})"), "/protocol must be 1, not 2");
+  EXPECT_EQ(error_of(R"({"protocol": 2, "type": "started", "re": 1})"), "a message where /protocol must be 1, not 2");
+  EXPECT_EQ(error_of(R"({"protocol": 1, "re": 1})"), "a message where /type is missing");
   EXPECT_EQ(error_of(R"([1])"), "a message that is not a JSON object");
   EXPECT_EQ(error_of(R"({"protocol": 1, "type": "call", "seq": 1})"),
             "a bad 'call' message: /type \"call\" is not a message an adapter sends");
