@@ -177,6 +177,14 @@ void check_text(const Source& src) {
   }
 }
 
+// Text of the input in a message, cut short: a key or name can be a megabyte long.
+std::string brief(const std::string& text) {
+  if (text.size() <= 80) return text;
+  std::size_t cut = 60;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return text.substr(0, cut) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
 std::string nesting_error(int limit) {
   return "nested deeper than " + std::to_string(limit) + " levels (--max-case-nesting)";
 }
@@ -275,7 +283,7 @@ class TreeBuilder final : public YAML::EventHandler {
     }
     Open& parent = stack_.back();
     YNode& p = *parent.node;
-    p.size += n->size;
+    p.size = n->size > UINT64_MAX - p.size ? UINT64_MAX : p.size + n->size;  // saturates: the budget may be unbounded
     p.height = std::max(p.height, n->height + 1);
     if (p.is_seq()) {
       p.items.push_back(n);
@@ -287,7 +295,7 @@ class TreeBuilder final : public YAML::EventHandler {
       auto [it, fresh] = parent.keys.emplace(n->value, offset);
       if (!fresh) {
         const SourcePos first = src_.at(it->second);
-        throw CaseError(at, "duplicate key '" + n->value + "' (first at " + std::to_string(first.line) + ":" + std::to_string(first.column) + ")");
+        throw CaseError(at, "duplicate key '" + brief(n->value) + "' (first at " + std::to_string(first.line) + ":" + std::to_string(first.column) + ")");
       }
       parent.key = n;
       return;
@@ -494,7 +502,7 @@ class ValueReader {
           fail(src_, n, e.what());
         }
       }
-      fail(src_, n, "unsupported YAML tag '" + tag + "' (values use plain scalars and $-forms; see spec/values.md)");
+      fail(src_, n, "unsupported YAML tag '" + brief(tag) + "' (values use plain scalars and $-forms; see spec/values.md)");
     }
     if (n->is_seq()) {
       json items = json::array();
@@ -621,7 +629,7 @@ class ValueReader {
       if (!arg->is_scalar()) fail(src_, arg, "$ref takes an object name");
       return {{"t", "ref"}, {"name", arg->value}};
     }
-    fail(src_, n->entries[0].first.get(), "unknown value form '" + key + "' (see spec/values.md)");
+    fail(src_, n->entries[0].first.get(), "unknown value form '" + brief(key) + "' (see spec/values.md)");
   }
 
   const Source& src_;
@@ -843,7 +851,7 @@ class CaseBuilder {
 
   void check_refs(const json& v, const YNode* n) {
     if (v["t"] == "ref" && !names_.contains(v["name"].get<std::string>()))
-      fail(src_, n, "$ref to unknown object '" + v["name"].get<std::string>() + "'");
+      fail(src_, n, "$ref to unknown object '" + brief(v["name"].get<std::string>()) + "'");
     if (v.contains("v") && v["v"].is_array())
       for (const auto& item : v["v"]) {
         if (item.is_array())
@@ -861,7 +869,7 @@ class CaseBuilder {
       std::vector<std::string> known;
       for (const auto& [name, t] : api_.types)
         if (t.constructible) known.push_back(name);
-      fail(src_, n->get("type"), "unknown object type '" + o.type + "' (spec/api.yaml has " + join(known) + ")");
+      fail(src_, n->get("type"), "unknown object type '" + brief(o.type) + "' (spec/api.yaml has " + join(known) + ")");
     }
     const YNode* name = n->get("name");
     if (name->is_seq()) {

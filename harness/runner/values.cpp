@@ -262,13 +262,23 @@ json payload_digest(std::uint64_t size, std::uint64_t seed) {
   return {{"t", "digest"}, {"of", "bytes"}, {"len", size}, {"crc32", crc}};
 }
 
+namespace {
+// Input text quoted in an error, cut short: a scalar can be a megabyte long.
+std::string quoted(std::string_view text) {
+  if (text.size() <= 40) return "'" + std::string(text) + "'";
+  std::size_t cut = 30;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return "'" + std::string(text.substr(0, cut)) + "...' (" + std::to_string(text.size()) + " bytes)";
+}
+}  // namespace
+
 std::string normalize_decimal(std::string_view text) {
   std::size_t i = 0;
   bool negative = false;
   if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
-  if (i == text.size()) throw ValueError("not an integer: '" + std::string(text) + "'");
+  if (i == text.size()) throw ValueError("not an integer: " + quoted(text));
   for (std::size_t j = i; j < text.size(); ++j)
-    if (text[j] < '0' || text[j] > '9') throw ValueError("not an integer: '" + std::string(text) + "'");
+    if (text[j] < '0' || text[j] > '9') throw ValueError("not an integer: " + quoted(text));
   while (i + 1 < text.size() && text[i] == '0') ++i;
   std::string digits(text.substr(i));
   if (digits == "0") return digits;
@@ -286,8 +296,8 @@ double parse_float(std::string_view text) {
   if (!s.empty() && s[0] == '+') s.erase(0, 1);
   double d = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-  if (ec == std::errc::result_out_of_range) throw ValueError("float out of range: '" + std::string(text) + "'");
-  if (ec != std::errc() || p != s.data() + s.size()) throw ValueError("not a float: '" + std::string(text) + "'");
+  if (ec == std::errc::result_out_of_range) throw ValueError("float out of range: " + quoted(text));
+  if (ec != std::errc() || p != s.data() + s.size()) throw ValueError("not a float: " + quoted(text));
   return d;
 }
 
