@@ -536,3 +536,12 @@ TEST(HostileCases, RunningOutOfMemoryIsACaseErrorNotACrash) {
     EXPECT_EQ(WEXITSTATUS(status), 0) << "1: loaded, 2: another CaseError";
   }
 }
+
+TEST(HostileCases, InputQuotedInAMessageIsCutShort) {
+  // A long key (or name, or number) would otherwise come back whole in the report.
+  const std::string key(1000, 'k');  // YAML's longest implicit key is 1024 characters
+  std::string e = error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.get, kwargs: {" + key + ": 1, " + key + ": 2}}]\n");
+  EXPECT_EQ(e.rfind("cases/queue/example.yaml:7:", 0), 0u) << e.substr(0, 200);
+  EXPECT_NE(e.find("duplicate key 'kkkk"), std::string::npos) << e.substr(0, 200);
+  EXPECT_LT(e.size(), 300u);
+}
