@@ -142,7 +142,10 @@ class Session {
   }
 
   void handle(const ControlChannel::Message& m) {
-    if (m.kind == ControlChannel::Message::Kind::Disconnected) return on_disconnect(m.from);
+    if (m.kind == ControlChannel::Message::Kind::Disconnected) {
+      if (m.from == "main") main_ended_ = true;
+      return on_disconnect(m.from);
+    }
     json msg;
     try {
       msg = decode_message(m.text, limits_);
@@ -418,8 +421,18 @@ class Session {
     if (!process_->wait_exit(kExitTimeout)) throw Abort{Verdict::TimedOut, "the adapter did not exit after goodbye"};
     // What came after goodbye, or after a result the runner had stopped waiting for (a second
     // result of the last call), is a protocol error too: read what has arrived.
-    while (auto m = channel_.receive(0ms))
-      if (m->kind == ControlChannel::Message::Kind::Frame) handle(*m);  // connections end now: expected
+    // The controller's connection ends after its last frame has come in: read until then (a bounded
+    // time), then what else is already there.
+    for (auto until = Clock::now() + kDisconnectGrace;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      auto m = channel_.receive(main_ended_ ? 0ms : std::max(left, 0ms));
+      if (!m) {
+        if (main_ended_ || Clock::now() >= until) break;
+        continue;
+      }
+      if (m->kind == ControlChannel::Message::Kind::Frame) handle(*m);
+      else if (m->from == "main") main_ended_ = true;  // the adapter has exited: every end is expected now
+    }
     if (!process_->wait_all_gone(kGroupTimeout))  // group or not: those that left it (setsid) too
       throw Abort{Verdict::Leaked, "processes of the adapter still alive " + format_float(std::chrono::duration<double>(kGroupTimeout).count()) +
                                        " s after its main process exited: " + process_->describe_live()};
@@ -472,6 +485,7 @@ class Session {
   std::set<std::string> ending_;  // peers sent exit or teardown: their connection may end
   int seq_ = 0;
   bool goodbye_seen_ = false;
+  bool main_ended_ = false;  // the controller's connection has ended
   bool expect_exit_ = false;
   bool clean_end_ = false;
 };

@@ -87,6 +87,10 @@ def main():
         msg = json.loads(sock.recv())
         if msg["type"] == "setup":
             send(sock, type="ready", re=msg["seq"])
+            if MODE == "ready_twice":
+                send(sock, type="ready", re=msg["seq"])
+            if MODE == "undeclared_actor":  # an actor hello the case never asked for
+                send(sock, type="hello", role="actor", name="main", pid=os.getpid())
         elif msg["type"] == "call":
             seq = msg["seq"]
             if MODE == "garbage":
@@ -120,6 +124,8 @@ def main():
                      exception={"type": "ValueError", "bases": ["Exception"], "message": "no", "args": []})
         elif msg["type"] == "teardown":
             send(sock, type="goodbye", re=msg["seq"], cleanup=[])
+            if MODE == "after_goodbye":  # the runner reads what arrived once the adapter exited
+                send(sock, type="started", re=msg["seq"])
             sock.close()
             ctx.term()
             if MODE == "leak" and os.fork() == 0:

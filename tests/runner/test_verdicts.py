@@ -143,6 +143,10 @@ def run_fake(mpconform, cases, tmp_path, mode, jobs=1, extra=()):
     ("multipart", "'main' sent a message of 2 frames: one frame is one message"),
     ("huge_frame", "the connection of 'main' was dropped while the adapter runs: a frame over the limit of 67108864 bytes"),
     ("wrong_type", "'main' sent a bad 'result' message: /value/t must be a string"),
+    # The controller's replies follow the same rule: one answer per request, nothing after goodbye.
+    ("ready_twice", "'main' sent a second answer to request 1 ('ready')"),
+    ("undeclared_actor", "'main' sent an actor hello, but the case declares no actor of that name"),
+    ("after_goodbye", "'main' sent a 'started' after the controller's goodbye"),
 ])
 def test_protocol_error(mpconform, cases, tmp_path, mode, reason):
     code, out, records, took, peak_kb, leftover = run_fake(mpconform, cases, tmp_path, mode)
