@@ -408,7 +408,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<CaseLoader> loader;
   CaseLoader::Loaded loaded;
   try {
-    loader = std::make_unique<CaseLoader>(o.schema);
+    loader = std::make_unique<CaseLoader>(o.schema, o.limits);
     if (!fs::is_directory(o.cases)) throw std::runtime_error("no case directory " + o.cases.string());
     loaded = loader->load_tree(o.cases);
   } catch (const std::exception& e) {
