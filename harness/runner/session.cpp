@@ -531,7 +531,7 @@ std::string format_result(const Case& c, const CaseResult& r) {
       start = end + 1;
     }
   }
-  return out;
+  return valid_utf8(out);  // the case's own text (its file name) may hold any bytes too
 }
 
 }  // namespace mpconform

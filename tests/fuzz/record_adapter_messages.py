@@ -3,7 +3,10 @@
 Usage: mpconform --impl 'cmd:rec=/usr/bin/python3 tests/fuzz/record_adapter_messages.py OUTDIR ADAPTER COMMAND...'
 It sits between the runner and the adapter (one DEALER towards the runner per peer, with the
 peer's routing id), forwards every frame both ways, and writes each frame the adapter sends to
-OUTDIR, named by its SHA-1 (so repeats are kept once).
+OUTDIR, named by its SHA-1 (so repeats are kept once). OUTDIR must be outside /tmp and /dev/shm,
+which are private to each case where the runner isolates cases. The seeds in
+corpus/adapter_message were picked from such a recording of every case through both adapters:
+the smallest frame of each kind (message type, status, exception type, value types used).
 """
 import hashlib
 import os
