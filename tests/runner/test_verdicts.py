@@ -180,3 +180,16 @@ def test_adapter_output_that_is_not_utf8_is_kept_escaped(mpconform, cases, tmp_p
     assert [r["verdict"] for r in records] == ["failed"], out
     assert "adapter output: \\xff\\xfe\\x80 end" in records[0]["details"], records[0]["details"]
     assert code == 1
+
+
+# The bounds are options: a hello over --max-frame-bytes is dropped by libzmq before the runner
+# holds it, and the dropped connection (of a peer not yet named) is reported at once.
+@pytest.mark.parametrize("option,reason", [
+    (["--max-frame-bytes", "100"], "the connection of a peer that had sent no message yet was dropped"),
+    (["--max-message-nesting", "2"], "'main' sent a message nested deeper than 2 levels"),
+])
+def test_message_bounds_are_options(mpconform, cases, tmp_path, option, reason):
+    code, out, records, took, _, leftover = run_fake(mpconform, cases, tmp_path, "good", extra=option)
+    assert [r["verdict"] for r in records] == ["protocol error"], out
+    assert reason in records[0]["reason"], records[0]["reason"]
+    assert took < 20 and leftover == [] and code == 1
