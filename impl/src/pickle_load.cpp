@@ -327,6 +327,7 @@ private:
     // inf/infinity/nan in any case; no whitespace, underscores or hex; overflow is OverflowError.
     void load_float_text() {
         const std::string_view line = read_line();
+        if (line.empty()) fail("pickle data was truncated");  // as CPython's bad_readline()
         std::string_view text = c_string(line);
         const auto bad = [&] { fail_as<ValueError>("could not convert string to float: '" + printable(line) + "'"); };
         bool negative = false;
