@@ -1,5 +1,13 @@
 // The decoding and checking of adapter messages (harness/runner/protocol.cpp), issue 7 items 1, 2, 6.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
 
 #include "expect.hpp"
 #include "protocol.hpp"
@@ -190,4 +198,48 @@ TEST(Decode, LongExceptionMessagesAreNotSearched) {
   EXPECT_EQ(check_outcome(&e, o), "message is 1048577 bytes, longer than the 4096 bytes a pattern is searched in");
   o.exc_message = "a short message, b";
   EXPECT_EQ(check_outcome(&e, o), "");
+}
+
+// spec/protocol/from-adapter.schema.json and check_message describe the same messages: every
+// frame the real adapters sent (the recorded seeds) is valid under the schema, and whatever the
+// schema accepts among all seeds, the runner accepts.
+TEST(Schema, AgreesWithTheCheckerOnTheSeedCorpus) {
+  namespace fs = std::filesystem;
+  const fs::path root(MPC_SOURCE_DIR);
+  std::ifstream schema_file(root / "spec" / "protocol" / "from-adapter.schema.json");
+  ASSERT_TRUE(schema_file) << "spec/protocol/from-adapter.schema.json";
+  const json schema_doc = json::parse(schema_file);
+  valijson::Schema schema;
+  valijson::SchemaParser(valijson::SchemaParser::kDraft7).populateSchema(valijson::adapters::NlohmannJsonAdapter(schema_doc), schema);
+  int real = 0, schema_valid = 0;
+  for (const auto& entry : fs::directory_iterator(root / "tests" / "fuzz" / "corpus" / "adapter_message")) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string frame((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string name = entry.path().filename().string();
+    json doc;
+    if (invalid_utf8_offset(frame) || nesting_exceeds(frame, Limits{}.message_nesting)) continue;
+    try {
+      doc = json::parse(frame);
+    } catch (const json::exception&) {
+      continue;  // not JSON: no schema applies
+    }
+    valijson::Validator validator(valijson::Validator::kStrongTypes);
+    const bool valid = validator.validate(schema, valijson::adapters::NlohmannJsonAdapter(doc), nullptr);
+    std::string checker;
+    try {
+      check_message(doc);
+    } catch (const ProtocolError& e) {
+      checker = e.what();
+    }
+    if (name.starts_with("cpython-") || name.starts_with("cpp-")) {
+      ++real;
+      EXPECT_TRUE(valid) << name << " (recorded from a real adapter) is not valid under the schema";
+    }
+    if (valid) {
+      ++schema_valid;
+      EXPECT_EQ(checker, "") << name << " is valid under the schema but refused";
+    }
+  }
+  EXPECT_GT(real, 40);
+  EXPECT_GT(schema_valid, real);  // the reproducers that are well formed count too
 }
