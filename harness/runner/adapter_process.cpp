@@ -416,6 +416,31 @@ bool AdapterProcess::exists_for_adapter(const std::string& path) const {
   return lstat(path.c_str(), &st) == 0;
 }
 
+std::string AdapterProcess::end_orphans() {
+  const pid_t self = getpid();
+  auto live = [&] {
+    std::vector<pid_t> out;
+    for (const auto& [pid, s] : descendants_of(self)) {
+      if (!is_zombie(s)) out.push_back(pid);
+      else if (s.ppid == self) waitpid(pid, nullptr, WNOHANG);
+    }
+    return out;
+  };
+  std::vector<std::string> found;
+  for (pid_t p : live()) found.push_back(describe_process(p));
+  if (found.empty()) return "";
+  int sig = SIGTERM;  // first, for the resource tracker's sake (see kill_all)
+  for (auto deadline = Clock::now() + std::chrono::seconds(5); Clock::now() < deadline;) {
+    auto pids = live();
+    if (pids.empty()) break;
+    if (Clock::now() > deadline - std::chrono::seconds(3)) sig = SIGKILL;
+    for (pid_t p : pids) send_signal(p, sig);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  live();  // reap the last ones
+  return join_bounded(found, 10);
+}
+
 void AdapterProcess::become_subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 bool AdapterProcess::process_alive(pid_t pid) {

@@ -56,6 +56,10 @@ class AdapterProcess {
   static bool process_alive(pid_t pid);
   // "pid 4242 (python3 adapter.py --endpoint …)": its command line, bounded and printable.
   static std::string describe_process(pid_t pid);
+  // Ends every process descended from the runner (SIGTERM, then SIGKILL 2 s later) and reaps
+  // them; says which were there, or "". For the parent of shards once every shard has ended: what
+  // is left then was orphaned by a shard that died mid-case.
+  static std::string end_orphans();
   // The line that says which isolation is in force (Isolation::in_force().description()).
   static const std::string& isolation_description();
 

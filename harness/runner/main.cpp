@@ -349,6 +349,12 @@ std::vector<Record> run_sharded(const std::vector<std::string>& original_args, c
     unlink(shards[k].output_path.c_str());
     unlink(shards[k].records_path.c_str());
   }
+  // Every shard has ended, so any process still descended from this one was orphaned by a shard
+  // that died mid-case (its adapter's children come back here: this process is a subreaper).
+  if (std::string orphans = AdapterProcess::end_orphans(); !orphans.empty()) {
+    std::cout << "mpconform: ended processes left by a shard that died: " << orphans << "\n";
+    worst = std::max(worst, 1);
+  }
   return records;
 }
 

@@ -13,21 +13,36 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "fake_adapter.py")
 
-# Long enough that a shard is surely inside it when it is killed.
+# Long enough that a shard is surely inside it when it is killed. The sleeping actor is a process
+# of the adapter's, which outlives its adapter when the shard dies: the runner must end it.
 SLOW = """id: summary.slow_{n}
-title: The actor sleeps for a while
+title: A process actor sleeps for a while
 spec: queue.md#fifo
 tags: [state]
 level: required
 timeout: 20
+actors:
+  - {{name: child, kind: process}}
 steps:
-  - {{call: sleep, args: [{seconds}], expect: {{returns: null}}}}
+  - {{actor: child, call: sleep, args: [{seconds}], expect: {{returns: null}}}}
 """
 
 
 @pytest.fixture(scope="module")
 def mpconform(request):
     return request.config.getoption("--mpconform")
+
+
+# What the fake adapter's `good` mode passes: main's one call.
+QUICK = """id: summary.quick
+title: The controller sleeps for no time
+spec: queue.md#fifo
+tags: [state]
+level: required
+timeout: 4
+steps:
+  - {call: sleep, args: [0], expect: {returns: null}}
+"""
 
 
 def write_cases(root, count, seconds):
@@ -41,8 +56,15 @@ def children(pid):
     return [int(p) for p in out.split()]
 
 
+def adapter_processes():
+    """Pids of every process running the CPython adapter (its actors run the same program)."""
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return {int(line.split()[0]) for line in out.splitlines() if "adapters/cpython/adapter.py" in line}
+
+
 def test_a_shard_that_dies_charges_its_unfinished_cases_as_crashed(mpconform, tmp_path):
     write_cases(tmp_path / "cases", 6, 2)
+    before = adapter_processes()
     report = tmp_path / "report.json"
     proc = subprocess.Popen(
         [mpconform, "--cases", str(tmp_path / "cases"), "--jobs", "2", "--report", str(report),
@@ -77,10 +99,13 @@ def test_a_shard_that_dies_charges_its_unfinished_cases_as_crashed(mpconform, tm
     assert sum("before this case ran" in r for r in reasons) == 2, reasons
     assert all("SIGSEGV" in r for r in reasons), reasons
     assert "3 passed, 3 failed" in out, out
+    # The dead shard's adapter and its actor process are gone, not left running.
+    assert adapter_processes() - before == set(), out
 
 
 def test_a_malformed_file_fails_the_run_whatever_the_filter(mpconform, tmp_path):
-    write_cases(tmp_path / "cases", 1, 0)
+    (tmp_path / "cases" / "summary").mkdir(parents=True)
+    (tmp_path / "cases" / "summary" / "quick.yaml").write_text(QUICK)
     (tmp_path / "cases" / "summary" / "broken.yaml").write_text("id: summary.broken\ntitle: no steps\n")
     for jobs in ("1", "2"):
         report = tmp_path / ("report%s.json" % jobs)
