@@ -1,6 +1,10 @@
 #include "control_channel.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "protocol.hpp"
 
@@ -27,8 +31,14 @@ ControlChannel::ControlChannel(zmq::context_t& context, const Limits& limits)
     throw zmq::error_t();
   monitor_.set(zmq::sockopt::linger, 0);
   monitor_.connect(monitor_endpoint);
-  socket_.bind("tcp://127.0.0.1:*");
-  endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+  // An abstract Unix socket with an unguessable name, new for every session: a stray adapter of an
+  // earlier run that reconnects on its own (ZeroMQ does) can never reach this one, as it could
+  // through a reused loopback port; and it leaves no socket file anywhere.
+  std::random_device random;
+  char name[64];
+  std::snprintf(name, sizeof name, "ipc://@mpconform-%d-%08x%08x", static_cast<int>(getpid()), random(), random());
+  socket_.bind(name);
+  endpoint_ = name;
 }
 
 bool ControlChannel::send(const std::string& to, const json& message) {

@@ -38,7 +38,8 @@ std::uint64_t get_be(const std::byte* p, int n) {
 
 // A payload buffer starts at most this big and at most doubles per step, so memory follows the
 // bytes that really arrived, not the length a header declares (a 4-byte header may say 2 GiB).
-constexpr std::size_t kFirstChunk = std::size_t{64} << 10;
+// 1 MiB: a lying header costs at most that, and messages up to 1 MiB are read with no regrowth.
+constexpr std::size_t kFirstChunk = std::size_t{1} << 20;
 
 // The most bytes a message may declare and still be read: what a std::string can hold, the
 // memory and swap of the machine, and this process's address-space and data limits. Beyond it

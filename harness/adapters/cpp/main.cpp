@@ -1,7 +1,7 @@
 // mpconform-cpp-adapter: exposes mpc, the C++ reference implementation, to the mpconform runner
 // through the adapter protocol (spec/adapter-protocol.md).
 //
-//   mpconform-cpp-adapter [--semantics 3.12] --endpoint tcp://127.0.0.1:PORT
+//   mpconform-cpp-adapter [--semantics 3.12] --endpoint ENDPOINT   (e.g. ipc://@mpconform-…)
 
 #include <unistd.h>
 
