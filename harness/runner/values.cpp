@@ -121,12 +121,28 @@ void repr_bytes(std::string& out, std::string_view data) {
 
 void repr_into(std::string& out, const json& v, std::size_t max_items);
 
+// A trace shows values an adapter chose, up to a frame's size: past these, the text is cut, so
+// that printing a value costs about the same whatever its size.
+constexpr std::size_t kReprBudget = 4000;    // characters of one repr, nested items included
+constexpr std::size_t kReprScalarMax = 200;  // bytes of one str, or digits of one int, shown
+
+// The first `n` bytes of UTF-8 text, cut back to a character boundary.
+std::string_view utf8_prefix(std::string_view s, std::size_t n) {
+  if (n >= s.size()) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+std::size_t utf8_length(std::string_view s) {
+  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 void repr_items(std::string& out, const json& items, std::size_t max_items, const char* open, const char* close, bool one_tuple) {
   out += open;
   std::size_t n = 0;
   for (const auto& item : items) {
     if (n) out += ", ";
-    if (n == max_items) {
+    if (n == max_items || out.size() > kReprBudget) {
       out += "... " + std::to_string(items.size() - n) + " more";
       break;
     }
@@ -141,11 +157,23 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
   const std::string& t = tag_of(v);
   if (t == "none") out += "None";
   else if (t == "bool") out += v["v"].get<bool>() ? "True" : "False";
-  else if (t == "int") out += v["v"].get<std::string>();
+  else if (t == "int") {
+    const std::string& digits = v["v"].get_ref<const std::string&>();
+    if (digits.size() <= kReprScalarMax) out += digits;
+    else out += digits.substr(0, 60) + "..." + digits.substr(digits.size() - 20) + " (" + std::to_string(digits.size()) + " characters)";
+  }
   else if (t == "float") {
     std::string s = v["v"].get<std::string>();
     out += (s == "nan" || s == "inf" || s == "-inf") ? "float('" + s + "')" : s;
-  } else if (t == "str") repr_string(out, v["v"].get<std::string>(), '\'');
+  } else if (t == "str") {
+    const std::string& text = v["v"].get_ref<const std::string&>();
+    if (text.size() <= kReprScalarMax) {
+      repr_string(out, text, '\'');
+    } else {
+      repr_string(out, utf8_prefix(text, kReprScalarMax / 2), '\'');
+      out += "... (str of " + std::to_string(utf8_length(text)) + " characters)";
+    }
+  }
   else if (t == "bytes" || t == "bytearray") {
     std::string data = hex_decode(v["v"].get<std::string>());
     if (t == "bytearray") out += "bytearray(";
@@ -166,7 +194,7 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
     std::size_t n = 0;
     for (const auto& kv : v["v"]) {
       if (n) out += ", ";
-      if (n == max_items) {
+      if (n == max_items || out.size() > kReprBudget) {
         out += "...";
         break;
       }
@@ -185,7 +213,7 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
   } else if (t == "unpicklable") out += "<unpicklable>";
   else if (t == "ref") out += "<ref " + v["name"].get<std::string>() + ">";
   else if (t == "object") out += "<" + v.value("type", std::string("object")) + " " + v.value("repr", std::string()) + ">";
-  else out += "<malformed " + v.dump() + ">";
+  else out += "<malformed " + std::string(utf8_prefix(v.dump(-1, ' ', false, json::error_handler_t::replace), kReprScalarMax)) + ">";
 }
 
 }  // namespace
@@ -443,7 +471,7 @@ std::string to_python_repr(const json& value, std::size_t max_items) {
   try {
     repr_into(out, value, max_items);
   } catch (const std::exception&) {
-    out = "<malformed " + value.dump() + ">";
+    out = "<malformed " + std::string(utf8_prefix(value.dump(-1, ' ', false, json::error_handler_t::replace), kReprScalarMax)) + ">";
   }
   return out;
 }

@@ -166,3 +166,29 @@ TEST(Interleaving, ReportsLossDuplicationAndReordering) {
   EXPECT_NE(check_interleaving(list({make_int(1), make_int(2), make_int(10), make_int(99)}), seqs).find("no expected sequence"),
             std::string::npos);
 }
+
+// A trace prints values an adapter chose (a frame may be 64 MiB): the text stays small.
+TEST(Repr, HugeValuesAreCutShort) {
+  const std::string big(10'000'000, 'x');
+  std::string r = to_python_repr(make_str(big));
+  EXPECT_LT(r.size(), 300u);
+  EXPECT_NE(r.find("(str of 10000000 characters)"), std::string::npos) << r;
+
+  std::string accents;
+  for (int i = 0; i < 1000; ++i) accents += "\xc3\xa9";  // é: the cut must not split a character
+  r = to_python_repr(make_str(accents));
+  EXPECT_NE(r.find("(str of 1000 characters)"), std::string::npos) << r;
+  EXPECT_EQ(r.find("\xc3'"), std::string::npos) << "cut inside a character";
+
+  r = to_python_repr(make_int(std::string(100'000, '7')));
+  EXPECT_LT(r.size(), 200u);
+  EXPECT_NE(r.find("(100000 characters)"), std::string::npos) << r;
+
+  json items = json::array();
+  for (int i = 0; i < 20; ++i) items.push_back(list({make_str(std::string(150, 'a')), make_str(std::string(150, 'b'))}));
+  r = to_python_repr(json{{"t", "list"}, {"v", items}});
+  EXPECT_LT(r.size(), 5000u);
+  EXPECT_NE(r.find("more"), std::string::npos) << r;
+
+  EXPECT_EQ(to_python_repr(make_str(std::string(200, 'y'))), "'" + std::string(200, 'y') + "'");  // at the bound: exact
+}
