@@ -706,27 +706,30 @@ std::string context_path(const std::vector<std::string>& context) {
   return out.empty() ? "the document" : out;
 }
 
-// The schema says "exactly one outcome" with oneOf, whose failure message names no key; this says which.
-void check_outcome_keys(const Source& src, const YNode* root) {
-  static const char* outcomes[] = {"returns", "returns_any", "returns_interleaving", "returns_length", "ok", "raises", "blocks"};
+// Calls fn on each expectation of each step: a step's `expect` is one mapping or a list of them.
+template <class Fn>
+void for_each_expectation(const YNode* root, Fn fn) {
   const YNode* steps = root->get("steps");
   if (!steps || !steps->is_seq()) return;
   for (const auto& step : steps->items) {
     const YNode* expect = step->get("expect");
     if (!expect) continue;
-    std::vector<const YNode*> alternatives;
-    if (expect->is_seq())
-      for (const auto& e : expect->items) alternatives.push_back(e.get());
+    if (!expect->is_seq()) fn(expect);
     else
-      alternatives.push_back(expect);
-    for (const YNode* e : alternatives) {
-      if (!e->is_map()) continue;
-      std::string found;
-      for (const char* key : outcomes)
-        if (e->get(key)) found += found.empty() ? std::string(key) : std::string("' and '") + key;
-      if (found.find("' and '") != std::string::npos) fail(src, e, "expect has '" + found + "': an expectation has exactly one outcome");
-    }
+      for (const auto& e : expect->items) fn(e.get());
   }
+}
+
+// The schema says "exactly one outcome" with oneOf, whose failure message names no key; this says which.
+void check_outcome_keys(const Source& src, const YNode* root) {
+  static const char* outcomes[] = {"returns", "returns_any", "returns_interleaving", "returns_length", "ok", "raises", "blocks"};
+  for_each_expectation(root, [&](const YNode* e) {
+    if (!e->is_map()) return;
+    std::string found;
+    for (const char* key : outcomes)
+      if (e->get(key)) found += found.empty() ? std::string(key) : std::string("' and '") + key;
+    if (found.find("' and '") != std::string::npos) fail(src, e, "expect has '" + found + "': an expectation has exactly one outcome");
+  });
 }
 
 // Durations must be finite: checked before the schema, which cannot say so (its view of a NaN or
@@ -746,24 +749,13 @@ void check_finite_durations(const Source& src, const YNode* root) {
       fail(src, n, std::string(what) + " must be a finite number of seconds, not " + (n->value.size() > 24 ? n->value.substr(0, 24) + "..." : n->value));
   };
   check(root->get("timeout"), "timeout");
-  const YNode* steps = root->get("steps");
-  if (!steps || !steps->is_seq()) return;
-  for (const auto& step : steps->items) {
-    const YNode* expect = step->get("expect");
-    if (!expect) continue;
-    std::vector<const YNode*> alternatives;
-    if (expect->is_seq())
-      for (const auto& e : expect->items) alternatives.push_back(e.get());
-    else
-      alternatives.push_back(expect);
-    for (const YNode* e : alternatives) {
-      check(e->get("blocks"), "blocks");
-      if (const YNode* el = e->get("elapsed")) {
-        check(el->get("min"), "elapsed.min");
-        check(el->get("max"), "elapsed.max");
-      }
+  for_each_expectation(root, [&](const YNode* e) {
+    check(e->get("blocks"), "blocks");
+    if (const YNode* el = e->get("elapsed")) {
+      check(el->get("min"), "elapsed.min");
+      check(el->get("max"), "elapsed.max");
     }
-  }
+  });
 }
 
 // Bounds a `match` pattern: std::regex compiles and matches recursively.

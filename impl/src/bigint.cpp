@@ -58,19 +58,32 @@ void BigInt::trim() noexcept {
     if (magnitude_.empty()) negative_ = false;
 }
 
-BigInt BigInt::from_decimal(std::string_view text) {
-    const auto invalid = [&] {
-        return ValueError("invalid literal for int() with base 10: '" + std::string(text) + "'");
-    };
-    std::size_t begin = 0;
-    std::size_t end = text.size();
+namespace {
+
+// int()'s text: surrounding whitespace dropped, then an optional sign. Narrows [begin, end) to
+// what follows and says whether the sign was '-'.
+bool strip_space_and_sign(std::string_view text, std::size_t& begin, std::size_t& end) {
+    begin = 0;
+    end = text.size();
     while (begin < end && is_space(text[begin])) ++begin;
     while (end > begin && is_space(text[end - 1])) --end;
-    bool negative = false;
-    if (begin < end && (text[begin] == '+' || text[begin] == '-')) {
-        negative = text[begin] == '-';
-        ++begin;
-    }
+    if (begin < end && (text[begin] == '+' || text[begin] == '-')) return text[begin++] == '-';
+    return false;
+}
+
+// Python's message, quoting at most 200 characters of the text (it may be megabytes long).
+ValueError invalid_literal(std::string_view text, int base) {
+    return ValueError("invalid literal for int() with base " + std::to_string(base) + ": '" +
+                      std::string(text.substr(0, 200)) + (text.size() > 200 ? "...'" : "'"));
+}
+
+}  // namespace
+
+BigInt BigInt::from_decimal(std::string_view text) {
+    const auto invalid = [&] { return invalid_literal(text, 10); };
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    const bool negative = strip_space_and_sign(text, begin, end);
     if (begin == end) throw invalid();
     std::string digits;
     digits.reserve(end - begin);
@@ -105,19 +118,10 @@ BigInt BigInt::from_decimal(std::string_view text) {
 }
 
 BigInt BigInt::from_literal(std::string_view text, std::size_t max_digits) {
-    const auto invalid = [&] {
-        return ValueError("invalid literal for int() with base 0: '" + std::string(text.substr(0, 200)) +
-                          (text.size() > 200 ? "...'" : "'"));
-    };
+    const auto invalid = [&] { return invalid_literal(text, 0); };
     std::size_t begin = 0;
-    std::size_t end = text.size();
-    while (begin < end && is_space(text[begin])) ++begin;
-    while (end > begin && is_space(text[end - 1])) --end;
-    bool negative = false;
-    if (begin < end && (text[begin] == '+' || text[begin] == '-')) {
-        negative = text[begin] == '-';
-        ++begin;
-    }
+    std::size_t end = 0;
+    const bool negative = strip_space_and_sign(text, begin, end);
     std::uint32_t base = 10;
     bool prefixed = false;
     if (end - begin >= 2 && text[begin] == '0') {
