@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libzmq3-dev cppzmq-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
-  python3 python3-zmq python3-yaml python3-pytest tox
+  python3 python3-zmq python3-yaml python3-pytest python3-jsonschema tox
   pypy3 python3-billiard python3-multiprocess
   stress-ng
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer (libclang_rt.fuzzer) with ASan+UBSan

@@ -1,12 +1,17 @@
-// Collects verdicts, prints the summary and the comparison of implementations, writes the JSON report.
+// Collects verdicts, prints the summary and the comparison of implementations, writes the results
+// file (spec/results.md, spec/results.schema.json).
 #pragma once
 
+#include <ctime>
 #include <string>
 #include <vector>
 
+#include "limits.hpp"
 #include "session.hpp"
 
 namespace mpconform {
+
+inline constexpr const char* kResultsFormat = "mpconform-results/1";
 
 struct Record {
   std::string impl;   // label
@@ -15,12 +20,48 @@ struct Record {
   Verdict verdict;
   std::string reason;
   double seconds = 0;
-  json implementation;
+  json implementation;  // the adapter's hello.implementation (not in a results entry: see results_document)
   std::string details;  // the formatted result, for failures
+  std::string file;     // the case file, relative to the case tree
+  int line = 1;         // where the case (or, when a step failed, that step) is in the file
+  std::string title, spec;
+  std::vector<std::string> tags;
+  std::string rerun;             // one shell command that reruns only this case for this implementation
+  json trace = json::array();    // the observed trace (trace_to_json)
 };
 
+// The trace of a result as the results file has it: one object per step run.
+json trace_to_json(const std::vector<StepRecord>& trace);
+
+// One entry of a results file's `results`, and back (the shard journal carries them too).
 json record_to_json(const Record& r);
 Record record_from_json(const json& j);
+Verdict verdict_from_name(const std::string& name);  // throws std::invalid_argument
+
+// What a results file says about the run itself.
+struct RunInfo {
+  std::vector<std::string> command;
+  std::string started;  // UTC, ISO 8601
+  double wall_seconds = 0;
+  std::string cases_dir;
+  unsigned jobs = 1;
+  std::string isolation;
+  Limits limits;
+};
+struct ImplInfo {
+  std::string label, spec;
+};
+
+// "2026-12-01T22:51:21Z" for a time.
+std::string utc_iso8601(std::time_t t);
+
+// The whole results file. Each implementation's hello is the first one its records carry;
+// `malformed` are the loader's errors ("file:line:column: what").
+json results_document(const RunInfo& run, const std::vector<ImplInfo>& impls, const std::vector<Record>& records,
+                      const std::vector<std::string>& malformed);
+
+// A results file read back; throws std::runtime_error naming the file and what is wrong.
+json read_results_file(const std::string& path);
 
 struct Tally {
   int passed = 0, failed = 0, skipped = 0, differs = 0;

@@ -59,6 +59,17 @@ void make_valid_utf8(CaseResult& r) {
     for (std::string* f : {&s.actor, &s.call, &s.expected, &s.observed, &s.problem}) *f = valid_utf8(*f);
 }
 
+// An outcome as the trace keeps it: the typed values as the adapter sent them (spec/values.md).
+// A value past kMaxTypedBytes is left out (its cut-short text is in `observed`), as the text is.
+constexpr std::size_t kMaxTypedBytes = 4000;
+json outcome_json(const Outcome& o) {
+  auto bounded = [](const json& v) {
+    return v.dump(-1, ' ', false, json::error_handler_t::replace).size() <= kMaxTypedBytes ? v : json{{"truncated", true}};
+  };
+  if (o.kind == Outcome::Kind::Returned) return {{"kind", "returned"}, {"value", bounded(o.value)}};
+  return {{"kind", "raised"}, {"type", o.exc_type}, {"bases", o.exc_bases}, {"message", excerpt(o.exc_message, kMaxTypedBytes)}, {"args", bounded(o.exc_args)}};
+}
+
 std::chrono::milliseconds seconds_to_ms(double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); }
 
 class Session {
@@ -327,6 +338,7 @@ class Session {
     StepRecord r;
     r.index = index;
     r.actor = step.actor;
+    r.line = step.pos.line;
     r.call = step.describe_call();
     if (step.detach) r.expected = "(detached; checked by its await)";
     else r.expected = e ? e->describe() : "completes without raising";
@@ -352,6 +364,7 @@ class Session {
       if (step.detach) {
         labels_[step.label] = seq;
         rec.observed = "sent";
+        rec.outcome = {{"kind", "sent"}};
         return true;
       }
     }
@@ -363,11 +376,18 @@ class Session {
       if (call.result) {
         rec.observed = outcome_text(*call.result) + " after " +
                        format_float(std::chrono::duration<double>(Clock::now() - *call.started).count()) + " s";
+        try {
+          Outcome early = outcome_from_result(*call.result);
+          rec.outcome = outcome_json(early);
+          rec.elapsed = early.elapsed;
+        } catch (const std::exception&) {
+        }
         rec.problem = "completed while it should have blocked";
         return false;
       }
       labels_[step.label] = seq;
       rec.observed = "still blocked after " + format_float(e->blocks) + " s";
+      rec.outcome = {{"kind", "blocked"}, {"seconds", e->blocks}};
       return true;
     }
     auto budget = e && e->max_elapsed ? seconds_to_ms(*e->max_elapsed) + kOutcomeGrace : std::chrono::milliseconds(kDefaultOutcome);
@@ -387,6 +407,8 @@ class Session {
       throw Abort{Verdict::ProtocolError, "step " + std::to_string(index) + ": malformed result: " + err.what()};
     }
     rec.observed = outcome.describe();
+    rec.outcome = outcome_json(outcome);
+    rec.elapsed = outcome.elapsed;
     rec.problem = check_outcome(e, outcome);
     return rec.problem.empty();
   }

@@ -1,6 +1,7 @@
 // Runs one case against one implementation through its adapter, and gives the verdict.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,13 @@ const char* verdict_name(Verdict v);
 
 struct StepRecord {
   int index = 0;  // 1-based
+  int line = 0;   // the step's line in the case file
   std::string actor, call, expected, observed, problem;
+  // The outcome as typed JSON (spec/results.md#trace): {"kind": "returned", "value": V},
+  // {"kind": "raised", "type", "bases", "message", "args"}, {"kind": "blocked", "seconds": S},
+  // {"kind": "sent"} for a detached call; null when no outcome came.
+  json outcome;
+  std::optional<double> elapsed;  // seconds, as the actor measured the call (its result's `elapsed`)
 };
 
 struct CaseResult {

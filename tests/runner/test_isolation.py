@@ -21,6 +21,8 @@ import uuid
 
 import pytest
 
+from results_file import read_results
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ADAPTER = os.path.join(HERE, "escaping_adapter.py")
 
@@ -69,7 +71,7 @@ def run(mpconform, cases, tmp_path, mode, arg, env=None, name="report.json", pre
     report = tmp_path / name
     proc = subprocess.run(command(mpconform, cases, report, mode, arg, prefix), capture_output=True, text=True, timeout=90,
                           env=dict(os.environ, **(env or {})))
-    return proc, json.loads(report.read_text())
+    return proc, read_results(report)
 
 
 def processes_with(marker):
@@ -167,7 +169,7 @@ def test_another_program_writing_in_the_machines_dev_shm_does_not_fail_the_run(m
             os.unlink(outsider)
         proc.kill()
     require_isolation(stdout)
-    assert [r["verdict"] for r in json.loads(report.read_text())] == ["passed"], stdout
+    assert [r["verdict"] for r in read_results(report)] == ["passed"], stdout
     assert proc.returncode == 0, stdout
 
 
@@ -209,7 +211,7 @@ def test_without_isolation_an_entry_another_program_holds_is_not_charged_to_the_
                 os.unlink(path)
         proc.kill()
     assert "isolation: none" in stdout
-    assert [r["verdict"] for r in json.loads(report.read_text())] == ["passed"], stdout
+    assert [r["verdict"] for r in read_results(report)] == ["passed"], stdout
     assert proc.returncode == 0, stdout
 
 
@@ -223,7 +225,7 @@ def run_concurrently(mpconform, cases, tmp_path, runs, env=None):
     out = []
     for proc, report in procs:
         stdout, _ = proc.communicate(timeout=90)
-        out.append((stdout, json.loads(report.read_text())))
+        out.append((stdout, read_results(report)))
     return out
 
 

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from results_file import read_document, read_results
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "fake_adapter.py")
 
@@ -88,7 +90,7 @@ def test_a_shard_that_dies_charges_its_unfinished_cases_as_crashed(mpconform, tm
     os.kill(shard, signal.SIGSEGV)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0, out
-    records = json.loads(report.read_text())
+    records = read_results(report)
     assert len(records) == 6, out
     crashed = [r for r in records if r["verdict"] == "crashed"]
     passed = [r for r in records if r["verdict"] == "passed"]
@@ -98,6 +100,10 @@ def test_a_shard_that_dies_charges_its_unfinished_cases_as_crashed(mpconform, tm
     assert sum("during this case" in r for r in reasons) == 1, reasons
     assert sum("before this case ran" in r for r in reasons) == 2, reasons
     assert all("SIGSEGV" in r for r in reasons), reasons
+    # A case its shard never finished is still named fully, with the command that reruns it.
+    for r in crashed:
+        assert r["file"] == "summary/%s.yaml" % r["case"].split(".", 1)[1] and r["trace"] == [], r
+        assert "--gtest_filter='cpython.%s'" % r["case"] in r["rerun"], r
     assert "3 passed, 3 failed" in out, out
     # The dead shard's adapter and its actor process are gone, not left running.
     assert adapter_processes() - before == set(), out
@@ -117,5 +123,8 @@ def test_a_malformed_file_fails_the_run_whatever_the_filter(mpconform, tmp_path)
         assert proc.returncode == 1, proc.stdout
         assert "malformed case file: " in proc.stdout and "broken.yaml:1:1" in proc.stdout, proc.stdout
         assert "1 passed, 1 failed" in proc.stdout, proc.stdout
-        verdicts = sorted(r["verdict"] for r in json.loads(report.read_text()))
-        assert verdicts == ["malformed case", "passed"], verdicts
+        doc = read_document(report)
+        # The results file lists the file apart: it is no case × implementation.
+        assert [r["verdict"] for r in doc["results"]] == ["passed"], doc["results"]
+        assert [(m["file"].rsplit("/", 1)[-1], m["line"]) for m in doc["malformed"]] == [("broken.yaml", 1)], doc["malformed"]
+        assert "broken.yaml:1:1" in doc["malformed"][0]["error"], doc["malformed"]

@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+from results_file import read_results
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "fake_adapter.py")
 
@@ -66,7 +68,7 @@ def test_verdict(mpconform, cases, tmp_path, mode, verdict):
         [mpconform, "--cases", str(cases), "--jobs", "1", "--report", str(report), "--impl", impl],
         capture_output=True, text=True, timeout=60)
     took = time.monotonic() - started
-    records = json.loads(report.read_text())
+    records = read_results(report)
     assert [r["verdict"] for r in records] == [verdict], proc.stdout
     assert (proc.returncode == 0) == (verdict == "passed")
     assert took < 20, "the runner took %.1f s; the case deadline is 4 s" % took
@@ -99,7 +101,7 @@ def test_a_case_for_other_versions_is_skipped_even_with_actors(mpconform, tmp_pa
         [mpconform, "--cases", str(tmp_path / "cases"), "--jobs", "1", "--report", str(report),
          "--impl", "cmd:fake=%s %s good" % (sys.executable, FAKE)],
         capture_output=True, text=True, timeout=60)
-    records = json.loads(report.read_text())
+    records = read_results(report)
     assert [r["verdict"] for r in records] == ["skipped"], proc.stdout
     assert "not applicable" in records[0]["reason"]
     assert proc.returncode == 0
@@ -125,7 +127,7 @@ def run_fake(mpconform, cases, tmp_path, mode, jobs=1, extra=()):
     stdout, stderr = proc.communicate(timeout=60)
     took = time.monotonic() - started
     leftover = fake_processes(tag)
-    return proc.returncode, stdout + stderr, json.loads(report.read_text()), took, peak_kb, leftover
+    return proc.returncode, stdout + stderr, read_results(report), took, peak_kb, leftover
 
 
 # Issue 7, items 1-6: each faulty adapter ends in a protocol error whose reason names what is
