@@ -1,9 +1,18 @@
 #include "implementations.hpp"
 
-#include <regex>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace mpconform {
 namespace {
@@ -14,20 +23,41 @@ std::string sanitize(const std::string& s) {
   return out;
 }
 
-// A readable label from an interpreter path: /root/.pyenv/versions/3.8.18/bin/python -> 3_8,
-// /usr/bin/pypy3 -> pypy3.
-std::string label_from_path(const std::string& path) {
-  std::smatch m;
-  static const std::regex version(R"((\d+)\.(\d+)(\.\d+)?)");
-  if (std::regex_search(path, m, version)) return m[1].str() + "_" + m[2].str();
-  auto slash = path.rfind('/');
-  return sanitize(slash == std::string::npos ? path : path.substr(slash + 1));
+// Valid Python 2 and 3 alike, so that a Python 2 is told apart instead of failing to start.
+const char* kQueryScript =
+    "import os, platform, sys\n"
+    "v = sys.version_info\n"
+    "sys.stdout.write('mpconform-interpreter %s %d %d %d %s %d %s\\n' % (platform.python_implementation(),"
+    " v[0], v[1], v[2], v[3], v[4], os.path.realpath(sys.executable)))\n";
+
+// The last non-empty line of what a failed interpreter printed, for the error message.
+std::string last_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  if (last.size() > 300) last = last.substr(0, 300) + "…";
+  return last;
 }
 
-}  // namespace
-
-Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths) {
+// The interpreter's identity: what makes two specs the same implementation.
+struct Parsed {
   Implementation impl;
+  std::string identity;
+  std::string note;
+};
+
+std::string version_suffix(const Interpreter& in) {
+  std::string s = std::to_string(in.major) + "_" + std::to_string(in.minor) + "_" + std::to_string(in.micro);
+  if (in.releaselevel == "alpha") s += "a" + std::to_string(in.serial);
+  else if (in.releaselevel == "beta") s += "b" + std::to_string(in.serial);
+  else if (in.releaselevel == "candidate") s += "rc" + std::to_string(in.serial);
+  return s;
+}
+
+Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const InterpreterQuery& query) {
+  Parsed out;
+  Implementation& impl = out.impl;
   impl.spec = spec;
   if (spec.starts_with("cmd:")) {
     auto eq = spec.find('=');
@@ -36,7 +66,8 @@ Implementation parse_implementation(const std::string& spec, const AdapterPaths&
     std::istringstream words(spec.substr(eq + 1));
     for (std::string w; words >> w;) impl.command.push_back(w);
     if (impl.command.empty()) throw std::invalid_argument("--impl " + spec + ": empty command");
-    return impl;
+    out.identity = "cmd:" + spec.substr(eq + 1);
+    return out;
   }
   std::vector<std::string> parts;
   std::istringstream in(spec);
@@ -47,38 +78,167 @@ Implementation parse_implementation(const std::string& spec, const AdapterPaths&
     path = kind.substr(colon + 1);
     kind = kind.substr(0, colon);
   }
-  std::string module, start, label;
+  std::string module, start, label, older;
   for (std::size_t i = 1; i < parts.size(); ++i) {
     auto eq = parts[i].find('=');
     std::string key = parts[i].substr(0, eq), value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
     if (value.empty()) throw std::invalid_argument("--impl " + spec + ": option '" + parts[i] + "' is not key=value");
     if (key == "module" && kind == "cpython") module = value;
     else if (key == "start" && kind == "cpython") start = value;
+    else if (key == "older" && kind == "cpython") older = value;
     else if (key == "label") label = sanitize(value);
     else throw std::invalid_argument("--impl " + spec + ": unknown option '" + key + "' for " + kind);
   }
   if (kind == "cpython") {
+    if (!start.empty() && start != "fork" && start != "spawn" && start != "forkserver")
+      throw std::invalid_argument("--impl " + spec + ": start must be fork, spawn or forkserver");
+    if (!older.empty() && older != "run") throw std::invalid_argument("--impl " + spec + ": older takes only 'run'");
     std::string python = path;
     if (python.empty()) python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    Interpreter it = query(python);
+    const std::string what = it.name + " " + it.version() + " at " + it.executable;
+    const std::string range = kSpecOldest.str() + "–" + kSpecNewest.str();
+    if (it.major < 3)
+      throw std::invalid_argument("--impl " + spec + ": " + what + " is Python " + std::to_string(it.major) +
+                                  ": the spec covers Python " + range + " and the CPython adapter needs Python 3; not run");
     impl.command = {python, paths.cpython_adapter};
     if (!module.empty()) impl.command.insert(impl.command.end(), {"--module", module});
-    if (!start.empty()) {
-      if (start != "fork" && start != "spawn" && start != "forkserver")
-        throw std::invalid_argument("--impl " + spec + ": start must be fork, spawn or forkserver");
-      impl.command.insert(impl.command.end(), {"--start-method", start});
-    }
-    impl.label = "cpython";
-    if (!path.empty()) impl.label += "_" + label_from_path(path);
+    if (!start.empty()) impl.command.insert(impl.command.end(), {"--start-method", start});
+    // A bare `cpython` keeps its short label (the README's and CI's filters use it); an
+    // interpreter named explicitly is labelled by what it is, not how it was spelled.
+    impl.label = path.empty() ? "cpython" : sanitize(it.name) + "_" + version_suffix(it);
     if (!module.empty() && module != "multiprocessing") impl.label += "_" + sanitize(module);
     if (!start.empty()) impl.label += "_" + start;
+    if (Version{it.major, it.minor} < kSpecOldest) {
+      if (older.empty())
+        throw std::invalid_argument("--impl " + spec + ": " + what + " predates the spec (" + range + "): not run; add ,older=run to run it anyway, judged against " +
+                                    kSpecOldest.str() + " expectations");
+      // Its hello then says it follows the oldest semantics the spec has, and every test name says so.
+      impl.command.insert(impl.command.end(), {"--semantics", kSpecOldest.str()});
+      impl.label += "_as_" + sanitize(kSpecOldest.str());
+      out.note = "%LABEL%: " + what + " predates the spec (" + range + "): judged against " + kSpecOldest.str() + " expectations (older=run)";
+    }
+    out.identity = "cpython:" + it.executable + "|" + (module.empty() ? "multiprocessing" : module) + "|" + start;
   } else if (kind == "cpp") {
     impl.command = {path.empty() ? paths.cpp_adapter : path};
     impl.label = "cpp";
+    std::error_code ec;
+    auto real = std::filesystem::weakly_canonical(impl.command[0], ec);
+    out.identity = "cpp:" + (ec ? impl.command[0] : real.string());
   } else {
     throw std::invalid_argument("--impl " + spec + ": unknown implementation '" + kind + "' (cpython, cpp or cmd:LABEL=COMMAND)");
   }
   if (!label.empty()) impl.label = label;
-  return impl;
+  if (auto p = out.note.find("%LABEL%"); p != std::string::npos) out.note.replace(p, 7, impl.label);
+  return out;
+}
+
+}  // namespace
+
+std::string Interpreter::version() const {
+  std::string s = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(micro);
+  if (releaselevel == "alpha") s += "a" + std::to_string(serial);
+  else if (releaselevel == "beta") s += "b" + std::to_string(serial);
+  else if (releaselevel == "candidate") s += "rc" + std::to_string(serial);
+  return s;
+}
+
+Interpreter query_interpreter(const std::string& python, double timeout_seconds) {
+  const std::string who = "the interpreter " + python;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::invalid_argument(who + " cannot be asked its version: pipe: " + std::strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    throw std::invalid_argument(who + " cannot be asked its version: fork: " + std::strerror(errno));
+  }
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    execlp(python.c_str(), python.c_str(), "-c", kQueryScript, static_cast<char*>(nullptr));
+    std::string msg = "cannot run it: " + std::string(std::strerror(errno)) + "\n";
+    ssize_t ignored = write(1, msg.data(), msg.size());
+    (void)ignored;
+    _exit(127);
+  }
+  close(fds[1]);
+  // Bounded: an interpreter that hangs (a wrapper waiting for input, a broken site) is killed.
+  std::string output;
+  bool timed_out = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    char buf[4096];
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (output.size() < 65536) output.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fds[0]);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    std::ostringstream bound;
+    bound << timeout_seconds;
+    throw std::invalid_argument(who + " did not answer within " + bound.str() + " s when asked its version (killed)");
+  }
+  Interpreter it;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string tag;
+    if (!(words >> tag) || tag != "mpconform-interpreter") continue;
+    if (words >> it.name >> it.major >> it.minor >> it.micro >> it.releaselevel >> it.serial) {
+      std::getline(words >> std::ws, it.executable);
+      if (!it.executable.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0) return it;
+    }
+  }
+  std::string why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                      : "was killed by signal " + std::to_string(WTERMSIG(status));
+  std::string said = last_line(output);
+  throw std::invalid_argument(who + " does not start as a Python: asked its version, it " + why +
+                              (said.empty() ? std::string(" and printed nothing") : ": " + said));
+}
+
+Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths, const InterpreterQuery& query, std::string* note) {
+  Parsed p = parse_one(spec, paths, query);
+  if (note) *note = p.note;
+  return p.impl;
+}
+
+Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths) {
+  return parse_implementation(spec, paths, [](const std::string& python) { return query_interpreter(python); });
+}
+
+std::vector<Implementation> parse_implementations(const std::vector<std::string>& specs, const AdapterPaths& paths,
+                                                  const InterpreterQuery& query, std::vector<std::string>& notes) {
+  std::vector<Implementation> impls;
+  std::map<std::string, std::string> spec_by_label, spec_by_identity;
+  for (const auto& spec : specs) {
+    Parsed p = parse_one(spec, paths, query);
+    if (auto [it, fresh] = spec_by_identity.emplace(p.identity, spec); !fresh)
+      throw std::invalid_argument("--impl " + it->second + " and --impl " + spec + " are the same implementation (" +
+                                  p.identity.substr(p.identity.find(':') + 1) + "): give it once");
+    if (auto [it, fresh] = spec_by_label.emplace(p.impl.label, spec); !fresh)
+      throw std::invalid_argument("--impl " + it->second + " and --impl " + spec + " would both be labelled '" + p.impl.label +
+                                  "' (test names must be unique): give one of them label=NAME");
+    if (!p.note.empty()) notes.push_back(p.note);
+    impls.push_back(std::move(p.impl));
+  }
+  return impls;
 }
 
 }  // namespace mpconform

@@ -1,9 +1,12 @@
-// Turns --impl specifications into adapter command lines.
+// Turns --impl specifications into adapter command lines and labels.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "session.hpp"
+#include "versions.hpp"
 
 namespace mpconform {
 
@@ -12,11 +15,45 @@ struct AdapterPaths {
   std::string cpp_adapter;      // the built C++ adapter executable
 };
 
+// The Python versions the spec describes (spec/README.md): an older interpreter is refused
+// unless its spec says older=run, and is then judged against the oldest's expectations.
+inline constexpr Version kSpecOldest{3, 8};
+inline constexpr Version kSpecNewest{3, 13};
+
+// What an interpreter says it is, asked by running it once.
+struct Interpreter {
+  std::string name;         // platform.python_implementation(): "CPython", "PyPy"
+  int major = 0, minor = 0, micro = 0;
+  std::string releaselevel;  // "final", "candidate", …
+  int serial = 0;
+  std::string executable;   // realpath(sys.executable): the same however it was spelled
+  std::string version() const;  // "3.11.2", "3.13.0rc1"
+};
+
+// Runs `python` (a path, or a name looked up in PATH) once, within `timeout_seconds`; any
+// Python from 2.x on answers. Throws std::invalid_argument saying why when it does not start,
+// fails, hangs or answers something else.
+Interpreter query_interpreter(const std::string& python, double timeout_seconds = 30);
+using InterpreterQuery = std::function<Interpreter(const std::string& python)>;
+
 // Forms (options after commas, in any order):
-//   cpython[:PYTHON][,module=M][,start=fork|spawn|forkserver][,label=L]
+//   cpython[:PYTHON][,module=M][,start=fork|spawn|forkserver][,older=run][,label=L]
 //   cpp[:ADAPTER][,label=L]
 //   cmd:LABEL=COMMAND WORDS…   (any other adapter, split on spaces)
-// Throws std::invalid_argument with a message that says what is wrong.
+// A cpython label is the interpreter's own name and full version (cpython_3_11_2, pypy_3_9_16),
+// then the module and start method where given; the bare `cpython` (the default interpreter) is
+// labelled `cpython`. Throws std::invalid_argument with a message that says what is wrong,
+// among others for an interpreter older than kSpecOldest without older=run, or a Python 2.
+// `note`, if not empty afterwards, is a sentence the user must see (e.g. how an older
+// interpreter is judged).
+Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths, const InterpreterQuery& query,
+                                    std::string* note = nullptr);
 Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths);
+
+// Every --impl, parsed; two that would share a label, or that are the same implementation
+// (the same interpreter, module and start method however spelled), are an error naming both
+// specs. Notes for the user are appended to `notes`.
+std::vector<Implementation> parse_implementations(const std::vector<std::string>& specs, const AdapterPaths& paths,
+                                                  const InterpreterQuery& query, std::vector<std::string>& notes);
 
 }  // namespace mpconform
