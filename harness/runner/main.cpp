@@ -18,6 +18,7 @@
 
 #include "adapter_process.hpp"
 #include "case_loader.hpp"
+#include "diff.hpp"
 #include "implementations.hpp"
 #include "limits.hpp"
 #include "report.hpp"
@@ -29,6 +30,7 @@ using namespace mpconform;
 namespace {
 
 const char* kUsage = R"(usage: mpconform [options] [GoogleTest options]
+       mpconform diff A B | --impl X --impl Y [options]   (see mpconform diff --help)
 
 Runs the conformance cases against one or more implementations through their adapters.
 
@@ -40,7 +42,8 @@ options:
   --cases DIR        the case tree (default: the source tree's cases/)
   --schema FILE      the case schema (default: the source tree's spec/case.schema.json)
   --jobs N           run N shards in parallel (default: the number of cores; 1 = in this process)
-  --report FILE      write every verdict, with traces, as JSON
+  --report FILE      write the results file: run metadata, and every verdict with its observed
+                     trace and rerun command (spec/results.md); --results FILE is the same
   --check            only read and validate the cases; exit 1 if any is malformed
   --help             this text
 
@@ -105,7 +108,7 @@ void add_record(const Record& rec) {
     std::lock_guard lock(g_records_mutex);
     g_records.push_back(rec);
   }
-  if (g_journal.is_open()) g_journal.write({{"record", record_to_json(rec)}});
+  if (g_journal.is_open()) g_journal.write({{"record", record_to_json(rec)}, {"hello", rec.implementation}});
 }
 
 // Tells the journal which tests this shard will run and which one it is in.
@@ -124,14 +127,41 @@ class JournalListener : public testing::EmptyTestEventListener {
   }
 };
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// A case × implementation as the results file names it, before it has a verdict.
+Record planned_record(const Case& c, const Implementation& impl, const fs::path& cases) {
+  Record r{impl.label, c.id, c.level};
+  fs::path rel = fs::path(c.file).lexically_relative(cases);
+  r.file = rel.empty() || rel.string().starts_with("..") ? c.file : rel.string();
+  r.title = c.title;
+  r.spec = c.spec;
+  r.tags = c.tags;
+  r.rerun = shell_quote(g_self) + " --cases " + shell_quote(fs::absolute(cases).string()) + " --jobs 1 --impl " + shell_quote(impl.spec) +
+            " --gtest_filter=" + shell_quote(impl.label + "." + c.id);
+  return r;
+}
+
 class CaseTest : public testing::Test {
  public:
   CaseTest(const Case* c, const Implementation* impl, const fs::path* cases) : case_(c), impl_(impl), cases_(cases) {}
 
   void TestBody() override {
     CaseResult r = run_case(*case_, *impl_, g_limits);
-    Record rec{impl_->label, case_->id, case_->level, r.verdict, r.reason, r.seconds, r.implementation, ""};
+    Record rec = planned_record(*case_, *impl_, *cases_);
+    rec.verdict = r.verdict;
+    rec.reason = r.reason;
+    rec.seconds = r.seconds;
+    rec.implementation = r.implementation;
+    rec.trace = trace_to_json(r.trace);
     if (r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped) rec.details = format_result(*case_, r);
+    // A failure points at the step that failed, else at the case file.
+    for (const auto& s : r.trace)
+      if (!s.problem.empty() && s.line > 0) rec.line = s.line;
     add_record(rec);
     RecordProperty("verdict", verdict_name(r.verdict));
     switch (r.verdict) {
@@ -142,8 +172,7 @@ class CaseTest : public testing::Test {
       case Verdict::Differs:
         GTEST_SKIP() << "differs from CPython on a cpython-specific case:\n" << rec.details;
       default:
-        ADD_FAILURE() << format_result(*case_, r) << "  rerun: " << g_self << " --cases " << cases_->string() << " --jobs 1 --impl '"
-                      << impl_->spec << "' --gtest_filter='" << impl_->label << "." << case_->id << "'";
+        ADD_FAILURE_AT(case_->file.c_str(), rec.line) << format_result(*case_, r) << "  rerun: " << rec.rerun;
     }
   }
 
@@ -242,6 +271,8 @@ Options parse_options(int argc, char** argv) {
       o.jobs = static_cast<unsigned>(n);
     } else if (a == "--report" || a.starts_with("--report=")) {
       o.report = value("--report");
+    } else if (a == "--results" || a.starts_with("--results=")) {
+      o.report = value("--results");
     } else if (a == "--check") {
       o.check_only = true;
     } else if (!bound_option(a, value, o.limits)) {
@@ -283,6 +314,7 @@ std::vector<Record> read_journal(const std::string& path, int status, unsigned s
       in_progress = j["started"].get<std::string>();
     } else if (j.contains("record")) {
       Record r = record_from_json(j["record"]);
+      r.implementation = j.value("hello", json::object());
       --unfinished[r.impl + "." + r.case_id];
       records.push_back(std::move(r));
       in_progress.clear();
@@ -297,6 +329,7 @@ std::vector<Record> read_journal(const std::string& path, int status, unsigned s
       r.reason = name == in_progress && i == 0 ? "the runner's shard " + std::to_string(shard) + " ended (" + how + ") during this case"
                                                : "the runner's shard " + std::to_string(shard) + " ended (" + how + ") before this case ran";
       r.details = r.case_id + "\n  verdict: crashed: " + r.reason + "\n";
+      r.trace = json::array();  // the shard's trace of this case died with it
       records.push_back(std::move(r));
     }
   }
@@ -359,13 +392,18 @@ std::vector<Record> run_sharded(const std::vector<std::string>& original_args, c
 }
 
 // Every verdict, malformed files included (whatever the filter), into the report and summary.
-int finish_run(std::vector<Record> records, const std::vector<std::string>& malformed, const Options& o, double wall, int rc) {
-  for (const auto& err : malformed) records.push_back(Record{"malformed", err, "", Verdict::CaseError, err, 0, json::object(), err});
+int finish_run(std::vector<Record> records, const std::vector<std::string>& malformed, const Options& o, RunInfo run,
+               const std::vector<Implementation>& impls, double wall, int rc) {
   if (!o.report.empty()) {
-    json all = json::array();
-    for (const auto& r : records) all.push_back(record_to_json(r));
-    std::ofstream(o.report) << dump_json(all, 2) << "\n";
+    run.wall_seconds = wall;
+    std::vector<ImplInfo> infos;
+    for (const auto& impl : impls) infos.push_back({impl.label, impl.spec});
+    std::ofstream out(o.report);
+    out << dump_json(results_document(run, infos, records, malformed), 2) << "\n";
+    if (!out) std::cerr << "mpconform: could not write the results file " << o.report << "\n";
   }
+  // Counted in the summary as failures; the results file lists them under "malformed".
+  for (const auto& err : malformed) records.push_back(Record{"malformed", err, "", Verdict::CaseError, err, 0, json::object(), err});
   std::cout << comparison(records);
   for (const auto& err : malformed) std::cout << "mpconform: malformed case file: " << err << "\n";
   std::cout << "mpconform: " << summary_line(tally(records), wall) << std::endl;
@@ -374,10 +412,26 @@ int finish_run(std::vector<Record> records, const std::vector<std::string>& malf
   return std::max(rc, any_failed ? 1 : 0);
 }
 
+RunInfo run_info(RunInfo run, const Options& o) {
+  run.cases_dir = o.cases.string();
+  run.jobs = o.jobs;
+  run.isolation = AdapterProcess::isolation_description();
+  run.limits = o.limits;
+  return run;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> original_args(argv, argv + argc);
+  RunInfo run;
+  run.command = original_args;
+  run.started = utc_iso8601(std::time(nullptr));
+  if (argc > 1 && std::string(argv[1]) == "diff") {
+    std::error_code ec;
+    std::string self = fs::read_symlink("/proc/self/exe", ec).string();
+    return diff_main(std::vector<std::string>(argv + 2, argv + argc), self.empty() ? argv[0] : self);
+  }
   testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
   Options o;
   try {
@@ -436,13 +490,13 @@ int main(int argc, char** argv) {
   if (o.jobs > 1 && !journal && !user_sharding && !testing::GTEST_FLAG(list_tests)) {
     TestIndex tests;
     for (const auto& impl : impls)
-      for (const auto& c : loaded.cases) tests[impl.label + "." + c.id] = Record{impl.label, c.id, c.level};
+      for (const auto& c : loaded.cases) tests[impl.label + "." + c.id] = planned_record(c, impl, o.cases);
     auto t0 = std::chrono::steady_clock::now();
     std::cout << "mpconform: " << AdapterProcess::isolation_description() << std::endl;  // leftovers are checked per case
     int worst = 0;
     auto records = run_sharded(original_args, o, tests, worst);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return finish_run(std::move(records), loaded.errors, o, wall, worst);
+    return finish_run(std::move(records), loaded.errors, o, run_info(run, o), impls, wall, worst);
   }
 
   for (const auto& err : loaded.errors) {
@@ -470,5 +524,5 @@ int main(int argc, char** argv) {
   int rc = RUN_ALL_TESTS();
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (testing::GTEST_FLAG(list_tests) || journal) return rc;  // a shard's parent sums up
-  return finish_run(g_records, loaded.errors, o, wall, rc);
+  return finish_run(g_records, loaded.errors, o, run_info(run, o), impls, wall, rc);
 }
