@@ -5,7 +5,6 @@
 #include <charconv>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -19,6 +18,8 @@
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
+
+#include "pattern.hpp"
 
 namespace mpconform {
 namespace fs = std::filesystem;
@@ -758,7 +759,7 @@ void check_finite_durations(const Source& src, const YNode* root) {
   });
 }
 
-// Bounds a `match` pattern: std::regex compiles and matches recursively.
+// Bounds a `match` pattern, so that the column in an error is quickly found in the file.
 constexpr std::size_t kMaxPatternChars = 1000;
 
 std::string join(const std::vector<std::string>& items) {
@@ -936,8 +937,8 @@ class CaseBuilder {
           if (e.exc_match.size() > kMaxPatternChars)
             fail(src_, m, "match: a pattern of more than " + std::to_string(kMaxPatternChars) + " characters");
           try {
-            std::regex check(e.exc_match, std::regex::ECMAScript);
-          } catch (const std::regex_error& err) {
+            Pattern check(e.exc_match);
+          } catch (const PatternError& err) {
             fail(src_, m, std::string("bad regular expression: ") + err.what());
           }
         }

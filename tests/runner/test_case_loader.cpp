@@ -285,6 +285,8 @@ const std::vector<std::pair<std::string, std::string>> kHostile = {
       {"non_utf8_key.yaml", ":9:17: not valid UTF-8: byte \\xff (a case file is UTF-8 text)"},
       {"non_utf8_string.yaml", ":9:16: not valid UTF-8: byte \\xe9 (a case file is UTF-8 text)"},
       {"nul_byte.yaml", ":9:13: control character U+0000 in the text: YAML allows only tab and line breaks"},
+      // a match pattern outside the dialect: the column in the pattern, and what is not supported
+      {"match_backreference.yaml", ":9:49: bad regular expression: column 5: backreferences (\\1) are not supported"},
 };
 
 TEST(HostileCases, EachIsRefusedAtOnceWithFileLineColumnAndReason) {

@@ -61,6 +61,9 @@ FILES = {
     "non_utf8_key.yaml": case(QUEUE + "steps:\n  - call: q.get\n    kwargs: {tim") + b"\xff" + b"out: 1}\n",
     "non_utf8_string.yaml": case(QUEUE + "steps:\n  - call: q.put\n    args: [\"caf") + b"\xe9" + b"\"]\n",
     "nul_byte.yaml": case(QUEUE + "steps:\n  - call: q.put\n    args: [a\x00b]\n"),
+    # a match pattern outside the linear-time dialect (a backreference)
+    "match_backreference.yaml": case(QUEUE + "steps:\n  - call: q.get_nowait\n"
+                                     "    expect: {raises: {type: queue.Empty, match: '(a*)\\1b'}}\n"),
 }
 
 
