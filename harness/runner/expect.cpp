@@ -54,7 +54,7 @@ namespace {
 // A search costs at most (bytes of the message + 1) x (instructions of the pattern) steps of a few
 // nanoseconds (pattern.hpp). The message comes from the adapter (up to --max-frame-bytes), so the
 // product is bounded, not the length alone: a literal pattern is searched in a message of some
-// megabytes, the largest pattern (10000 instructions) in 3 KB; a search takes at most ~0.1 s.
+// megabytes, the largest pattern (10000 instructions) in 3 KB; a search takes at most some 0.2 s.
 constexpr std::uint64_t kMaxSearchSteps = std::uint64_t(1) << 25;
 
 std::string check_value_outcome(const Expectation& e, const Outcome& o) {

@@ -228,7 +228,7 @@ TEST(Pattern, TheSlowestSearchCheckOutcomeAllowsIsQuick) {
   o.exc_message = std::string((std::size_t(1) << 25) / size - 1, 'a');
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(check_outcome(&e, o), "message does not match /" + e.exc_match + "/");
-  EXPECT_LT(seconds_since(t0), 0.5);
+  EXPECT_LT(seconds_since(t0), 1.0);  // some 0.2 s unloaded
   o.exc_message += "aa";  // one step past the bound: refused at once, with the reason
   t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(check_outcome(&e, o).rfind("message is " + std::to_string(o.exc_message.size()) + " bytes, too long to search with /", 0), 0u);
