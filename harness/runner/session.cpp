@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -60,11 +61,16 @@ void make_valid_utf8(CaseResult& r) {
 }
 
 // An outcome as the trace keeps it: the typed values as the adapter sent them (spec/values.md).
-// A value past kMaxTypedBytes is left out (its cut-short text is in `observed`), as the text is.
+// A value past kMaxTypedBytes is left out (its cut-short text is in `observed`), as the text is;
+// its size and CRC-32 stay, so that `mpconform diff` can still tell two such values apart.
 constexpr std::size_t kMaxTypedBytes = 4000;
 json outcome_json(const Outcome& o) {
   auto bounded = [](const json& v) {
-    return v.dump(-1, ' ', false, json::error_handler_t::replace).size() <= kMaxTypedBytes ? v : json{{"truncated", true}};
+    const std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (text.size() <= kMaxTypedBytes) return v;
+    char crc[16];
+    std::snprintf(crc, sizeof crc, "%08x", crc32(text));
+    return json{{"truncated", true}, {"json_bytes", text.size()}, {"crc32", crc}};
   };
   if (o.kind == Outcome::Kind::Returned) return {{"kind", "returned"}, {"value", bounded(o.value)}};
   return {{"kind", "raised"}, {"type", o.exc_type}, {"bases", o.exc_bases}, {"message", excerpt(o.exc_message, kMaxTypedBytes)}, {"args", bounded(o.exc_args)}};
