@@ -225,7 +225,9 @@ DiffReport diff_results(const DiffSide& a, const DiffSide& b, const DiffOptions&
     const bool verdict_differs = str(*ra, "verdict") != str(*rb, "verdict");
     std::ostringstream steps;
     const json ta = ra->value("trace", json::array()), tb = rb->value("trace", json::array());
-    for (std::size_t i = 0; i < std::max(ta.size(), tb.size()); ++i) {
+    // A side that ran no step (skipped, or its shard died) is told by its verdict alone.
+    const std::size_t steps_to_compare = ta.empty() || tb.empty() ? 0 : std::max(ta.size(), tb.size());
+    for (std::size_t i = 0; i < steps_to_compare; ++i) {
       const json* sa = i < ta.size() ? &ta[i] : nullptr;
       const json* sb = i < tb.size() ? &tb[i] : nullptr;
       std::vector<std::string> why;
