@@ -298,9 +298,16 @@ int diff_main(const std::vector<std::string>& args, const std::string& self) {
     DiffSide a, b;
     if (!impls.empty()) {
       const std::string file = "/tmp/mpconform-diff-" + std::to_string(getpid()) + ".json";
-      if (!run_runner(self, runner_args, file)) throw std::runtime_error("the runner wrote no results file (its output is above)");
-      json doc = read_results_file(file);
+      const bool written = run_runner(self, runner_args, file);
+      json doc;
+      try {
+        if (written) doc = read_results_file(file);
+      } catch (...) {
+        std::filesystem::remove(file);
+        throw;
+      }
       std::filesystem::remove(file);
+      if (!written) throw std::runtime_error("the runner wrote no results file (its output is above)");
       if (doc["implementations"].size() != 2)
         throw std::runtime_error("the two --impl have the same label: give one ,label=L");
       a = diff_side(doc, "--impl " + impls[0], str(doc["implementations"][0], "label"));
