@@ -209,6 +209,7 @@ AdapterProcess::AdapterProcess(const std::vector<std::string>& argv) {
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(err));
   }
   if (!isolation.isolated()) shm_before_ = machine_shm();
+  if (isolation.isolated()) kept_tmp_ = TmpKeep::for_command(argv);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -230,7 +231,7 @@ AdapterProcess::AdapterProcess(const std::vector<std::string>& argv) {
     if (channel[1] >= 0) {
       int roots[2];
       const char* step = "";
-      SetupReport report{isolation.enter(roots, &step), {}};
+      SetupReport report{isolation.enter(roots, &step, kept_tmp_), {}};
       std::strncpy(report.step, step, sizeof report.step - 1);
       iovec iov{&report, sizeof report};
       alignas(cmsghdr) char control[CMSG_SPACE(sizeof roots)] = {};
@@ -386,7 +387,8 @@ std::string AdapterProcess::leftovers() const {
   std::vector<std::string> left;
   if (private_shm_ >= 0) {
     for (const auto& e : entries_of(private_shm_)) left.push_back("/dev/shm/" + printable(e, 200));
-    for (const auto& e : entries_of(private_tmp_)) left.push_back("/tmp/" + printable(e, 200));
+    for (const auto& e : entries_of(private_tmp_))
+      if (!kept_tmp_.keeps(e.ends_with("/") ? e.substr(0, e.size() - 1) : e)) left.push_back("/tmp/" + printable(e, 200));
     return join_bounded(left, 20);
   }
   std::vector<std::string> appeared;
@@ -410,7 +412,10 @@ bool AdapterProcess::exists_for_adapter(const std::string& path) const {
   if (private_shm_ >= 0) {
     for (auto [root, fd] : {std::pair{std::string("/dev/shm"), private_shm_}, std::pair{std::string("/tmp"), private_tmp_}}) {
       if (path == root) return true;
-      if (path.starts_with(root + "/")) return fstatat(fd, path.c_str() + root.size() + 1, &st, AT_SYMLINK_NOFOLLOW) == 0;
+      if (!path.starts_with(root + "/")) continue;
+      const std::string rest = path.substr(root.size() + 1);
+      if (fd == private_tmp_ && kept_tmp_.keeps(rest.substr(0, rest.find('/')))) break;  // the machine's, bound in
+      return fstatat(fd, rest.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     }
   }
   return lstat(path.c_str(), &st) == 0;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "isolation.hpp"
+
 namespace mpconform {
 
 class AdapterProcess {
@@ -71,6 +73,7 @@ class AdapterProcess {
   std::optional<int> status_;
   int private_shm_ = -1, private_tmp_ = -1;  // roots of the case's own tmpfs, where isolated
   std::set<std::string> shm_before_;         // the machine's /dev/shm when the case began, where not
+  TmpKeep kept_tmp_;                         // what of the machine's /tmp the adapter still sees
 };
 
 // Describes a wait status: "exit code 1", "killed by signal 9 (SIGKILL)".

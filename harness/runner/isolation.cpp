@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,7 +49,34 @@ const char* kind_words(Isolation::Kind kind) {
 
 }  // namespace
 
-int Isolation::enter(Kind kind, int roots[2], const char** step) const {
+TmpKeep TmpKeep::for_command(const std::vector<std::string>& argv) {
+  TmpKeep keep;
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof buf)) keep.cwd = buf;
+  std::vector<std::string> paths = argv;
+  paths.push_back(keep.cwd);
+  for (const auto& p : argv)
+    if (char* real = p.starts_with("/") ? realpath(p.c_str(), nullptr) : nullptr) {
+      paths.emplace_back(real);
+      free(real);
+    }
+  for (const auto& p : paths) {
+    if (!p.starts_with("/tmp/")) continue;
+    std::string name = p.substr(5, p.find('/', 5) == std::string::npos ? std::string::npos : p.find('/', 5) - 5);
+    if (name.empty() || name == "." || name == ".." || keep.keeps(name)) continue;
+    struct stat st;
+    if (lstat(("/tmp/" + name).c_str(), &st) != 0) continue;
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;
+    keep.names.push_back(name);
+    keep.targets.push_back("/tmp/" + name);
+    keep.is_dir.push_back(S_ISDIR(st.st_mode));
+  }
+  return keep;
+}
+
+bool TmpKeep::keeps(const std::string& name) const { return std::find(names.begin(), names.end(), name) != names.end(); }
+
+int Isolation::enter(Kind kind, int roots[2], const char** step, const TmpKeep& keep) const {
   roots[0] = roots[1] = -1;
   if (kind == Kind::None) return 0;
   if (kind == Kind::UserNamespace) {
@@ -75,8 +103,25 @@ int Isolation::enter(Kind kind, int roots[2], const char** step) const {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
   *step = "mount -t tmpfs tmpfs /dev/shm";
   if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return errno;
+  // The working directory keeps the machine's /tmp, covered by the tmpfs, in reach: what the
+  // adapter needs from it is bound back by its relative name.
+  *step = "chdir /tmp";
+  if (!keep.names.empty() && chdir("/tmp") != 0) return errno;
   *step = "mount -t tmpfs tmpfs /tmp";
   if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return errno;
+  for (std::size_t i = 0; i < keep.names.size(); ++i) {
+    *step = "keep a path of the adapter's under /tmp";
+    if (keep.is_dir[i]) {
+      if (mkdir(keep.targets[i].c_str(), 0700) != 0) return errno;
+    } else {
+      int fd = open(keep.targets[i].c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) return errno;
+      close(fd);
+    }
+    if (mount(keep.names[i].c_str(), keep.targets[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno;
+  }
+  *step = "chdir back to the working directory";
+  if (!keep.names.empty() && chdir(keep.cwd.c_str()) != 0) return errno;
   *step = "open /dev/shm";
   roots[0] = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (roots[0] < 0) return errno;
@@ -112,7 +157,7 @@ Isolation Isolation::detect() {
       close(pipefd[0]);
       int roots[2];
       const char* step = "";
-      int err = trial.enter(roots, &step);
+      int err = trial.enter(roots, &step, TmpKeep{});
       char msg[128];
       std::size_t n = std::min(strlen(step), sizeof(msg) - sizeof(int));
       std::memcpy(msg, &err, sizeof(int));

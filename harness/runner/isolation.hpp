@@ -11,8 +11,24 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace mpconform {
+
+// The top-level entries of the machine's /tmp that an adapter must still see in its private /tmp:
+// those on the way to its working directory and to each absolute path on its command line (a
+// clone or build tree under /tmp holds the adapter itself). Isolation::enter binds them back from
+// the machine's /tmp; what is kept is never counted as left behind. Made in the runner before
+// fork, so that the child only reads it.
+struct TmpKeep {
+  std::vector<std::string> names;    // "work-1"
+  std::vector<std::string> targets;  // "/tmp/work-1"
+  std::vector<char> is_dir;
+  std::string cwd;  // the runner's working directory, entered again once /tmp is private
+
+  static TmpKeep for_command(const std::vector<std::string>& argv);
+  bool keeps(const std::string& name) const;
+};
 
 class Isolation {
  public:
@@ -31,13 +47,13 @@ class Isolation {
   // fresh tmpfs on /dev/shm and on /tmp, and opens their roots into roots[0] and roots[1] (these
   // keep the tmpfs readable by the runner once the namespace is gone). Returns 0, or an errno with
   // *step naming what failed.
-  int enter(int roots[2], const char** step) const { return enter(kind_, roots, step); }
+  int enter(int roots[2], const char** step, const TmpKeep& keep) const { return enter(kind_, roots, step, keep); }
 
  private:
   Isolation(Kind kind, std::string description, uid_t uid, gid_t gid)
       : kind_(kind), description_(std::move(description)), uid_(uid), gid_(gid) {}
   static Isolation detect();
-  int enter(Kind kind, int roots[2], const char** step) const;
+  int enter(Kind kind, int roots[2], const char** step, const TmpKeep& keep) const;
 
   Kind kind_;
   std::string description_;

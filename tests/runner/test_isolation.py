@@ -369,3 +369,23 @@ def test_as_an_unprivileged_user_an_adapter_does_not_outlive_its_runner(mpconfor
         proc.kill()
         for pid in processes_with(token):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_an_adapter_that_lives_under_tmp_still_runs_and_its_tree_is_no_leftover(mpconform, cases, tmp_path, token):
+    # A clone or build tree under /tmp holds the adapter: the private /tmp must still show it (the
+    # runner binds back the top-level /tmp entries on its command line and working directory).
+    tree = pathlib.Path("/tmp") / (token + "-tree")
+    (tree / "adapters").mkdir(parents=True)
+    try:
+        shutil.copy(ADAPTER, tree / "adapters" / "escaping_adapter.py")
+        report = tmp_path / "report.json"
+        proc = subprocess.run(
+            [os.path.abspath(mpconform), "--cases", str(cases), "--jobs", "1", "--report", str(report),
+             "--impl", "cmd:iso=%s %s good %s" % (sys.executable, tree / "adapters" / "escaping_adapter.py", token)],
+            capture_output=True, text=True, timeout=90, cwd=str(tree))
+        require_isolation(proc.stdout)
+        records = read_results(report)
+        assert [r["verdict"] for r in records] == ["passed"], proc.stdout + proc.stderr
+        assert "left behind" not in records[0]["reason"], records[0]["reason"]
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
