@@ -21,36 +21,22 @@ import uuid
 
 import pytest
 
+from scripted_cases import case_tree, sleep_case
+
 from results_file import read_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ADAPTER = os.path.join(HERE, "escaping_adapter.py")
 
-CASE = """id: isolation.sleep
-title: The actor sleeps for no time
-spec: queue.md#fifo
-tags: [state]
-level: required
-timeout: 10
-steps:
-  - {call: sleep, args: [0], expect: {returns: null}}
-"""
+CASE = sleep_case("isolation.sleep", timeout=10)
 
 ISOLATED = "isolation: private /dev/shm and /tmp per case"
 NOT_ISOLATED = {"MPCONFORM_ISOLATION": "none"}
 
 
 @pytest.fixture(scope="module")
-def mpconform(request):
-    return request.config.getoption("--mpconform")
-
-
-@pytest.fixture(scope="module")
 def cases(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cases")
-    (root / "isolation").mkdir()
-    (root / "isolation" / "sleep.yaml").write_text(CASE)
-    return root
+    return case_tree(tmp_path_factory.mktemp("cases"), "isolation.sleep", CASE)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import xml.etree.ElementTree as ET
 import jsonschema
 import pytest
 
+from scripted_cases import case_tree, sleep_case
+
 from results_file import read_document
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,28 +21,12 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 FAKE = os.path.join(HERE, "fake_adapter.py")
 SCHEMA = json.load(open(os.path.join(ROOT, "spec", "results.schema.json")))
 
-CASE = """id: results.sleep
-title: The actor sleeps for no time
-spec: queue.md#fifo
-tags: [state]
-level: required
-timeout: 4
-steps:
-  - {call: sleep, args: [0], expect: {returns: null}}
-"""
-
-
-@pytest.fixture(scope="module")
-def mpconform(request):
-    return request.config.getoption("--mpconform")
+CASE = sleep_case("results.sleep")
 
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cases")
-    (root / "results").mkdir()
-    (root / "results" / "sleep.yaml").write_text(CASE)
-    return root
+    return case_tree(tmp_path_factory.mktemp("cases"), "results.sleep", CASE)
 
 
 def validate(doc):
@@ -70,7 +56,7 @@ def test_a_real_results_file_is_valid_and_complete(mpconform, cases, tmp_path):
     assert impl["label"] == "fake" and impl["implementation"]["semantics"], impl
     [r] = doc["results"]
     assert (r["case"], r["file"], r["line"], r["verdict"]) == ("results.sleep", "results/sleep.yaml", 1, "passed"), r
-    assert (r["title"], r["level"], r["tags"], r["spec"]) == ("The actor sleeps for no time", "required", ["state"], "queue.md#fifo")
+    assert (r["title"], r["level"], r["tags"], r["spec"]) == ("The controller sleeps for no time", "required", ["state"], "queue.md#fifo")
     # The trace of a pass too, with the outcome typed and the elapsed time the actor measured.
     [step] = r["trace"]
     assert step["call"] == "sleep(0)" and step["line"] == 8 and step["problem"] == "", step

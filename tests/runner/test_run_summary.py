@@ -1,16 +1,14 @@
 """No input makes the summary lose a verdict: a shard that dies charges each case it had not
 finished as crashed, a malformed file fails the run whatever --gtest_filter says, and the exit
 code says the run failed."""
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
-import pytest
-
 from results_file import read_document, read_results
+from scripted_cases import case_tree, sleep_case
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "fake_adapter.py")
@@ -30,21 +28,6 @@ steps:
 """
 
 
-@pytest.fixture(scope="module")
-def mpconform(request):
-    return request.config.getoption("--mpconform")
-
-
-# What the fake adapter's `good` mode passes: main's one call.
-QUICK = """id: summary.quick
-title: The controller sleeps for no time
-spec: queue.md#fifo
-tags: [state]
-level: required
-timeout: 4
-steps:
-  - {call: sleep, args: [0], expect: {returns: null}}
-"""
 
 
 def write_cases(root, count, seconds):
@@ -110,8 +93,7 @@ def test_a_shard_that_dies_charges_its_unfinished_cases_as_crashed(mpconform, tm
 
 
 def test_a_malformed_file_fails_the_run_whatever_the_filter(mpconform, tmp_path):
-    (tmp_path / "cases" / "summary").mkdir(parents=True)
-    (tmp_path / "cases" / "summary" / "quick.yaml").write_text(QUICK)
+    case_tree(tmp_path / "cases", "summary.quick", sleep_case("summary.quick"))
     (tmp_path / "cases" / "summary" / "broken.yaml").write_text("id: summary.broken\ntitle: no steps\n")
     for jobs in ("1", "2"):
         report = tmp_path / ("report%s.json" % jobs)

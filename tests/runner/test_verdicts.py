@@ -1,5 +1,4 @@
 """The runner's own verdicts for adapters that crash, hang, send garbage, leak or answer wrongly."""
-import json
 import os
 import subprocess
 import sys
@@ -8,34 +7,18 @@ import uuid
 
 import pytest
 
+from scripted_cases import case_tree, sleep_case
+
 from results_file import read_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "fake_adapter.py")
 
-CASE = """id: verdict.sleep
-title: The actor sleeps for no time
-spec: queue.md#fifo
-tags: [state]
-level: required
-timeout: 4
-steps:
-  - {call: sleep, args: [0], expect: {returns: null}}
-"""
-
-
-
-@pytest.fixture(scope="module")
-def mpconform(request):
-    return request.config.getoption("--mpconform")
 
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cases")
-    (root / "verdict").mkdir()
-    (root / "verdict" / "sleep.yaml").write_text(CASE)
-    return root
+    return case_tree(tmp_path_factory.mktemp("cases"), "verdict.sleep", sleep_case("verdict.sleep"))
 
 
 def fake_command(mode):
