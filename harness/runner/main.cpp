@@ -101,7 +101,6 @@ std::mutex g_records_mutex;
 std::vector<Record> g_records;
 ShardJournal g_journal;
 std::string g_self;  // how to run this program again, for rerun commands
-Limits g_limits;     // the --max-* bounds, for the sessions
 
 void add_record(const Record& rec) {
   {
@@ -148,11 +147,11 @@ Record planned_record(const Case& c, const Implementation& impl, const fs::path&
 
 class CaseTest : public testing::Test {
  public:
-  CaseTest(const Case* c, const Implementation* impl, const fs::path* cases) : case_(c), impl_(impl), cases_(cases) {}
+  CaseTest(const Case* c, const Implementation* impl, const Options* options) : case_(c), impl_(impl), options_(options) {}
 
   void TestBody() override {
-    CaseResult r = run_case(*case_, *impl_, g_limits);
-    Record rec = planned_record(*case_, *impl_, *cases_);
+    CaseResult r = run_case(*case_, *impl_, options_->limits);
+    Record rec = planned_record(*case_, *impl_, options_->cases);
     rec.verdict = r.verdict;
     rec.reason = r.reason;
     rec.seconds = r.seconds;
@@ -179,7 +178,7 @@ class CaseTest : public testing::Test {
  private:
   const Case* case_;
   const Implementation* impl_;
-  const fs::path* cases_;
+  const Options* options_;
 };
 
 class MalformedCaseTest : public testing::Test {
@@ -436,7 +435,6 @@ int main(int argc, char** argv) {
   Options o;
   try {
     o = parse_options(argc, argv);
-    g_limits = o.limits;
   } catch (const std::exception& e) {
     std::cerr << "mpconform: " << e.what() << "\n";
     return 2;
@@ -508,9 +506,9 @@ int main(int argc, char** argv) {
     for (const auto& c : loaded.cases) {
       const Case* cp = &c;
       const Implementation* ip = &impl;
-      const fs::path* cases = &o.cases;
+      const Options* op = &o;
       testing::RegisterTest(impl.label.c_str(), c.id.c_str(), nullptr, nullptr, c.file.c_str(), 1,
-                            [cp, ip, cases]() -> testing::Test* { return new CaseTest(cp, ip, cases); });
+                            [cp, ip, op]() -> testing::Test* { return new CaseTest(cp, ip, op); });
     }
   }
   if (journal) {

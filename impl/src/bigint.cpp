@@ -71,6 +71,23 @@ bool strip_space_and_sign(std::string_view text, std::size_t& begin, std::size_t
     return false;
 }
 
+// Appends decimal digits (most significant first) to a magnitude, kDecimalChunkDigits at a time.
+template <class Digits, class ValueOf>
+void accumulate_decimal(std::vector<std::uint32_t>& magnitude, const Digits& digits, ValueOf value_of) {
+    std::size_t pos = 0;
+    const auto take = [&](std::size_t count) {
+        std::uint32_t chunk = 0;
+        std::uint32_t scale = 1;
+        for (std::size_t k = 0; k < count; ++k) {
+            chunk = chunk * 10 + value_of(digits[pos++]);
+            scale *= 10;
+        }
+        mul_add(magnitude, scale, chunk);
+    };
+    if (const std::size_t head = digits.size() % kDecimalChunkDigits; head != 0) take(head);
+    while (pos < digits.size()) take(kDecimalChunkDigits);
+}
+
 // Python's message, quoting at most 200 characters of the text (it may be megabytes long).
 ValueError invalid_literal(std::string_view text, int base) {
     return ValueError("invalid literal for int() with base " + std::to_string(base) + ": '" +
@@ -99,19 +116,7 @@ BigInt BigInt::from_decimal(std::string_view text) {
         }
     }
     BigInt result;
-    std::size_t pos = 0;
-    const std::size_t head = digits.size() % kDecimalChunkDigits;
-    const auto take = [&](std::size_t count) {
-        std::uint32_t chunk = 0;
-        std::uint32_t scale = 1;
-        for (std::size_t k = 0; k < count; ++k) {
-            chunk = chunk * 10 + static_cast<std::uint32_t>(digits[pos++] - '0');
-            scale *= 10;
-        }
-        mul_add(result.magnitude_, scale, chunk);
-    };
-    if (head != 0) take(head);
-    while (pos < digits.size()) take(kDecimalChunkDigits);
+    accumulate_decimal(result.magnitude_, digits, [](char c) { return static_cast<std::uint32_t>(c - '0'); });
     result.negative_ = negative;
     result.trim();
     return result;
@@ -165,19 +170,7 @@ BigInt BigInt::from_literal(std::string_view text, std::size_t max_digits) {
     }
     BigInt result;
     if (base == 10) {
-        std::size_t pos = 0;
-        const std::size_t head = digits.size() % kDecimalChunkDigits;
-        const auto take = [&](std::size_t count) {
-            std::uint32_t chunk = 0;
-            std::uint32_t scale = 1;
-            for (std::size_t k = 0; k < count; ++k) {
-                chunk = chunk * 10 + digits[pos++];
-                scale *= 10;
-            }
-            mul_add(result.magnitude_, scale, chunk);
-        };
-        if (head != 0) take(head);
-        while (pos < digits.size()) take(kDecimalChunkDigits);
+        accumulate_decimal(result.magnitude_, digits, [](std::uint32_t d) { return d; });
     } else {
         // Powers of two: shift the bits in, linear in the digits.
         const int shift = base == 16 ? 4 : base == 8 ? 3 : 1;
