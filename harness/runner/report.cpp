@@ -19,8 +19,11 @@ namespace mpconform {
 
 namespace {
 
-const Verdict kVerdicts[] = {Verdict::Pass,     Verdict::Fail,          Verdict::Differs,      Verdict::Skipped, Verdict::Crashed,
-                             Verdict::TimedOut, Verdict::ProtocolError, Verdict::AdapterError, Verdict::Leaked,  Verdict::CaseError};
+const Verdict kVerdicts[] = {Verdict::Pass,          Verdict::Fail,           Verdict::Differs,
+                             Verdict::Skipped,       Verdict::Crashed,        Verdict::TimedOut,
+                             Verdict::ProtocolError, Verdict::AdapterError,   Verdict::Leaked,
+                             Verdict::CaseError,     Verdict::RecommendedFail, Verdict::ExpectedDivergence,
+                             Verdict::NewlyPassing};
 
 // The output of a short command (git), or nullopt when it fails.
 std::optional<std::string> command_output(const std::string& command) {

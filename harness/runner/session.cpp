@@ -532,6 +532,9 @@ const char* verdict_name(Verdict v) {
     case Verdict::AdapterError: return "adapter error";
     case Verdict::Leaked: return "leaked";
     case Verdict::CaseError: return "malformed case";
+    case Verdict::RecommendedFail: return "failed (recommended)";
+    case Verdict::ExpectedDivergence: return "expected divergence";
+    case Verdict::NewlyPassing: return "newly passing";
   }
   return "?";
 }

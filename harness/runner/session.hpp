@@ -17,7 +17,23 @@ struct Implementation {
   std::string spec;                  // what the user wrote after --impl, for rerun commands
 };
 
-enum class Verdict { Pass, Fail, Differs, Skipped, Crashed, TimedOut, ProtocolError, AdapterError, Leaked, CaseError };
+// RecommendedFail: a case of level `recommended` failed (its own class; fails the run only with --strict).
+// ExpectedDivergence / NewlyPassing: a case the implementation's known-divergence file lists failed / passed.
+enum class Verdict {
+  Pass,
+  Fail,
+  Differs,
+  Skipped,
+  Crashed,
+  TimedOut,
+  ProtocolError,
+  AdapterError,
+  Leaked,
+  CaseError,
+  RecommendedFail,
+  ExpectedDivergence,
+  NewlyPassing
+};
 const char* verdict_name(Verdict v);
 
 struct StepRecord {
