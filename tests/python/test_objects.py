@@ -8,6 +8,7 @@ import multiprocessing
 import pytest
 
 from mpconform_adapter import objects
+from mpconform_adapter.families import global_variable
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "spec", "adapter-protocol.md")
 
@@ -115,7 +116,7 @@ def test_create_makes_two_connections_for_a_pipe_and_refuses_process():
 
 
 def test_global_is_a_variable_of_each_process():
-    g = objects.Global([1], key="test-global")
+    g = global_variable.Global([1], key="test-global")
     assert g.get() == [1]
     g.set(2)
     data = pickle.dumps(g)
@@ -123,14 +124,14 @@ def test_global_is_a_variable_of_each_process():
     # Unpickled where the variable exists (a forked child, or the same process): keeps its value.
     assert pickle.loads(data).get() == 3
     # Unpickled where it does not (a spawned child): starts with the value as of pickling.
-    del objects._global_values["test-global"]
+    del global_variable._global_values["test-global"]
     assert pickle.loads(data).get() == 2
 
 
 def test_global_set_in_a_child_is_not_seen_by_the_parent():
     for method in ("fork", "spawn"):
         ctx = multiprocessing.get_context(method)
-        g = objects.Global("parent", key="test-global-" + method)
+        g = global_variable.Global("parent", key="test-global-" + method)
         a, b = ctx.Pipe()
         p = ctx.Process(target=_report_and_set, args=(g, a))
         p.start()
@@ -143,3 +144,14 @@ def test_global_set_in_a_child_is_not_seen_by_the_parent():
 def _report_and_set(g, conn):
     conn.send(g.get())
     g.set("child")
+
+
+def test_every_family_module_is_listed_and_gives_its_types():
+    from mpconform_adapter import families
+    here = os.path.dirname(families.__file__)
+    modules = sorted(f[:-3] for f in os.listdir(here) if f.endswith(".py") and f not in ("__init__.py", "base.py"))
+    assert sorted(m.__name__.rsplit(".", 1)[1] for m in families.FAMILIES) == modules
+    for family in families.FAMILIES:
+        assert family.DECLARED and family.TYPES, family.__name__
+        for name in family.DECLARED:
+            assert name in objects.TYPES

@@ -1,0 +1,63 @@
+"""What every family module declares: its types (TypeInfo), how setup makes them, and the classes
+of the module under test behind them (for hello's capabilities)."""
+
+import collections
+
+# An object of the case: the spec's type name (Connection for a Pipe end) and the object itself.
+Entry = collections.namedtuple("Entry", ["type_name", "obj"])
+
+
+class BadRequest(Exception):
+    """The call cannot be made as asked (wrong target, wrong arguments for an attribute)."""
+
+
+class UnknownOperation(Exception):
+    """The target's type has no such operation."""
+
+
+class TypeInfo(object):
+    """One type of the spec's Types table.
+
+    operations   exactly the spec's Operations row (methods, attributes, sequence operations)
+    attributes   those of operations read with no arguments: name -> function(obj) of the value
+    sequences    sequence operations: name -> (loop function(obj, *args, **kwargs), repeated method)
+    checked      whether the module's class must have a method for it to be offered (False for
+                 the suite's own types, bytearray and Global)
+    """
+
+    def __init__(self, name, operations, attributes=None, sequences=None, checked=True):
+        self.name = name
+        self.operations = tuple(operations)
+        self.attributes = dict(attributes or {})
+        self.sequences = dict(sequences or {})
+        self.checked = checked
+
+    def needed(self, method):
+        """The method of the object that `method` uses."""
+        return self.sequences[method][1] if method in self.sequences else method
+
+
+def read_attribute(name):
+    return lambda obj: getattr(obj, name)
+
+
+# --- sequence operations (spec/adapter-protocol.md#sequence-operations) ---
+
+def repeat(method):
+    """A loop calling obj.method(item) for each item; returns None."""
+    def loop(obj, items):
+        bound = getattr(obj, method)
+        for item in items:
+            bound(item)
+    return loop
+
+
+def collect(method):
+    """A loop calling obj.method(*args, **kwargs) count times; returns the list."""
+    def loop(obj, count, *args, **kwargs):
+        bound = getattr(obj, method)
+        got = []
+        for _ in range(count):
+            got.append(bound(*args, **kwargs))
+        return got
+    return loop

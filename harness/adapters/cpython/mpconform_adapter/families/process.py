@@ -1,0 +1,17 @@
+"""Process: every process actor is one, held by the actor that started it."""
+
+from .base import BadRequest, TypeInfo, read_attribute
+
+TYPES = (TypeInfo("Process", ("join", "is_alive", "exitcode", "terminate", "kill"),
+                  attributes={"exitcode": read_attribute("exitcode")}),)
+
+# The names of the spec's Types table this module gives.
+DECLARED = ("Process",)
+
+
+def create(ctx, type_name, names, args, kwargs):
+    raise BadRequest("objects of type %r cannot be created by setup" % (type_name,))
+
+
+def classes(module, ctx):
+    return {"Process": getattr(ctx, "Process", None)}
