@@ -9,6 +9,7 @@ packages=(
   python3 python3-zmq python3-yaml python3-pytest python3-jsonschema tox
   pypy3 python3-billiard python3-multiprocess
   stress-ng
+  chromium chromium-driver  # tests/runner/test_page.py renders the compatibility page headless
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer (libclang_rt.fuzzer) with ASan+UBSan
 )
 missing=()

@@ -21,6 +21,7 @@
 #include "diff.hpp"
 #include "implementations.hpp"
 #include "limits.hpp"
+#include "page.hpp"
 #include "report.hpp"
 #include "session.hpp"
 
@@ -31,6 +32,7 @@ namespace {
 
 const char* kUsage = R"(usage: mpconform [options] [GoogleTest options]
        mpconform diff A B | --impl X --impl Y [options]   (see mpconform diff --help)
+       mpconform page RESULTS.json --html OUT.html [--markdown OUT.md]   (see mpconform page --help)
 
 Runs the conformance cases against one or more implementations through their adapters.
 
@@ -431,6 +433,7 @@ int main(int argc, char** argv) {
     std::string self = fs::read_symlink("/proc/self/exe", ec).string();
     return diff_main(std::vector<std::string>(argv + 2, argv + argc), self.empty() ? argv[0] : self);
   }
+  if (argc > 1 && std::string(argv[1]) == "page") return page_main(std::vector<std::string>(argv + 2, argv + argc));
   testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
   Options o;
   try {
