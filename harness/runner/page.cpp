@@ -247,7 +247,7 @@ main{max-width:1280px;margin:0 auto}
 h1{font-size:1.45em;margin:0 0 .3em}
 h2{font-size:1.2em;margin:1.6em 0 .5em;padding-bottom:.2em;border-bottom:1px solid var(--line)}
 h2 small,h3 small{font-weight:normal;color:var(--muted)}
-h3{font-size:1em;margin:.2em 0 .5em}
+h3{font-size:1em;margin:.2em 0 .5em;overflow-wrap:anywhere}
 a{color:#0550ae}
 code,pre,.mono{font-family:"DejaVu Sans Mono",ui-monospace,monospace;font-size:.9em}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--head);padding:6px 8px;border-radius:4px;margin:0}
