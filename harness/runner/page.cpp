@@ -71,6 +71,12 @@ std::string hex_byte(unsigned char c) {
   return buf;
 }
 
+std::string upper_hex_byte(unsigned char c) {  // RFC 3986 percent-encoding
+  char buf[4];
+  std::snprintf(buf, sizeof buf, "%02X", c);
+  return buf;
+}
+
 // An HTML id from any text: letters, digits, '.' and '_' kept, every other byte as ~xx, so that
 // '-' is free to join the parts of an id and two texts never share one.
 std::string id_part(std::string_view text) {
@@ -620,7 +626,7 @@ std::string href_path(std::string_view path) {
   std::string out;
   for (unsigned char c : path) {
     if (is_hex_safe(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') out += static_cast<char>(c);
-    else out += "%" + hex_byte(c);
+    else out += "%" + upper_hex_byte(c);
   }
   // "//host/…" would be read as another host: one leading slash is a path.
   while (out.starts_with("//")) out.erase(0, 1);
