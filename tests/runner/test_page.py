@@ -168,6 +168,18 @@ def test_the_markdown_has_one_table_per_primitive(made):
         assert v in legend, (v, legend)
 
 
+def test_links_follow_the_cases_option_and_the_output_directory(made, mpconform, tmp_path):
+    # To stdout: relative to the working directory; --cases replaces run.cases.dir.
+    (tmp_path / "elsewhere").mkdir()
+    proc = subprocess.run([mpconform, "page", str(made / "r.json"), "--cases", str(tmp_path / "elsewhere"), "--markdown", "-"],
+                          capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "| [fifo](elsewhere/queue/fifo.yaml) |" in proc.stdout, proc.stdout
+    proc = subprocess.run([mpconform, "page", str(made / "r.json"), "--html", str(tmp_path / "deep" / "er.html")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "could not write" in proc.stderr, proc.stderr  # no such directory
+
+
 def test_bad_input_is_refused(mpconform, tmp_path):
     (tmp_path / "old.json").write_text("[]")
     proc = subprocess.run([mpconform, "page", str(tmp_path / "old.json"), "--html", str(tmp_path / "p.html")],
