@@ -10,6 +10,7 @@
 
 #include "actor.hpp"
 #include "channel.hpp"
+#include "families/process.hpp"
 #include "objects.hpp"
 
 namespace mpconform::cpp_adapter {

@@ -1,5 +1,6 @@
-// The types of spec/adapter-protocol.md#types over mpc's classes: construction at setup, argument
-// binding in Python's manner, and the operations of each type (CPython's signatures).
+// The types of spec/adapter-protocol.md#types over mpc's classes: what every object offers, the
+// decoding of call arguments, and setup's construction. Each type family (its objects and their
+// operations, CPython's signatures) is one file under families/; this assembles them.
 #pragma once
 
 #include <functional>
@@ -14,7 +15,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mpc/process.hpp"
 #include "mpc/value.hpp"
 
 namespace mpconform::cpp_adapter {
@@ -65,18 +65,6 @@ class Object {
   // Teardown: this process must be able to exit without waiting for the object (a queue's
   // unread items).
   virtual void release() noexcept {}
-};
-
-// A process actor's Process object, in main.
-class ProcessObject final : public Object {
- public:
-  explicit ProcessObject(mpc::Process process) : process_(std::move(process)) {}
-  [[nodiscard]] std::string_view type_name() const noexcept override { return "Process"; }
-  [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
-  [[nodiscard]] mpc::Process& process() noexcept { return process_; }
-
- private:
-  mpc::Process process_;
 };
 
 // The call arguments of a message; a top-level ref names an object of `registry`.

@@ -1,0 +1,111 @@
+#include "families/support.hpp"
+
+#include "families/buffers.hpp"
+
+namespace mpconform::cpp_adapter {
+
+using mpc::Kind;
+using mpc::Value;
+
+std::vector<const Arg*> bind(std::string_view op, const Args& args, std::initializer_list<Param> params) {
+  std::vector<Param> p(params);
+  if (args.positional.size() > p.size())
+    throw bad_request(std::string(op) + " takes at most " + std::to_string(p.size()) + " arguments (" +
+                      std::to_string(args.positional.size()) + " given)");
+  std::vector<const Arg*> slot(p.size(), nullptr);
+  for (std::size_t i = 0; i < args.positional.size(); ++i) slot[i] = &args.positional[i];
+  for (const auto& [name, arg] : args.keyword) {
+    std::size_t i = 0;
+    while (i < p.size() && p[i].name != name) ++i;
+    if (i == p.size()) throw bad_request(std::string(op) + " got an unexpected keyword argument '" + name + "'");
+    if (slot[i]) throw bad_request(std::string(op) + " got multiple values for argument '" + name + "'");
+    slot[i] = &arg;
+  }
+  for (std::size_t i = 0; i < p.size(); ++i)
+    if (p[i].required && !slot[i])
+      throw bad_request(std::string(op) + " is missing the argument '" + std::string(p[i].name) + "'");
+  return slot;
+}
+
+void no_arguments(std::string_view op, const Args& args) { (void)bind(op, args, {}); }
+
+// ---- argument conversion ------------------------------------------------------------------------
+
+std::string describe_arg(const Arg& arg) {
+  if (arg.ref) return "a " + std::string(arg.ref->type_name()) + " object";
+  return "a value of type " + std::string(mpc::kind_name(arg.value.kind()));
+}
+
+// What Python would pickle or compare for the argument. A bytearray object is its current
+// contents; other objects have no value form in mpc's value model.
+Value value_arg(const Arg& arg) {
+  if (!arg.ref) return arg.value;
+  if (arg.ref->type_name() == "bytearray") return Value::bytearray(static_cast<const ByteArrayObject&>(*arg.ref).snapshot());
+  throw bad_request("a " + std::string(arg.ref->type_name()) + " object cannot be passed as a value to mpc");
+}
+
+bool flag_arg(const Arg* arg, bool absent) {
+  if (!arg) return absent;
+  if (!arg->ref) {
+    const Value& v = arg->value;
+    if (v.is(Kind::Bool)) return v.as_bool();
+    if (v.is(Kind::None)) return false;
+    if (v.is(Kind::Int)) return !v.as_int().is_zero();
+  }
+  throw bad_request("expected a flag (bool), got " + describe_arg(*arg));
+}
+
+// Seconds; absent -> `absent`, None -> wait forever.
+mpc::Timeout timeout_arg(const Arg* arg, mpc::Timeout absent) {
+  if (!arg) return absent;
+  if (!arg->ref) {
+    const Value& v = arg->value;
+    if (v.is(Kind::None)) return std::nullopt;
+    if (v.is(Kind::Float)) return v.as_float();
+    if (v.is(Kind::Bool)) return v.as_bool() ? 1.0 : 0.0;
+    if (v.is(Kind::Int)) {
+      if (auto small = v.to_int64()) return static_cast<double>(*small);
+      if (v.as_int().is_negative()) return -1.0;  // beyond int64 seconds: now, or forever
+      return std::nullopt;
+    }
+  }
+  throw bad_request("expected a timeout (number or None), got " + describe_arg(*arg));
+}
+
+std::int64_t int_arg(const Arg& arg, std::string_view name) {
+  if (!arg.ref) {
+    if (arg.value.is(Kind::Bool)) return arg.value.as_bool() ? 1 : 0;
+    if (arg.value.is(Kind::Int))
+      if (auto small = arg.value.to_int64()) return *small;
+  }
+  throw bad_request("expected " + std::string(name) + " as an integer within 64 bits, got " + describe_arg(arg));
+}
+
+std::optional<std::int64_t> optional_int_arg(const Arg* arg, std::string_view name) {
+  if (!arg || (!arg->ref && arg->value.is(Kind::None))) return std::nullopt;
+  return int_arg(*arg, name);
+}
+
+std::size_t count_arg(const Arg& arg) {
+  auto n = int_arg(arg, "count");
+  return n < 0 ? 0 : static_cast<std::size_t>(n);  // Python's range(negative) is empty
+}
+
+std::vector<Value> items_arg(const Arg& arg) {
+  if (!arg.ref && (arg.value.is(Kind::List) || arg.value.is(Kind::Tuple))) {
+    std::vector<Value> items;
+    items.reserve(arg.value.size());
+    for (std::size_t i = 0; i < arg.value.size(); ++i) items.push_back(arg.value.at(i));
+    return items;
+  }
+  throw bad_request("expected the items as a list, got " + describe_arg(arg));
+}
+
+// A bytes-like argument: bytes, bytearray, or a bytearray object.
+std::string buffer_arg(const Arg& arg) {
+  if (arg.ref && arg.ref->type_name() == "bytearray") return std::string(value_arg(arg).data());
+  if (!arg.ref && (arg.value.is(Kind::Bytes) || arg.value.is(Kind::ByteArray))) return std::string(arg.value.data());
+  throw bad_request("expected a bytes-like argument, got " + describe_arg(arg));
+}
+
+}  // namespace mpconform::cpp_adapter
