@@ -46,6 +46,10 @@ MPC_DEFINE_ERROR(EOFError, Error, "EOFError");
 MPC_DEFINE_ERROR(AssertionError, Error, "AssertionError");
 MPC_DEFINE_ERROR(RuntimeError, Error, "RuntimeError");
 MPC_DEFINE_ERROR(RecursionError, RuntimeError, "RecursionError");
+MPC_DEFINE_ERROR(BrokenBarrierError, RuntimeError, "threading.BrokenBarrierError");
+MPC_DEFINE_ERROR(LookupError, Error, "LookupError");
+MPC_DEFINE_ERROR(IndexError, LookupError, "IndexError");
+MPC_DEFINE_ERROR(AttributeError, Error, "AttributeError");
 // What CPython raises for a length no buffer can hold (MemoryError) or that does not even fit
 // a Py_ssize_t (OverflowError), e.g. a message header declaring 2^40 or 2^64-1 bytes.
 MPC_DEFINE_ERROR(MemoryError, Error, "MemoryError");

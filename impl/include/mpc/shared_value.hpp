@@ -1,0 +1,136 @@
+// mpc/shared_value.hpp: multiprocessing.Value / Array / RawValue / RawArray for C++.
+//
+// A SharedValue or SharedArray holds ctypes-shaped data (CPython's typecodes and, on Linux
+// x86-64, their sizes) in an anonymous MAP_SHARED mapping made when it is constructed: copies
+// of the handle and fork()ed children (mpc::Process) see the same memory. The mapping is
+// freed when the last process holding it drops it or exits; nothing is left in /dev/shm.
+//
+// Synchronized (Value/Array) or raw (RawValue/RawArray), as CPython's `lock` argument says:
+// true (default) makes a new RLock, false none, a given Lock or RLock is used as is (and
+// get_lock() returns that same lock every time). On a synchronized object value()/set_value(),
+// at()/set() and the slice and string accessors hold the lock for their access, as CPython's
+// Synchronized wrappers do; `v.set_value(v.value() + 1)` is still two accesses, so an
+// increment needs `LockGuard guard(v.get_lock())` (or AnyLock::acquire) around it.
+// get_lock() of a raw object raises AttributeError ("'c_int' object has no attribute
+// 'get_lock'"), as CPython's raw ctypes objects have no such attribute.
+//
+// Values are mpc::Values with ctypes' conversions (CPython 3.10+ messages):
+// - integer typecodes take int or bool, and wrap silently modulo 2^bits (Value('i', 2**40) is
+//   0, Value('b', 300) is 44); a float raises TypeError "'float' object cannot be interpreted
+//   as an integer", any other type "'<type>' object cannot be interpreted as an integer";
+// - 'f'/'d' take float, int or bool ('f' rounds to float32; an int beyond double raises
+//   OverflowError "int too large to convert to float"); others: "must be real number, not <type>";
+// - 'c' takes bytes/bytearray of length 1 or an int 0..255 (else TypeError "one character
+//   bytes, bytearray or integer expected") and reads as bytes of length 1;
+// - 'u' (wchar_t, 4 bytes) takes a str of one code point (TypeError "one character unicode
+//   string expected"; a non-str: "unicode string expected instead of <type> instance").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "mpc/sync.hpp"
+#include "mpc/value.hpp"
+
+namespace mpc {
+
+// One typecode of multiprocessing.sharedctypes.typecode_to_type.
+struct CType {
+  char typecode;
+  std::string_view name;  // ctypes name: "c_int"
+  std::size_t size;       // bytes on Linux x86-64
+  enum class Kind : std::uint8_t { signed_int, unsigned_int, floating, byte_char, wide_char } kind;
+};
+
+// The 14 typecodes CPython accepts: 'c','b','B','h','H','i','I','l','L','q','Q','f','d','u'.
+[[nodiscard]] std::span<const CType> ctypes();
+// TypeError("this type has no size") for any other typecode (what CPython's ctypes.sizeof
+// says of the unknown typecode it passes through).
+[[nodiscard]] const CType& ctype_of(char typecode);
+
+// CPython's `lock` argument: true, false, or the Lock/RLock to use.
+using LockArg = std::variant<bool, Lock, RLock>;
+
+class SharedValue {
+ public:
+  // Value(typecode, initial, lock=...). No initial: zero (b'\x00', '\x00', 0.0).
+  explicit SharedValue(char typecode, const std::optional<Value>& initial = std::nullopt, LockArg lock = true);
+  // RawValue(typecode, initial).
+  static SharedValue raw(char typecode, const std::optional<Value>& initial = std::nullopt) {
+    return SharedValue(typecode, initial, false);
+  }
+
+  [[nodiscard]] const CType& ctype() const noexcept { return *ctype_; }
+  [[nodiscard]] Value value() const;
+  void set_value(const Value& v);
+
+  [[nodiscard]] bool synchronized() const noexcept { return lock_.has_value(); }
+  // The same lock every time. AttributeError on a raw value.
+  [[nodiscard]] AnyLock& get_lock();
+  [[nodiscard]] bool is_same(const SharedValue& other) const noexcept { return data_ == other.data_; }
+  // "<Synchronized wrapper for c_int(3)>" / "c_int(3)".
+  [[nodiscard]] std::string repr() const;
+
+  // The shared bytes, for typed access from C++ (`*static_cast<int*>(v.data())` for 'i'); no
+  // locking.
+  [[nodiscard]] void* data() const noexcept { return data_; }
+
+ private:
+  const CType* ctype_;
+  std::shared_ptr<void> mem_;
+  void* data_;
+  std::optional<AnyLock> lock_;
+};
+
+class SharedArray {
+ public:
+  // Array(typecode, n): n zeroed items; ValueError("Array length must be >= 0, not -1").
+  SharedArray(char typecode, std::int64_t length, LockArg lock = true);
+  // Array(typecode, sequence): one item per Value, converted as SharedValue does.
+  SharedArray(char typecode, const std::vector<Value>& items, LockArg lock = true);
+  static SharedArray raw(char typecode, std::int64_t length) { return SharedArray(typecode, length, false); }
+  static SharedArray raw(char typecode, const std::vector<Value>& items) { return SharedArray(typecode, items, false); }
+
+  [[nodiscard]] const CType& ctype() const noexcept { return *ctype_; }
+  [[nodiscard]] std::size_t size() const noexcept { return length_; }
+  // Python indexing: negative counts from the end; IndexError("invalid index") outside.
+  [[nodiscard]] Value at(std::int64_t index) const;
+  void set(std::int64_t index, const Value& v);
+  // Python slices [start:stop] (step 1), clamped as Python clamps them; nullopt = open end.
+  [[nodiscard]] std::vector<Value> slice(std::optional<std::int64_t> start = std::nullopt,
+                                         std::optional<std::int64_t> stop = std::nullopt) const;
+  // ValueError("Can only assign sequence of same size") unless items fill the slice exactly.
+  void set_slice(std::optional<std::int64_t> start, std::optional<std::int64_t> stop, const std::vector<Value>& items);
+
+  // c_char arrays only (AttributeError otherwise, as CPython's other arrays have no such
+  // attributes): value is the bytes up to the first NUL; set_value writes them and a NUL
+  // if there is room; raw is every byte; set_raw overwrites the first bytes. Both setters:
+  // ValueError("byte string too long") beyond the array.
+  [[nodiscard]] std::string value() const;
+  void set_value(std::string_view bytes);
+  [[nodiscard]] std::string raw_bytes() const;
+  void set_raw(std::string_view bytes);
+
+  [[nodiscard]] bool synchronized() const noexcept { return lock_.has_value(); }
+  [[nodiscard]] AnyLock& get_lock();
+  [[nodiscard]] bool is_same(const SharedArray& other) const noexcept { return data_ == other.data_; }
+  [[nodiscard]] void* data() const noexcept { return data_; }
+
+ private:
+  void init(char typecode, std::int64_t length, LockArg lock);
+  void require_char(const char* what) const;
+  const CType* ctype_ = nullptr;
+  std::size_t length_ = 0;
+  std::shared_ptr<void> mem_;
+  void* data_ = nullptr;
+  std::optional<AnyLock> lock_;
+};
+
+}  // namespace mpc
