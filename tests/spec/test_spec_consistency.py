@@ -1,7 +1,10 @@
 """The spec, the cases and the code say the same thing.
 
-Every case names an existing spec anchor and is named by a sentence of that page; every case id a
-spec page names exists; every spec page about a primitive names at least one case per section.
+Every case names an existing spec anchor and is named by a sentence of the section that anchor
+points to, a sentence of the strength its level says; every case id a spec page names exists;
+every normative sentence (a bullet or paragraph with MUST, SHOULD or MAY, or one that states a
+CPython-specific behaviour) names at least one case, so that a sentence cannot lose its last case
+and a new one cannot arrive without one.
 """
 import os
 import re
@@ -94,3 +97,65 @@ def test_every_section_with_sentences_names_a_case():
         for section, text in sections.items():
             if re.search(r"\b(MUST|SHOULD|MAY)\b", text):
                 assert named_ids(text), "%s#%s states behaviour but names no case" % (page, section)
+
+
+def statements(text):
+    """The bullets and paragraphs of a section's text, each as one string."""
+    items, current = [], []
+    for line in text.splitlines():
+        starts_item = line.startswith("- ") or line.startswith("| ")
+        if not line.strip() or starts_item:
+            if current:
+                items.append(" ".join(current))
+            current = [line.strip()] if line.strip() else []
+        else:
+            current.append(line.strip())
+    if current:
+        items.append(" ".join(current))
+    return items
+
+
+NORMATIVE = re.compile(r"\b(MUST|SHOULD|MAY)\b|CPython-specific")
+
+
+def normative_statements():
+    for page, sections in load_pages().items():
+        for section, text in sections.items():
+            for item in statements(text):
+                if item.startswith("|") or item.startswith("Not normative"):
+                    continue  # tables summarise; "Not normative" paragraphs state nothing
+                if NORMATIVE.search(item):
+                    yield page, section, item
+
+
+def test_statement_parser_splits_bullets_and_paragraphs():
+    text = "Intro MUST x\n(cases: `a.b`).\n\n- one MUST\n  go on (cases: `c.d`).\n- two SHOULD\n| t | x |\n"
+    assert statements(text) == ["Intro MUST x (cases: `a.b`).", "- one MUST go on (cases: `c.d`).",
+                                "- two SHOULD", "| t | x |"]
+
+
+def test_every_normative_sentence_names_a_case():
+    missing = ["%s#%s: %s" % (page, section, item[:100])
+               for page, section, item in normative_statements() if not named_ids(item)]
+    assert not missing, "normative sentences that name no case:\n" + "\n".join(missing)
+
+
+LEVEL_WORDS = {
+    "required": re.compile(r"\bMUST\b"),
+    "recommended": re.compile(r"\bSHOULD\b"),
+    "cpython-specific": re.compile(r"CPython-specific"),
+}
+
+
+def test_every_case_is_named_by_a_sentence_of_its_section_and_level():
+    pages = load_pages()
+    problems = []
+    for case_id, doc in sorted(load_cases().items()):
+        page, _, section = doc["spec"].partition("#")
+        naming = [item for item in statements(pages[page][section]) if case_id in named_ids(item)]
+        if not naming:
+            problems.append("%s is named by no sentence of %s" % (case_id, doc["spec"]))
+        elif not any(LEVEL_WORDS[doc["level"]].search(item) for item in naming):
+            problems.append("%s is %s, but no sentence of %s that names it says %s" % (
+                case_id, doc["level"], doc["spec"], LEVEL_WORDS[doc["level"]].pattern))
+    assert not problems, "\n".join(problems)
