@@ -159,3 +159,29 @@ def test_every_case_is_named_by_a_sentence_of_its_section_and_level():
             problems.append("%s is %s, but no sentence of %s that names it says %s" % (
                 case_id, doc["level"], doc["spec"], LEVEL_WORDS[doc["level"]].pattern))
     assert not problems, "\n".join(problems)
+
+
+COVERAGE_ROWS = (["Q%02d" % i for i in range(1, 47)] + ["C%02d" % i for i in range(1, 44)] +
+                 ["X%02d" % i for i in range(1, 8)])
+
+
+def coverage_rows():
+    with open(os.path.join(SPEC, "coverage-queue-pipe.md")) as f:
+        text = f.read()
+    rows = re.findall(r"^\| ([QCX]\d\d) \| .*? \| (.*) \|$", text, re.M)
+    return text, rows
+
+
+def test_coverage_table_has_every_row_once_with_cases_or_a_reason():
+    text, rows = coverage_rows()
+    assert [r for r, _ in rows] == COVERAGE_ROWS
+    cases = load_cases()
+    for row, cell in rows:
+        if cell.startswith("needs: ") or cell.startswith("not applicable: "):
+            continue
+        ids = named_ids(cell)
+        assert ids, "%s names no case" % row
+        assert all(i in cases for i in ids), "%s names a case that does not exist: %s" % (row, cell)
+    covered = sum(1 for _, cell in rows if not cell.startswith("needs: "))
+    claimed = re.search(r"^Covered: (\d+) of (\d+) rows", text, re.M)
+    assert claimed and (int(claimed.group(1)), int(claimed.group(2))) == (covered, len(rows))
