@@ -1,5 +1,8 @@
 #include "case.hpp"
 
+#include <algorithm>
+#include <functional>
+
 namespace mpconform {
 namespace {
 
@@ -41,6 +44,10 @@ std::string Expectation::describe() const {
 
 std::string Step::describe_call() const {
   if (kind == Kind::Await) return "await " + label;
+  if (set_form) return target + "." + method + " = " + to_python_repr(value, 4);
+  if (method == "start" && target.empty() && args.size() == 1) return "start " + args[0].value("v", std::string());
+  if (method == "__enter__") return "with " + target + ": (enter)";
+  if (method == "__exit__") return "with " + target + ": (exit)";
   std::string out = target.empty() ? method : target + "." + method;
   out += "(";
   bool first = true;
@@ -64,7 +71,47 @@ std::string Case::type_of(const std::string& name) const {
       }
   for (const auto& a : actors)
     if (a.name == name && a.kind == "process") return "Process";
+  if (auto it = bound_types.find(name); it != bound_types.end()) return it->second;
   return "";
+}
+
+const ActorDecl* Case::actor(const std::string& name) const {
+  for (const auto& a : actors)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+std::set<std::string> Case::required_features() const {
+  std::set<std::string> out;
+  for (const auto& a : actors)
+    if (a.start == "step" || (a.kind == "process" && !a.in.empty() && a.in != "main")) out.insert("step_start");
+  std::function<bool(const json&)> has_ref = [&](const json& v) {
+    if (v.is_object() && v.value("t", std::string()) == "ref") return true;
+    if (v.is_object() && v.contains("v") && v["v"].is_array())
+      for (const auto& item : v["v"])
+        if (item.is_array() ? std::any_of(item.begin(), item.end(), has_ref) : has_ref(item)) return true;
+    return false;
+  };
+  for (const auto& s : steps) {
+    if (!s.bind.empty()) out.insert("bind");
+    if (s.set_form) out.insert("set");
+    if (s.method == "return" || s.method == "raise") out.insert("process_end");
+    if (s.method == "exit" && !s.args.empty() && s.args[0].value("t", std::string()) != "int") out.insert("process_end");
+    for (const auto& e : s.expects)
+      if ((e.outcome == Expectation::Outcome::Returns && has_ref(e.value)) ||
+          (e.outcome == Expectation::Outcome::ReturnsAny && std::any_of(e.value.begin(), e.value.end(), has_ref)))
+        out.insert("object_names");
+  }
+  return out;
+}
+
+std::set<std::string> Case::required_contexts() const {
+  std::set<std::string> out;
+  for (const auto& o : objects)
+    if (!o.context.empty()) out.insert(o.context);
+  for (const auto& a : actors)
+    if (!a.start_method.empty()) out.insert(a.start_method);
+  return out;
 }
 
 std::set<std::string> Case::required_types() const {
@@ -79,6 +126,7 @@ std::set<std::string> Case::required_ops() const {
   std::set<std::string> out;
   for (const auto& s : steps)
     if (s.kind == Step::Kind::Call && !s.target.empty()) out.insert(type_of(s.target) + "." + s.method);
+    else if (s.kind == Step::Kind::Call && is_function_call(s.method)) out.insert(s.method);
   return out;
 }
 

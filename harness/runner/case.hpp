@@ -1,6 +1,7 @@
 // The case model: what a case file says once it is read and checked (spec/case-format.md).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -31,12 +32,15 @@ struct ObjectDecl {
   std::vector<std::string> name_types;  // the type of each name (spec/api.yaml `makes`): Connection for a Pipe's ends
   json args = json::array();
   json kwargs = json::object();
+  std::string context;  // "fork", "spawn", "forkserver": made by that context; "" the default
 };
 
 struct ActorDecl {
   std::string name;
   std::string kind;  // "process" or "thread"
-  std::string in;    // for threads: the actor the thread runs in
+  std::string in;    // the actor the thread runs in, or the process actor that starts a process ("" = main)
+  std::string start = "setup";  // "setup" or "step" (started by a `start:` step of its parent)
+  std::string start_method;     // a process actor's own start method ("" = the implementation's)
 };
 
 struct Expectation {
@@ -65,6 +69,10 @@ struct Step {
   std::string label;   // `as`, or the label awaited
   bool detach = false;
   std::vector<Expectation> expects;  // empty: must complete without raising
+  std::vector<std::string> bind;        // names the result is stored under (two: a 2-tuple unpacked)
+  std::vector<std::string> bind_types;  // the spec's type of each bound name
+  bool set_form = false;                // `set: target.method` with `value`
+  json value;                           // the value assigned by a set step
   SourcePos pos;
   std::string describe_call() const;  // q.get(timeout=0.2)
 };
@@ -76,11 +84,17 @@ struct Case {
   double timeout = 30;
   std::vector<ObjectDecl> objects;
   std::vector<ActorDecl> actors;
-  std::vector<Step> steps;
+  std::vector<Step> steps;  // `with` steps are flattened: __enter__, the nested steps, __exit__
+  std::map<std::string, std::string> bound_types;  // names bound by steps -> their type
 
   // "Type.method" of every operation the case uses: an implementation lacking one skips the case.
   std::set<std::string> required_ops() const;
   std::set<std::string> required_types() const;
+  // Protocol features (spec/adapter-protocol.md#call-fields-of-the-case-language-v2) and per-object
+  // or per-actor contexts the case needs.
+  std::set<std::string> required_features() const;
+  std::set<std::string> required_contexts() const;
+  const ActorDecl* actor(const std::string& name) const;
   // The expectation of a step for a semantics version; nullptr when the step has none (plain ok).
   // Throws CaseError if the step's expectations do not cover that version.
   const Expectation* expectation_for(const Step& step, Version v) const;
@@ -89,6 +103,12 @@ struct Case {
 };
 
 // Operations an actor makes without an object.
-inline bool is_actor_operation(const std::string& method) { return method == "sleep" || method == "exit"; }
+inline bool is_actor_operation(const std::string& method) {
+  return method == "sleep" || method == "exit" || method == "return" || method == "raise" || method == "start";
+}
+// Operations after which a process actor's end is intended.
+inline bool is_ending_operation(const std::string& method) { return method == "exit" || method == "return" || method == "raise"; }
+// A module-level call (spec/api.yaml `functions`).
+inline bool is_function_call(const std::string& method) { return method.starts_with("multiprocessing."); }
 
 }  // namespace mpconform

@@ -708,11 +708,13 @@ std::string context_path(const std::vector<std::string>& context) {
 }
 
 // Calls fn on each expectation of each step: a step's `expect` is one mapping or a list of them.
+// Nested steps (`with`) are visited too; nesting is bounded by --max-case-nesting.
 template <class Fn>
 void for_each_expectation(const YNode* root, Fn fn) {
   const YNode* steps = root->get("steps");
   if (!steps || !steps->is_seq()) return;
   for (const auto& step : steps->items) {
+    if (step->is_map() && step->get("with")) for_each_expectation(step.get(), fn);
     const YNode* expect = step->get("expect");
     if (!expect) continue;
     if (!expect->is_seq()) fn(expect);
@@ -794,7 +796,18 @@ class CaseBuilder {
       for (const auto& o : objects->items) c.objects.push_back(object_at(o.get()));
     if (const YNode* actors = root_->get("actors"))
       for (const auto& a : actors->items) c.actors.push_back(actor_at(a.get(), c));
-    for (const auto& s : root_->get("steps")->items) c.steps.push_back(step_at(s.get(), c));
+    // What each process holds once setup is done: every object, and in main the Process objects
+    // of the process actors setup starts (spec/case-format.md#actors).
+    holds_["main"] = object_names(c);
+    for (const auto& a : c.actors)
+      if (a.kind == "process" && a.start == "setup") {
+        holds_[a.name] = object_names(c);
+        holds_["main"].insert(a.name);
+        started_.insert(a.name);
+      }
+    for (const auto& a : c.actors)
+      if (a.kind == "thread" && (a.in.empty() || a.in == "main" || started_.contains(a.in))) started_.insert(a.name);
+    steps_at(root_->get("steps"), c, c.steps);
     if (!in_flight_.empty()) {
       const auto& [label, node] = *in_flight_.begin();
       fail(src_, node, "call '" + label + "' is still in flight at the end of the case: await it");
@@ -817,40 +830,68 @@ class CaseBuilder {
     }
   }
 
+  static std::set<std::string> object_names(const Case& c) {
+    std::set<std::string> out;
+    for (const auto& o : c.objects) out.insert(o.names.begin(), o.names.end());
+    return out;
+  }
+
+  // The process an actor runs in: itself for main and process actors, its host for a thread.
+  std::string process_of(const Case& c, const std::string& actor) const {
+    const ActorDecl* a = c.actor(actor);
+    if (!a || a->kind == "process") return actor;
+    return a->in.empty() ? "main" : a->in;
+  }
+
+  void check_held(const Case& c, const std::string& actor, const std::string& name, const YNode* n) {
+    const std::string p = process_of(c, actor);
+    if (!holds_[p].contains(name))
+      fail(src_, n, "actor '" + actor + "' does not hold '" + name + "'" + (p == actor ? "" : " (its process '" + p + "' does not)") +
+                        ": a process holds the objects it was given when it started, what its actors bound, and the Process objects of the "
+                        "children it started");
+  }
+
   void claim_name(const std::string& name, const YNode* n) {
     if (!names_.insert(name).second) fail(src_, n, "name '" + name + "' is used twice (objects and actors share one namespace)");
   }
 
-  json args_at(const YNode* n) {
+  // holder: the actor whose call carries the values (its process must hold every $ref); none in setup.
+  json args_at(const YNode* n, const Case* c = nullptr, const std::string& holder = "") {
     json out = json::array();
     if (!n) return out;
-    for (const auto& a : n->items) out.push_back(checked_value(a.get()));
+    for (const auto& a : n->items) out.push_back(checked_value(a.get(), c, holder));
     return out;
   }
 
-  json kwargs_at(const YNode* n) {
+  json kwargs_at(const YNode* n, const Case* c = nullptr, const std::string& holder = "") {
     json out = json::object();
     if (!n) return out;
-    for (const auto& [k, v] : n->entries) out[k->value] = checked_value(v.get());
+    for (const auto& [k, v] : n->entries) out[k->value] = checked_value(v.get(), c, holder);
     return out;
   }
+  json args_at(const YNode* n, const Case& c, const std::string& holder) { return args_at(n, &c, holder); }
+  json kwargs_at(const YNode* n, const Case& c, const std::string& holder) { return kwargs_at(n, &c, holder); }
+  json checked_value(const YNode* n, const Case& c, const std::string& holder) { return checked_value(n, &c, holder); }
 
-  // A value in args/kwargs: $ref must name a known object or actor.
-  json checked_value(const YNode* n) {
+  // A value in args/kwargs: $ref must name a known object or actor (held by the caller's process).
+  json checked_value(const YNode* n, const Case* c = nullptr, const std::string& holder = "") {
     json v = values_.read(n);
-    check_refs(v, n);
+    check_refs(v, n, c, holder);
     return v;
   }
 
-  void check_refs(const json& v, const YNode* n) {
-    if (v["t"] == "ref" && !names_.contains(v["name"].get<std::string>()))
-      fail(src_, n, "$ref to unknown object '" + brief(v["name"].get<std::string>()) + "'");
+  void check_refs(const json& v, const YNode* n, const Case* c = nullptr, const std::string& holder = "") {
+    if (v["t"] == "ref") {
+      const std::string name = v["name"].get<std::string>();
+      if (!names_.contains(name)) fail(src_, n, "$ref to unknown object '" + brief(name) + "'");
+      if (c && !holder.empty()) check_held(*c, holder, name, n);
+    }
     if (v.contains("v") && v["v"].is_array())
       for (const auto& item : v["v"]) {
         if (item.is_array())
-          for (const auto& x : item) check_refs(x, n);
+          for (const auto& x : item) check_refs(x, n, c, holder);
         else
-          check_refs(item, n);
+          check_refs(item, n, c, holder);
       }
   }
 
@@ -879,6 +920,7 @@ class CaseBuilder {
     }
     o.args = args_at(n->get("args"));
     o.kwargs = kwargs_at(n->get("kwargs"));
+    if (const YNode* ctx = n->get("context")) o.context = text(ctx);
     return o;
   }
 
@@ -887,12 +929,19 @@ class CaseBuilder {
     a.name = text(n->get("name"));
     a.kind = text(n->get("kind"));
     claim_name(a.name, n->get("name"));
+    if (const YNode* start = n->get("start")) a.start = text(start);
+    if (const YNode* sm = n->get("start_method")) {
+      if (a.kind != "process") fail(src_, sm, "only a process actor has a start_method");
+      a.start_method = text(sm);
+    }
+    if (a.start == "step" && a.kind != "process") fail(src_, n->get("start"), "only a process actor is started by a step (a thread starts with its process)");
     if (const YNode* in = n->get("in")) {
-      if (a.kind != "thread") fail(src_, in, "only a thread actor runs 'in' another actor");
       a.in = text(in);
       bool ok = a.in == "main";
       for (const auto& other : c.actors) ok = ok || (other.name == a.in && other.kind == "process");
       if (!ok) fail(src_, in, "'" + a.in + "' is not main or a process actor declared before");
+      if (a.kind == "process" && a.in != "main" && a.start != "step")
+        fail(src_, in, "a process actor started by another process actor has start: step (its parent starts it in a step)");
     } else if (a.kind == "thread") {
       a.in = "main";
     }
@@ -986,12 +1035,21 @@ class CaseBuilder {
     if (s.method == "sleep") {
       if (!args || args->items.size() != 1) fail(src_, args ? args : n, "sleep takes args: [seconds]");
       window(args->items[0].get(), "sleep", true);
-    } else if (args && args->items.size() > 1) {
-      fail(src_, args, "exit takes args: [] or [code]");
+    } else if (s.method == "exit") {
+      if (args && args->items.size() > 1) fail(src_, args, "exit takes args: [] or [code]");
+      if (!s.args.empty()) {
+        const std::string t = s.args[0]["t"];
+        if (t != "int" && t != "none" && t != "str") fail(src_, args->items[0].get(), "exit's code is an int, None or a str (as sys.exit takes)");
+      }
+    } else if (s.method == "return") {
+      if (args && args->items.size() > 0) fail(src_, args, "return takes no args");
+    } else if (s.method == "raise") {
+      if (!args || args->items.size() != 2 || s.args[0]["t"] != "str" || s.args[1]["t"] != "str")
+        fail(src_, args ? args : n, "raise takes args: [TYPE, MESSAGE], two strings (TYPE a portable exception name)");
     }
   }
 
-  void check_operation(const Step& s, const std::string& type, const YNode* n) {
+  const ApiRegistry::Operation* check_operation(const Step& s, const std::string& type, const YNode* n) {
     const ApiRegistry::Operation* op = api_.find(type, s.method);
     if (!op) {
       std::vector<std::string> known;
@@ -1001,9 +1059,137 @@ class CaseBuilder {
     }
     if (op->attribute && (!s.args.empty() || !s.kwargs.empty()))
       fail(src_, n->get("call"), type + "." + s.method + " is an attribute: it is read with no args or kwargs");
+    return op;
   }
 
-  Step step_at(const YNode* n, const Case& c) {
+  // `start: NAME`: made by NAME's parent actor; NAME is a process actor declared with start: step.
+  Step start_step(Step& s, const YNode* n, const YNode* start, Case& c) {
+    const std::string name = text(start);
+    const ActorDecl* a = c.actor(name);
+    if (!a || a->kind != "process" || a->start != "step")
+      fail(src_, start, "'" + name + "' is not a process actor declared with start: step");
+    if (started_.contains(name) || tried_start_.contains(name)) fail(src_, start, "actor '" + name + "' is started twice");
+    s.actor = a->in.empty() ? "main" : a->in;
+    if (const YNode* actor = n->get("actor"); actor && text(actor) != s.actor)
+      fail(src_, actor, "'" + name + "' is started by its parent '" + s.actor + "'");
+    if (s.actor != "main" && !started_.contains(s.actor)) fail(src_, start, "its parent '" + s.actor + "' is not started yet");
+    if (exited_.contains(s.actor)) fail(src_, start, "its parent '" + s.actor + "' has already exited");
+    check_idle(s.actor, n);
+    s.method = "start";
+    s.args = json::array({make_str(name)});
+    for (const auto& e : s.expects)
+      if (e.outcome != Expectation::Outcome::Raises && e.outcome != Expectation::Outcome::Ok && e.outcome != Expectation::Outcome::Returns)
+        fail(src_, n->get("expect"), "a start step returns None or raises");
+    tried_start_.insert(name);
+    // Expected to start on some version: later steps may use it (where the start raised, the case
+    // has already failed or ended).
+    const bool starts = s.expects.empty() || std::any_of(s.expects.begin(), s.expects.end(), [](const Expectation& e) {
+                          return e.outcome != Expectation::Outcome::Raises;
+                        });
+    if (starts) {
+      started_.insert(name);
+      for (const auto& held : holds_[s.actor])  // every object the parent's process holds now, but Process objects
+        if (c.type_of(held) != "Process") holds_[name].insert(held);
+      holds_[s.actor].insert(name);    // and the parent holds the child's Process
+      for (const auto& t : c.actors)
+        if (t.kind == "thread" && t.in == name) started_.insert(t.name);
+    }
+    return s;
+  }
+
+  // `bind: NAME` or `bind: [N1, N2]`, typed by `bind_type` or the registry's returns_type.
+  void bind_at(Step& s, const YNode* n, Case& c) {
+    const YNode* bind = n->get("bind");
+    const YNode* bind_type = n->get("bind_type");
+    std::vector<std::string> types = returns_type_;
+    returns_type_.clear();
+    if (!bind) {
+      if (bind_type) fail(src_, bind_type, "bind_type without bind");
+      return;
+    }
+    if (s.set_form || (s.target.empty() && !is_function_call(s.method))) fail(src_, bind, "only a call of a method or a function binds its result");
+    if (bind->is_seq())
+      for (const auto& x : bind->items) s.bind.push_back(text(x.get()));
+    else
+      s.bind.push_back(text(bind));
+    if (bind_type) {
+      types.clear();
+      if (bind_type->is_seq())
+        for (const auto& x : bind_type->items) types.push_back(text(x.get()));
+      else
+        types.push_back(text(bind_type));
+      for (const auto& t : types)
+        if (!api_.type(t)) fail(src_, bind_type, "bind_type '" + t + "' is not a type of spec/api.yaml");
+    }
+    if (types.empty()) fail(src_, bind, "bind needs bind_type: spec/api.yaml does not say what " + s.describe_call() + " returns (returns_type)");
+    if (types.size() != s.bind.size())
+      fail(src_, bind, "bind names " + std::to_string(s.bind.size()) + " and the result has " + std::to_string(types.size()) +
+                           " (" + join(types) + ")");
+    const std::string p = process_of(c, s.actor);
+    for (std::size_t i = 0; i < s.bind.size(); ++i) {
+      claim_name(s.bind[i], bind);
+      c.bound_types[s.bind[i]] = types[i];
+      holds_[p].insert(s.bind[i]);
+    }
+    s.bind_types = types;
+  }
+
+  // The steps of a list, `with` steps expanded in place: __enter__, the nested steps, __exit__.
+  void steps_at(const YNode* list, Case& c, std::vector<Step>& out) {
+    for (const auto& item : list->items) {
+      const YNode* n = item.get();
+      const YNode* with = n->get("with");
+      if (with) check_step_keys(n);
+      if (!with) {
+        out.push_back(step_at(n, c));
+        continue;
+      }
+      Step enter;
+      enter.pos = src_.at(n->offset);
+      enter.target = text(with);
+      if (const YNode* actor = n->get("actor")) enter.actor = text(actor);
+      if (enter.actor != "main" && !actors_.contains(enter.actor)) fail(src_, n->get("actor"), "unknown actor '" + enter.actor + "'");
+      const std::string type = c.type_of(enter.target);
+      if (type.empty()) fail(src_, with, "unknown object '" + enter.target + "'");
+      const ApiRegistry::Type* t = api_.type(type);
+      if (!t || !t->context_manager) fail(src_, with, type + " is not a context manager in spec/api.yaml (context_manager: true)");
+      check_held(c, enter.actor, enter.target, with);
+      check_idle(enter.actor, n);
+      enter.method = "__enter__";
+      enter.expects = expectations_at(n->get("expect"));
+      for (const auto& e : enter.expects)
+        if (e.outcome == Expectation::Outcome::Blocks) fail(src_, n->get("expect"), "a with step's enter cannot block");
+      out.push_back(enter);
+      steps_at(n->get("steps"), c, out);
+      Step exit = enter;
+      exit.method = "__exit__";
+      exit.expects.clear();
+      check_idle(exit.actor, n);
+      out.push_back(exit);
+    }
+  }
+
+  void check_idle(const std::string& actor, const YNode* n) {
+    for (const auto& [label, node] : in_flight_)
+      if (label_actor_[label] == actor) fail(src_, n, "actor '" + actor + "' is busy with call '" + label + "': await it first");
+  }
+
+  // The schema allows every key of a call step on each form; each form takes only its own.
+  void check_step_keys(const YNode* n) {
+    static const std::map<std::string, std::set<std::string>> allowed = {
+        {"call", {"actor", "call", "args", "kwargs", "as", "detach", "expect", "note", "bind", "bind_type"}},
+        {"set", {"actor", "set", "value", "expect", "note"}},
+        {"with", {"actor", "with", "steps", "expect", "note"}},
+        {"start", {"actor", "start", "expect", "note"}}};
+    for (const auto& [form, keys] : allowed) {
+      if (!n->get(form)) continue;
+      for (const auto& [k, v] : n->entries)
+        if (!keys.contains(k->value)) fail(src_, k.get(), "a " + form + " step has no '" + k->value + "'");
+    }
+  }
+
+  Step step_at(const YNode* n, Case& c) {
+    check_step_keys(n);
     Step s;
     s.pos = src_.at(n->offset);
     s.expects = expectations_at(n->get("expect"));
@@ -1017,19 +1203,46 @@ class CaseBuilder {
       if (any_blocks(s.expects)) fail(src_, n->get("expect"), "an await cannot expect blocks");
       return s;
     }
+    if (const YNode* start = n->get("start")) return start_step(s, n, start, c);
     if (const YNode* actor = n->get("actor")) s.actor = text(actor);
     if (s.actor != "main" && !actors_.contains(s.actor)) fail(src_, n->get("actor"), "unknown actor '" + s.actor + "'");
     if (exited_.contains(s.actor)) fail(src_, n, "actor '" + s.actor + "' has already exited");
-    const YNode* call_node = n->get("call");
+    if (s.actor != "main" && !started_.contains(s.actor)) fail(src_, n, "actor '" + s.actor + "' is not started yet (its start step comes later)");
+    const YNode* set_node = n->get("set");
+    const YNode* call_node = set_node ? set_node : n->get("call");
     const std::string call = text(call_node);
     auto dot = call.find('.');
-    s.args = args_at(n->get("args"));
-    s.kwargs = kwargs_at(n->get("kwargs"));
-    if (dot == std::string::npos) {
+    s.args = args_at(n->get("args"), c, s.actor);
+    s.kwargs = kwargs_at(n->get("kwargs"), c, s.actor);
+    if (set_node) {
+      if (dot == std::string::npos) fail(src_, set_node, "set takes OBJECT.ATTRIBUTE");
+      s.set_form = true;
+      s.target = call.substr(0, dot);
+      s.method = call.substr(dot + 1);
+      const std::string type = c.type_of(s.target);
+      if (type.empty()) fail(src_, set_node, "unknown object '" + s.target + "'");
+      check_held(c, s.actor, s.target, set_node);
+      const ApiRegistry::Operation* op = api_.find(type, s.method);
+      if (!op || !op->attribute || !op->settable)
+        fail(src_, set_node, type + "." + s.method + " is not a settable attribute in spec/api.yaml (settable: true)");
+      s.value = checked_value(n->get("value"), c, s.actor);
+    } else if (is_function_call(call)) {
       s.method = call;
-      if (!is_actor_operation(s.method)) fail(src_, call_node, "'" + call + "' is not an actor operation (sleep, exit); write OBJECT.METHOD");
-      if (s.method == "exit") {
-        if (s.actor == "main") fail(src_, call_node, "main cannot exit: it is the controller");
+      auto f = api_.functions.find(call);
+      if (f == api_.functions.end()) {
+        std::vector<std::string> known;
+        for (const auto& [name, fn] : api_.functions) known.push_back(name);
+        fail(src_, call_node, "'" + call + "' is not a function of spec/api.yaml (it lists " + join(known) + ")");
+      }
+      returns_type_ = f->second.returns_type;
+    } else if (dot == std::string::npos) {
+      s.method = call;
+      if (!is_actor_operation(s.method)) fail(src_, call_node, "'" + call + "' is not an actor operation (sleep, exit, return, raise); write OBJECT.METHOD or multiprocessing.FUNCTION");
+      if (s.method == "start") fail(src_, call_node, "start an actor with `start: NAME`");
+      if (is_ending_operation(s.method)) {
+        if (s.actor == "main") fail(src_, call_node, "main cannot " + s.method + ": it is the controller");
+        const ActorDecl* a = c.actor(s.actor);
+        if (s.method != "exit" && a && a->kind != "process") fail(src_, call_node, s.method + " ends a process actor's target; '" + s.actor + "' is a thread");
         exited_.insert(s.actor);
       }
       check_actor_operation(s, n);
@@ -1038,9 +1251,11 @@ class CaseBuilder {
       s.method = call.substr(dot + 1);
       std::string type = c.type_of(s.target);
       if (type.empty()) fail(src_, call_node, "unknown object '" + s.target + "'");
-      if (type == "Process" && s.actor != "main") fail(src_, call_node, "only main holds process objects");
-      check_operation(s, type, n);
+      check_held(c, s.actor, s.target, call_node);
+      const ApiRegistry::Operation* op = check_operation(s, type, n);
+      returns_type_ = op->returns_type;
     }
+    bind_at(s, n, c);
     if (const YNode* detach = n->get("detach")) s.detach = plain_scalar(text(detach)) == make_bool(true);
     if (const YNode* as = n->get("as")) {
       s.label = text(as);
@@ -1053,6 +1268,7 @@ class CaseBuilder {
       fail(src_, expect, "a step that blocks on one version must block on all (give the outcome in its await)");
     if ((s.detach || blocks) && s.label.empty()) fail(src_, n, "a call that stays in flight (detach or blocks) needs 'as'");
     if (s.detach && !s.expects.empty()) fail(src_, expect, "a detached call is checked by its await, not here");
+    if ((s.detach || blocks) && !s.bind.empty()) fail(src_, n->get("bind"), "a call that binds is awaited at once (no detach or blocks)");
     if (s.detach || blocks) {
       for (const auto& [label, node] : in_flight_)
         if (label_actor_[label] == s.actor)
@@ -1073,6 +1289,9 @@ class CaseBuilder {
   ValueReader values_;
   double timeout_ = 30;
   std::set<std::string> names_, actors_, labels_, exited_;
+  std::set<std::string> started_, tried_start_;           // actors started (or whose start was tried) by now
+  std::map<std::string, std::set<std::string>> holds_;    // process -> the names it holds by now
+  std::vector<std::string> returns_type_;                 // of the call being read, for bind
   std::map<std::string, const YNode*> in_flight_;
   std::map<std::string, std::string> label_actor_;
 };
@@ -1124,16 +1343,24 @@ void check_keys(const Source& src, const YNode* n, std::initializer_list<std::st
     if (std::find(allowed.begin(), allowed.end(), k->value) == allowed.end()) fail(src, k.get(), what + ": unknown key '" + k->value + "'");
 }
 
+// returns_type: one type name, or a list of them (a tuple's items).
+std::vector<std::string> returns_types(const Source& src, const YNode* n, const std::string& what) {
+  if (!n) return {};
+  if (n->is_scalar()) return {n->value};
+  return string_list(src, n, what + ".returns_type");
+}
+
 ApiRegistry parse_api(const Source& src, const YNode* root) {
   ApiRegistry api;
-  check_keys(src, root, {"version", "types"}, "the registry");
+  check_keys(src, root, {"version", "types", "functions"}, "the registry");
   const YNode* types = root->get("types");
   if (!types || !types->is_map()) fail(src, root, "the registry needs a mapping 'types'");
   std::map<std::string, std::string> extends;
   for (const auto& [name_node, t] : types->entries) {
     const std::string& name = name_node->value;
-    check_keys(src, t.get(), {"constructor", "makes", "made_by", "extends", "methods", "attributes"}, name);
+    check_keys(src, t.get(), {"constructor", "makes", "made_by", "extends", "methods", "attributes", "context_manager"}, name);
     ApiRegistry::Type type;
+    if (const YNode* cm = t->get("context_manager")) type.context_manager = cm->is_scalar() && cm->value == "true";
     if (const YNode* ctor = t->get("constructor")) {
       check_keys(src, ctor, {"params", "raises"}, name + ".constructor");
       type.constructible = true;
@@ -1154,11 +1381,13 @@ ApiRegistry parse_api(const Source& src, const YNode* root) {
         ApiRegistry::Operation op;
         op.attribute = attribute;
         if (attribute) {
-          check_keys(src, o.get(), {"returns", "raises"}, what);
+          check_keys(src, o.get(), {"returns", "raises", "settable"}, what);
+          if (const YNode* st = o->get("settable")) op.settable = st->is_scalar() && st->value == "true";
         } else {
-          check_keys(src, o.get(), {"params", "raises", "loop"}, what);
+          check_keys(src, o.get(), {"params", "raises", "loop", "returns_type"}, what);
           op.params = string_list(src, o->get("params"), what + ".params");
           if (const YNode* loop = o->get("loop")) op.loop = loop->value;
+          op.returns_type = returns_types(src, o->get("returns_type"), what);
         }
         op.raises = string_list(src, o->get("raises"), what + ".raises");
         if (!type.ops.emplace(op_name->value, op).second) fail(src, op_name.get(), what + " is both a method and an attribute");
@@ -1166,12 +1395,31 @@ ApiRegistry parse_api(const Source& src, const YNode* root) {
     }
     api.types.emplace(name, std::move(type));
   }
+  if (const YNode* functions = root->get("functions")) {
+    if (!functions->is_map()) fail(src, functions, "functions is a mapping");
+    for (const auto& [fn_name, f] : functions->entries) {
+      const std::string& what = fn_name->value;
+      if (!what.starts_with("multiprocessing.")) fail(src, fn_name.get(), "function '" + what + "' is not named from multiprocessing.");
+      check_keys(src, f.get(), {"params", "raises", "returns_type"}, what);
+      ApiRegistry::Operation op;
+      op.params = string_list(src, f->get("params"), what + ".params");
+      op.raises = string_list(src, f->get("raises"), what + ".raises");
+      op.returns_type = returns_types(src, f->get("returns_type"), what);
+      api.functions.emplace(what, std::move(op));
+    }
+  }
   for (const auto& [name, base] : extends) {
     auto it = api.types.find(base);
     if (it == api.types.end() || extends.contains(base)) fail(src, types->get(name), name + " extends '" + base + "', which is not a type without extends");
     for (const auto& op : it->second.ops) api.types[name].ops.insert(op);  // its own take precedence
   }
+  for (const auto& [name, f] : api.functions)
+    for (const auto& r : f.returns_type)
+      if (!api.types.contains(r)) fail(src, root->get("functions")->get(name), name + " returns_type '" + r + "', which is not a type");
   for (const auto& [name, t] : api.types) {
+    for (const auto& [op_name, op] : t.ops)
+      for (const auto& r : op.returns_type)
+        if (!api.types.contains(r)) fail(src, types->get(name), name + "." + op_name + " returns_type '" + r + "', which is not a type");
     for (const auto& m : t.makes)
       if (!api.types.contains(m)) fail(src, types->get(name), name + " makes '" + m + "', which is not a type");
     for (const auto& [op_name, op] : t.ops)
@@ -1190,14 +1438,22 @@ const ApiRegistry::Type* ApiRegistry::type(const std::string& name) const {
 const ApiRegistry::Operation* ApiRegistry::find(const std::string& type_name, const std::string& method) const {
   const Type* t = type(type_name);
   if (!t) return nullptr;
+  static const Operation context_op{};
+  if (t->context_manager && (method == "__enter__" || method == "__exit__")) return &context_op;
   auto it = t->ops.find(method);
   return it == t->ops.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> ApiRegistry::all_ops() const {
   std::vector<std::string> out;
-  for (const auto& [name, t] : types)
+  for (const auto& [name, t] : types) {
     for (const auto& [op, o] : t.ops) out.push_back(name + "." + op);
+    if (t.context_manager) {
+      out.push_back(name + ".__enter__");
+      out.push_back(name + ".__exit__");
+    }
+  }
+  for (const auto& [name, f] : functions) out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -19,6 +19,8 @@ struct ApiRegistry {
     std::vector<std::string> params;  // as Python writes them: "timeout=None"
     std::vector<std::string> raises;  // portable exception types
     std::string loop;                 // sequence operations: the method they repeat
+    bool settable = false;            // an attribute a case may assign (`set:`)
+    std::vector<std::string> returns_type;  // the spec's type(s) of what it returns, for `bind`
   };
   struct Type {
     bool constructible = false;       // may be named by objects[].type
@@ -26,8 +28,11 @@ struct ApiRegistry {
     std::vector<std::string> raises;  // constructor's
     std::vector<std::string> makes;   // Pipe: [Connection, Connection]
     std::map<std::string, Operation> ops;  // methods and attributes, `extends` resolved
+    bool context_manager = false;     // `with:` may use it (__enter__ / __exit__)
   };
   std::map<std::string, Type> types;
+  // Module-level calls by qualified name ("multiprocessing.connection.wait").
+  std::map<std::string, Operation> functions;
 
   const Type* type(const std::string& name) const;
   const Operation* find(const std::string& type, const std::string& method) const;

@@ -271,7 +271,7 @@ class Session {
     if (auto where = invalid_utf8_pointer(msg))
       throw Abort{Verdict::CaseError, case_.file + ": the '" + msg["type"].get<std::string>() + "' message for '" + to +
                                           "' would hold text that is not UTF-8, at " + *where};
-    if (msg["type"] == "call" && msg["method"] == "exit") ending_.insert(to);
+    if (msg["type"] == "call" && msg["target"].is_null() && is_ending_operation(msg["method"].get<std::string>())) ending_.insert(to);
     if (msg["type"] == "teardown") ending_.insert("main");
     if (!channel_.send(to, msg)) throw Abort{Verdict::ProtocolError, "actor '" + to + "' is not connected"};
     return seq_;
@@ -299,6 +299,14 @@ class Session {
     const json caps = h.value("capabilities", json::object());  // each list checked to hold strings
     for (const auto& t : caps.value("types", json::array())) types_.insert(t.get<std::string>());
     for (const auto& o : caps.value("ops", json::array())) ops_.insert(o.get<std::string>());
+    // Lists of the case language v2 (spec/adapter-protocol.md#call-fields-of-the-case-language-v2):
+    // anything but a list of strings is read as not listing them.
+    for (const char* key : {"features", "contexts"}) {
+      const json list = caps.value(key, json::array());
+      if (!list.is_array()) continue;
+      for (const auto& f : list)
+        if (f.is_string()) (std::string_view(key) == "features" ? features_ : contexts_).insert(f.get<std::string>());
+    }
   }
 
   std::optional<std::string> skip_reason() const {
@@ -309,6 +317,10 @@ class Session {
       if (!types_.contains(t)) missing += " " + t;
     for (const auto& o : case_.required_ops())
       if (!ops_.contains(o)) missing += " " + o;
+    for (const auto& f : case_.required_features())
+      if (!features_.contains(f)) missing += " feature " + f;
+    for (const auto& m : case_.required_contexts())
+      if (!contexts_.contains(m)) missing += " context " + m;
     if (!missing.empty()) return "unsupported by the implementation:" + missing;
     return std::nullopt;
   }
@@ -319,12 +331,15 @@ class Session {
       json j = {{"type", o.type}, {"args", o.args}, {"kwargs", o.kwargs}};
       if (o.names.size() == 1) j["name"] = o.names[0];
       else j["names"] = o.names;
+      if (!o.context.empty()) j["context"] = o.context;
       objects.push_back(j);
     }
     json actors = json::array();
     for (const auto& a : case_.actors) {
       json j = {{"name", a.name}, {"kind", a.kind}};
       if (!a.in.empty()) j["in"] = a.in;
+      if (a.start != "setup") j["start"] = a.start;
+      if (!a.start_method.empty()) j["start_method"] = a.start_method;
       actors.push_back(j);
     }
     int seq = request({{"type", "setup"}, {"case", case_.id}, {"objects", objects}, {"actors", actors}}, {"ready", "setup_failed"});
@@ -334,10 +349,29 @@ class Session {
     if (reply["type"] == "setup_failed") throw Abort{Verdict::AdapterError, "setup failed: " + reply["error"]["message"].get<std::string>()};
     wait_until(
         [&] {
-          return std::all_of(case_.actors.begin(), case_.actors.end(), [&](const ActorDecl& a) { return actor_pids_.contains(a.name); });
+          return std::all_of(case_.actors.begin(), case_.actors.end(),
+                             [&](const ActorDecl& a) { return !started_by_setup(a) || actor_pids_.contains(a.name); });
         },
         kReadyTimeout, "hello from every actor");
     actor_pids_["main"] = hello_->value("pid", 0);
+  }
+
+  // Whether setup starts the actor (a thread starts with its process).
+  bool started_by_setup(const ActorDecl& a) const {
+    if (a.kind == "process") return a.start == "setup";
+    const ActorDecl* host = a.in.empty() || a.in == "main" ? nullptr : case_.actor(a.in);
+    return !host || host->start == "setup";
+  }
+
+  // After a start step returned: the child, and the thread actors in it, say hello.
+  void wait_for_started(const std::string& name, int index) {
+    wait_until(
+        [&] {
+          for (const auto& a : case_.actors)
+            if ((a.name == name || (a.kind == "thread" && a.in == name)) && !actor_pids_.contains(a.name)) return false;
+          return true;
+        },
+        kHelloTimeout, "hello from actor '" + name + "' started by step " + std::to_string(index));
   }
 
   StepRecord& record(int index, const Step& step, const Expectation* e) {
@@ -354,7 +388,16 @@ class Session {
 
   json call_message(const Step& step) {
     json target = step.target.empty() ? json(nullptr) : json(step.target);
-    return {{"type", "call"}, {"target", target}, {"method", step.method}, {"args", step.args}, {"kwargs", step.kwargs}};
+    json msg = {{"type", "call"}, {"target", target}, {"method", step.method}, {"args", step.args}, {"kwargs", step.kwargs}};
+    if (!step.bind.empty()) {
+      msg["bind"] = step.bind;
+      msg["bind_types"] = step.bind_types;
+    }
+    if (step.set_form) {
+      msg["form"] = "set";
+      msg["value"] = step.value;
+    }
+    return msg;
   }
 
   bool run_step(int index, const Step& step) {
@@ -366,7 +409,7 @@ class Session {
     } else {
       seq = send(step.actor, call_message(step));
       calls_[seq].actor = step.actor;
-      if (step.method == "exit") exited_.insert(step.actor);
+      if (step.target.empty() && is_ending_operation(step.method)) exited_.insert(step.actor);
       if (step.detach) {
         labels_[step.label] = seq;
         rec.observed = "sent";
@@ -416,6 +459,8 @@ class Session {
     rec.outcome = outcome_json(outcome);
     rec.elapsed = outcome.elapsed;
     rec.problem = check_outcome(e, outcome);
+    if (rec.problem.empty() && step.target.empty() && step.method == "start" && outcome.kind == Outcome::Kind::Returned)
+      wait_for_started(step.args[0]["v"].get<std::string>(), index);
     return rec.problem.empty();
   }
 
@@ -432,8 +477,10 @@ class Session {
     std::vector<const ActorDecl*> order;
     for (const auto& a : case_.actors)
       if (a.kind == "thread") order.push_back(&a);
-    for (const auto& a : case_.actors)
-      if (a.kind == "process") order.push_back(&a);
+    // Processes last-declared first: a child (declared after its parent) ends before the parent,
+    // which would otherwise wait for it in its exit handlers.
+    for (auto a = case_.actors.rbegin(); a != case_.actors.rend(); ++a)
+      if (a->kind == "process") order.push_back(&*a);
     for (const ActorDecl* a : order) {
       // An actor that never said hello was never started (a skipped case has no setup).
       if (!actor_pids_.contains(a->name) || exited_.contains(a->name)) continue;
@@ -505,7 +552,7 @@ class Session {
   CaseResult result_;
   std::optional<json> hello_;
   Version semantics_;
-  std::set<std::string> types_, ops_, exited_;
+  std::set<std::string> types_, ops_, exited_, features_, contexts_;
   std::map<std::string, int> actor_pids_;
   std::map<int, ControllerRequest> controller_requests_;
   std::map<int, Call> calls_;

@@ -212,6 +212,8 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
            std::to_string(v["seed"].get<std::uint64_t>()) + ">";
   } else if (t == "unpicklable") out += "<unpicklable>";
   else if (t == "ref") out += "<ref " + v["name"].get<std::string>() + ">";
+  else if (t == "object" && v.contains("name") && v["name"].is_string())
+    out += "<" + v.value("type", std::string("object")) + " " + v["name"].get<std::string>() + ">";
   else if (t == "object") out += "<" + v.value("type", std::string("object")) + " " + v.value("repr", std::string()) + ">";
   else out += "<malformed " + std::string(utf8_prefix(v.dump(-1, ' ', false, json::error_handler_t::replace), kReprScalarMax)) + ">";
 }
@@ -433,6 +435,9 @@ bool values_equal(const json& observed, const json& expected) {
   auto ex = byte_summary(expected);
   if (ob || ex) return ob && ex && ob->kind == ex->kind && ob->length == ex->length && ob->crc == ex->crc;
   const std::string& t = tag_of(observed);
+  // {$ref: a} expects the object named a (spec/values.md#equality): an object value naming it.
+  if (t == "object" && tag_of(expected) == "ref")
+    return observed.contains("name") && observed["name"].is_string() && observed["name"] == expected["name"];
   if (t != tag_of(expected) || t.empty() || t == "object" || t == "ref") return false;
   if (t == "list" || t == "tuple") {
     const auto& a = observed["v"];
@@ -454,6 +459,10 @@ std::string explain_difference(const json& observed, const json& expected) {
     if (ob->length != ex->length) return "length " + std::to_string(ob->length) + ", expected " + std::to_string(ex->length);
     return "same length, different bytes (crc32 " + std::to_string(ob->crc) + ", expected " + std::to_string(ex->crc) + ")";
   }
+  if (a == "object" && b == "ref")
+    return "the object " + (observed.contains("name") && observed["name"].is_string() ? "named " + observed["name"].get<std::string>()
+                                                                                    : "without a name") +
+           ", expected the one named " + expected["name"].get<std::string>();
   std::string kind_a = ob ? ob->kind : a, kind_b = ex ? ex->kind : b;
   if (kind_a != kind_b) return "type " + kind_a + ", expected " + kind_b;
   if (a == "list" || a == "tuple") {

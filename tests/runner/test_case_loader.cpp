@@ -549,3 +549,127 @@ TEST(HostileCases, InputQuotedInAMessageIsCutShort) {
   EXPECT_NE(e.find("duplicate key 'kkkk"), std::string::npos) << e.substr(0, 200);
   EXPECT_LT(e.size(), 300u);
 }
+
+// ---- the case language v2 (spec/case-format.md: bound results, set, with, start steps) ----
+
+TEST(CaseLanguageV2, BindGivesANameOfTheRegistrysOrTheStepsType) {
+  Case c = load(R"(objects: [{name: [a, b], type: Pipe}]
+steps:
+  - {call: b.recv, bind: got, bind_type: Connection}
+  - {call: got.send, args: [1]}
+  - {call: multiprocessing.parent_process, bind: parent}
+  - {call: parent.exitcode}
+)");
+  ASSERT_EQ(c.steps.size(), 4u);
+  EXPECT_EQ(c.steps[0].bind, std::vector<std::string>{"got"});
+  EXPECT_EQ(c.steps[0].bind_types, std::vector<std::string>{"Connection"});
+  EXPECT_EQ(c.type_of("got"), "Connection");
+  EXPECT_EQ(c.type_of("parent"), "Process");
+  EXPECT_EQ(c.steps[2].target, "");
+  EXPECT_EQ(c.steps[2].method, "multiprocessing.parent_process");
+  EXPECT_TRUE(c.required_ops().contains("multiprocessing.parent_process"));
+  EXPECT_TRUE(c.required_features().contains("bind"));
+}
+
+TEST(CaseLanguageV2, BindErrorsNameTheLine) {
+  const std::string pipe = "objects: [{name: [a, b], type: Pipe}]\n";
+  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: got}\n").find(":8:26: bind needs bind_type"), std::string::npos)
+      << error_of(pipe + "steps:\n  - {call: b.recv, bind: got}\n");
+  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: a, bind_type: Connection}\n").find("name 'a' is used twice"), std::string::npos);
+  EXPECT_NE(error_of(pipe + "steps:\n  - {call: got.send, args: [1]}\n  - {call: b.recv, bind: got, bind_type: Connection}\n")
+                .find(":8:12: unknown object 'got'"),
+            std::string::npos);
+  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: [x, y], bind_type: Connection}\n").find("bind names 2 and the result has 1"),
+            std::string::npos);
+  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: x, bind_type: Nothing}\n").find("bind_type 'Nothing' is not a type"),
+            std::string::npos);
+  // Bound in a child: main does not hold it.
+  EXPECT_NE(error_of(pipe + "actors: [{name: p, kind: process}]\nsteps:\n  - {actor: p, call: b.recv, bind: got, bind_type: Connection}\n"
+                            "  - {call: got.send, args: [1]}\n")
+                .find(":10:12: actor 'main' does not hold 'got'"),
+            std::string::npos);
+}
+
+TEST(CaseLanguageV2, ModuleFunctionsAreTheRegistrys) {
+  EXPECT_EQ(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps:\n  - {call: multiprocessing.connection.wait, args: [[{$ref: a}], 0.1]}\n"), "");
+  EXPECT_NE(error_of("steps:\n  - {call: multiprocessing.frobnicate}\n").find(":7:12: 'multiprocessing.frobnicate' is not a function"),
+            std::string::npos);
+}
+
+TEST(CaseLanguageV2, SetNeedsASettableAttribute) {
+  Case c = load("actors: [{name: p, kind: process}]\nsteps:\n  - {set: p.name, value: renamed}\n");
+  ASSERT_EQ(c.steps.size(), 1u);
+  EXPECT_TRUE(c.steps[0].set_form);
+  EXPECT_EQ(c.steps[0].value, make_str("renamed"));
+  EXPECT_EQ(c.steps[0].describe_call(), "p.name = 'renamed'");
+  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps:\n  - {set: p.exitcode, value: 1}\n").find("is not a settable attribute"),
+            std::string::npos);
+  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps:\n  - {set: p.name, value: x, args: [1]}\n").find("a set step has no 'args'"),
+            std::string::npos);
+}
+
+TEST(CaseLanguageV2, WithIsFlattenedIntoEnterStepsExit) {
+  Case c = load(R"(objects: [{name: [a, b], type: Pipe}]
+steps:
+  - with: a
+    expect: {returns: {$ref: a}}
+    steps:
+      - {call: a.closed, expect: {returns: false}}
+  - {call: a.closed, expect: {returns: true}}
+)");
+  ASSERT_EQ(c.steps.size(), 4u);
+  EXPECT_EQ(c.steps[0].method, "__enter__");
+  EXPECT_EQ(c.steps[1].method, "closed");
+  EXPECT_EQ(c.steps[2].method, "__exit__");
+  EXPECT_TRUE(c.steps[2].expects.empty());
+  EXPECT_TRUE(c.required_ops().contains("Connection.__enter__"));
+  EXPECT_TRUE(c.required_features().contains("object_names"));
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - {with: q, steps: [{call: q.empty}]}\n").find(":8:12: Queue is not a context manager"), std::string::npos);
+  EXPECT_NE(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps:\n  - {with: a, steps: [{call: a.frobnicate}]}\n").find("no operation 'frobnicate'"),
+            std::string::npos);
+}
+
+TEST(CaseLanguageV2, StartStepsAndGrandchildren) {
+  Case c = load(R"(objects: [{name: q, type: Queue}]
+actors:
+  - {name: child, kind: process, start: step}
+  - {name: grandchild, kind: process, in: child, start: step, start_method: spawn}
+steps:
+  - {start: child}
+  - {actor: child, call: q.put, args: [1]}
+  - {start: grandchild}
+  - {actor: grandchild, call: q.get}
+  - {actor: child, call: grandchild.join}
+)");
+  ASSERT_EQ(c.steps.size(), 5u);
+  EXPECT_EQ(c.steps[0].actor, "main");
+  EXPECT_EQ(c.steps[0].method, "start");
+  EXPECT_EQ(c.steps[2].actor, "child");
+  EXPECT_TRUE(c.required_features().contains("step_start"));
+  EXPECT_TRUE(c.required_contexts().contains("spawn"));
+  const std::string actors = "objects: [{name: q, type: Queue}]\nactors:\n  - {name: child, kind: process, start: step}\n";
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: child, call: q.put, args: [1]}\n").find("actor 'child' is not started yet"), std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {start: child}\n  - {start: child}\n").find("is started twice"), std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {start: child}\n  - {actor: child, call: child.join}\n").find("actor 'child' does not hold 'child'"),
+            std::string::npos);
+  EXPECT_NE(error_of("actors:\n  - {name: c, kind: process}\n  - {name: g, kind: process, in: c}\nsteps: [{call: sleep, args: [0]}]\n")
+                .find("has start: step"),
+            std::string::npos);
+  EXPECT_NE(error_of("actors:\n  - {name: t, kind: thread, start: step}\nsteps: [{call: sleep, args: [0]}]\n").find("only a process actor is started by a step"),
+            std::string::npos);
+}
+
+TEST(CaseLanguageV2, ProcessEnds) {
+  const std::string actors = "objects: [{name: q, type: Queue}]\nactors: [{name: p, kind: process}, {name: t, kind: thread}]\n";
+  Case c = load(actors + "steps:\n  - {actor: p, call: exit, args: [null]}\n  - {call: p.join}\n");
+  EXPECT_TRUE(c.required_features().contains("process_end"));
+  EXPECT_FALSE(load(actors + "steps:\n  - {actor: p, call: exit, args: [3]}\n").required_features().contains("process_end"));
+  EXPECT_EQ(error_of(actors + "steps:\n  - {actor: p, call: raise, args: [ValueError, boom]}\n"), "");
+  EXPECT_EQ(error_of(actors + "steps:\n  - {actor: p, call: return}\n"), "");
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: exit, args: [1.5]}\n").find("exit's code is an int, None or a str"), std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: raise, args: [ValueError]}\n").find("raise takes args: [TYPE, MESSAGE]"),
+            std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: t, call: return}\n").find("'t' is a thread"), std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {call: return}\n").find("main cannot return"), std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: return}\n  - {actor: p, call: q.empty}\n").find("has already exited"), std::string::npos);
+}

@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 
+from . import module_functions
 from . import objects
 from . import values
 from .channel import Channel
@@ -41,10 +42,15 @@ class CallError(Exception):
 
 
 class ExitRequest(object):
-    """What the `exit` operation returns to the loop: the code the actor ends with."""
+    """What `exit`, `return` and `raise` give the loop: how the actor's target ends.
 
-    def __init__(self, code):
+    mode "exit": sys.exit(code); "return": the target returns; "raise": it raises `exception`.
+    """
+
+    def __init__(self, code, mode="exit", exception=None):
         self.code = code
+        self.mode = mode
+        self.exception = exception
 
 
 def _actor_sleep(args, kwargs):
@@ -58,10 +64,59 @@ def _actor_exit(args, kwargs):
     if kwargs or len(args) > 1:
         raise CallError("bad_request", "exit takes at most one code, got args=%r kwargs=%r" % (args, kwargs))
     code = args[0] if args else 0
+    if code is not None and not isinstance(code, (int, str)):
+        raise CallError("bad_request", "exit's code is an int, None or a str, got %r" % (code,))
     return lambda: ExitRequest(code)
 
 
-ACTOR_OPERATIONS = {"sleep": _actor_sleep, "exit": _actor_exit}
+def _actor_return(args, kwargs):
+    if args or kwargs:
+        raise CallError("bad_request", "return takes no arguments")
+    return lambda: ExitRequest(0, mode="return")
+
+
+ACTOR_OPERATIONS = {"sleep": _actor_sleep, "exit": _actor_exit, "return": _actor_return}
+
+# hello's capabilities.features (spec/adapter-protocol.md#call-fields-of-the-case-language-v2).
+FEATURES = ["bind", "object_names", "set", "step_start", "process_end"]
+
+
+class ProcessState(object):
+    """What the actors of one process share: its registry, and what starting a child needs."""
+
+    def __init__(self, endpoint, module, start_method, registry, declarations):
+        self.endpoint = endpoint
+        self.module = module
+        self.start_method = start_method
+        self.registry = registry
+        # Actor name -> its setup description (kind, in, start, start_method), for every actor.
+        self.declarations = declarations
+        self.processes = []
+
+    def threads_in(self, name):
+        return [d["name"] for d in self.declarations.values()
+                if d.get("kind") == "thread" and d.get("in", "main") == name]
+
+    def start_child(self, name, parent):
+        """The `start` actor operation: start process actor `name`, a child of this process."""
+        description = self.declarations.get(name)
+        if description is None or description.get("kind") != "process" or description.get("start") != "step":
+            raise CallError("bad_request", "%r is not a process actor started by a step" % (name,))
+        if description.get("in", "main") != parent:
+            raise CallError("bad_request", "%r is started by %r, not %r" % (name, description.get("in", "main"), parent))
+        if name in self.registry:
+            raise CallError("bad_request", "%r is already started" % (name,))
+        ctx = self.module.get_context(description.get("start_method") or self.start_method)
+        # Everything this process holds now but Process objects and closed Connections, which
+        # cannot be pickled (spec/adapter-protocol.md#call-fields-of-the-case-language-v2).
+        shared = dict((k, e) for k, e in self.registry.items()
+                      if e.type_name != "Process" and not (e.type_name == "Connection" and getattr(e.obj, "closed", False)))
+        process = ctx.Process(target=process_main, name=name,
+                              args=(self.endpoint, name, shared, self.threads_in(name), self.module.__name__,
+                                    self.declarations, self.start_method))
+        process.start()
+        self.registry[name] = objects.Entry("Process", process)
+        self.processes.append(process)
 
 # Returned by a message handler to end the loop.
 STOP = object()
@@ -70,13 +125,17 @@ STOP = object()
 class Actor(object):
     """Serves the calls addressed to one actor, one at a time."""
 
-    def __init__(self, name, channel, registry, naming, ends_on_exit=True, idle_check=None):
+    def __init__(self, name, channel, registry, naming, ends_on_exit=True, idle_check=None, process=None):
         self.name = name
         self.channel = channel
         self.registry = registry
         self.naming = naming
         self.ends_on_exit = ends_on_exit
         self.idle_check = idle_check
+        # The ProcessState of the process the actor runs in (None: no module calls, no start).
+        self.process = process
+        # The process whose children this actor starts: itself, or the process it is a thread of.
+        self.process_name = name
 
     def send(self, message):
         message["protocol"] = PROTOCOL
@@ -147,21 +206,75 @@ class Actor(object):
         except values.ValueFormatError as e:
             raise CallError("bad_request", "bad value: %s" % e)
         if target is None:
-            make = ACTOR_OPERATIONS.get(method)
-            if make is None:
-                raise CallError("unknown_op", "no actor operation %r (sleep, exit)" % (method,))
-            return make(args, kwargs)
+            return self.prepare_actor_call(method, args, kwargs)
         if not isinstance(target, str):
             raise CallError("bad_request", "call 'target' must be a name or null, got %r" % (target,))
         entry = self.registry.get(target)
         if entry is None:
             raise CallError("bad_request", "actor %r has no object named %r" % (self.name, target))
         try:
+            if message.get("form") == "set":
+                if args or kwargs or "value" not in message:
+                    raise CallError("bad_request", "a set call has a 'value' and no args or kwargs")
+                try:
+                    value = values.decode(message["value"], self.resolve)
+                except values.ValueFormatError as e:
+                    raise CallError("bad_request", "bad value: %s" % e)
+                return objects.set_attribute(entry, method, value)
+            if message.get("form") is not None:
+                raise CallError("bad_request", "unknown call form %r" % (message.get("form"),))
             return objects.operation(entry, method, args, kwargs)
         except objects.UnknownOperation as e:
             raise CallError("unknown_op", str(e))
         except objects.BadRequest as e:
             raise CallError("bad_request", str(e))
+
+    def prepare_actor_call(self, method, args, kwargs):
+        """Actor operations and module functions: calls with a null target."""
+        if method.startswith("multiprocessing."):
+            function = module_functions.resolve(self.process.module, method) if self.process else None
+            if function is None:
+                raise CallError("unknown_op", "the module under test has no function %r" % (method,))
+            return lambda: function(*args, **kwargs)
+        if method == "start":
+            if self.process is None or kwargs or len(args) != 1 or not isinstance(args[0], str):
+                raise CallError("bad_request", "start takes one actor name, got args=%r kwargs=%r" % (args, kwargs))
+            name, process, parent = args[0], self.process, self.process_name
+            return lambda: process.start_child(name, parent)
+        if method == "raise":
+            if kwargs or len(args) != 2 or not all(isinstance(a, str) for a in args):
+                raise CallError("bad_request", "raise takes [TYPE, MESSAGE], got args=%r kwargs=%r" % (args, kwargs))
+            cls = self.naming.class_of(args[0])
+            if cls is None:
+                raise CallError("bad_request", "raise: %r is not a portable exception name" % (args[0],))
+            exception = cls(args[1])
+            return lambda: ExitRequest(1, mode="raise", exception=exception)
+        make = ACTOR_OPERATIONS.get(method)
+        if make is None:
+            raise CallError("unknown_op", "no actor operation %r (sleep, exit, return, raise, start)" % (method,))
+        return make(args, kwargs)
+
+    def name_of(self, obj):
+        """(name, spec type) of an object this actor holds by name, or None."""
+        for name, entry in self.registry.items():
+            if entry.obj is obj and not isinstance(obj, (bool, int, float, str, bytes)):
+                return name, entry.type_name
+        return None
+
+    def bind(self, message, value):
+        """Stores a returned value under the call's `bind` names (a 2-tuple is unpacked)."""
+        names = message.get("bind")
+        if names is None:
+            return
+        types = message.get("bind_types") or []
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise CallError("bad_request", "bind is a list of names, got %r" % (names,))
+        items = [value] if len(names) == 1 else list(value)
+        if len(items) != len(names):
+            raise CallError("bad_request", "bind names %d, the result has %d items" % (len(names), len(items)))
+        for i, (name, item) in enumerate(zip(names, items)):
+            type_name = types[i] if i < len(types) and isinstance(types[i], str) else type(item).__name__
+            self.registry[name] = objects.Entry(type_name, item)
 
     def handle_call(self, message):
         """Answers started, makes the call, answers its result. Returns an ExitRequest for exit."""
@@ -186,16 +299,26 @@ class Actor(object):
             value = call()
         except BaseException as e:  # the outcome of the call, whatever it is
             raised = e
-        elapsed = time.monotonic() - start
+        end = time.monotonic()
+        elapsed = end - start
         exit_request = value if isinstance(value, ExitRequest) else None
-        result = {"type": "result", "re": seq, "elapsed": elapsed}
+        result = {"type": "result", "re": seq, "elapsed": elapsed, "started_at": start, "ended_at": end}
+        try:
+            if raised is None:
+                self.bind(message, value)
+        except CallError as e:
+            self.send_error(seq, e.kind, e.message, elapsed)
+            return None
+        except Exception as e:
+            self.send_error(seq, "bad_request", "cannot bind the result: %s: %s" % (type(e).__name__, e), elapsed)
+            return None
         try:
             if raised is not None:
                 result["status"] = "raised"
                 result["exception"] = self.naming.describe(raised)
             else:
                 result["status"] = "returned"
-                result["value"] = values.encode(None if exit_request else value)
+                result["value"] = values.encode(None if exit_request else value, self.name_of)
         except Exception as e:
             log(self.name, "cannot encode the outcome of call %d:\n%s" % (seq, traceback.format_exc()))
             self.send_error(seq, "internal", "cannot encode the outcome: %s: %s" % (type(e).__name__, e), elapsed)
@@ -208,8 +331,8 @@ class Actor(object):
                    "error": {"kind": kind, "message": message}})
 
 
-def start_thread_actor(endpoint, name, registry, naming):
-    thread = threading.Thread(target=thread_main, args=(endpoint, name, registry, naming),
+def start_thread_actor(endpoint, name, registry, naming, process=None, host=None):
+    thread = threading.Thread(target=thread_main, args=(endpoint, name, registry, naming, process, host),
                               name="mpconform-" + name)
     # Daemon: a thread actor still blocked in a call must never keep its process from exiting.
     thread.daemon = True
@@ -217,7 +340,7 @@ def start_thread_actor(endpoint, name, registry, naming):
     return thread
 
 
-def thread_main(endpoint, name, registry, naming):
+def thread_main(endpoint, name, registry, naming, process=None, host=None):
     """A thread actor: its own socket, the objects of the process it runs in."""
     try:
         channel = Channel(endpoint, name)
@@ -225,7 +348,8 @@ def thread_main(endpoint, name, registry, naming):
         log(name, "thread actor cannot connect:\n%s" % traceback.format_exc())
         return
     try:
-        actor = Actor(name, channel, registry, naming)
+        actor = Actor(name, channel, registry, naming, process=process)
+        actor.process_name = host or name
         actor.send_hello()
         actor.serve()
     except Exception:
@@ -243,17 +367,26 @@ def _orphan_check(name, parent_pid):
     return check
 
 
-def process_main(endpoint, name, objects_by_name, thread_actor_names, module_name="multiprocessing"):
-    """The target of a process actor. Ends as a target that calls sys.exit(code) on `exit`."""
-    naming = ExceptionNames(importlib.import_module(module_name))
+def process_main(endpoint, name, objects_by_name, thread_actor_names, module_name="multiprocessing",
+                 declarations=None, start_method=None):
+    """The target of a process actor. Ends as `exit` (sys.exit(code)), `return` or `raise` asks."""
+    module = importlib.import_module(module_name)
+    naming = ExceptionNames(module)
     channel = Channel(endpoint, name)
     try:
         registry = dict(objects_by_name)
+        process = ProcessState(endpoint, module, start_method, registry, declarations or {})
         for thread_name in thread_actor_names:
-            start_thread_actor(endpoint, thread_name, registry, naming)
-        actor = Actor(name, channel, registry, naming, idle_check=_orphan_check(name, os.getppid()))
+            start_thread_actor(endpoint, thread_name, registry, naming, process, name)
+        actor = Actor(name, channel, registry, naming, idle_check=_orphan_check(name, os.getppid()), process=process)
         actor.send_hello()
         exit_request = actor.serve()
     finally:
         channel.close()
-    sys.exit(exit_request.code if exit_request is not None else 0)
+    if exit_request is None:
+        sys.exit(0)
+    if exit_request.mode == "return":
+        return
+    if exit_request.mode == "raise":
+        raise exit_request.exception
+    sys.exit(exit_request.code)

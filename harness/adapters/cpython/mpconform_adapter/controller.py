@@ -14,6 +14,7 @@ import time
 import traceback
 
 from . import actor
+from . import module_functions
 from . import objects
 from . import values
 from .channel import Channel
@@ -60,8 +61,10 @@ class Controller(object):
         self.threads = []
         self.set_up = False
         self.runner_pid = os.getppid()
+        # Shared with main's thread actors; its processes are those started by steps of main.
+        self.process = actor.ProcessState(endpoint, module, ctx.get_start_method(), self.registry, {})
         self.actor = actor.Actor(MAIN, channel, self.registry, self.naming, ends_on_exit=False,
-                                 idle_check=self.check_runner)
+                                 idle_check=self.check_runner, process=self.process)
 
     def hello_message(self):
         try:
@@ -80,11 +83,15 @@ class Controller(object):
                 else platform.python_implementation().lower(),
                 "module": self.module.__name__,
                 "start_method": self.ctx.get_start_method(),
+                "platform": sys.platform,
             },
             "capabilities": {
                 "types": list(objects.TYPES),
-                "ops": objects.supported_operations(self.module, self.ctx),
+                "ops": objects.supported_operations(self.module, self.ctx) + module_functions.supported(self.module),
                 "start_methods": start_methods,
+                "features": list(actor.FEATURES),
+                # Objects and actors may each name their own context.
+                "contexts": start_methods,
             },
         }
 
@@ -147,8 +154,13 @@ class Controller(object):
                 kwargs = dict((k, values.decode(node, self.actor.resolve)) for k, node in kwargs_node.items())
             except (values.ValueFormatError, actor.CallError) as e:
                 raise SetupError("bad value for %s: %s" % (names[0], e))
+            context = description.get("context")
             try:
-                entries = objects.create(self.ctx, type_name, names, args, kwargs)
+                ctx = self.module.get_context(context) if context is not None else self.ctx
+            except Exception as e:
+                raise SetupError("context %r: %s: %s" % (context, type(e).__name__, e))
+            try:
+                entries = objects.create(ctx, type_name, names, args, kwargs)
             except objects.BadRequest as e:
                 raise SetupError(str(e))
             for name, entry in entries:
@@ -171,6 +183,14 @@ class Controller(object):
             actor_names.add(name)
             if kind == "process":
                 threads_in[name] = []
+                parent = description.get("in", MAIN)
+                if parent != MAIN and parent not in threads_in:
+                    raise SetupError("process %r is in %r, which is not main or a process actor declared before"
+                                     % (name, parent))
+                if description.get("start", "setup") not in ("setup", "step"):
+                    raise SetupError("actor %r has unknown start %r" % (name, description.get("start")))
+                if parent != MAIN and description.get("start") != "step":
+                    raise SetupError("process %r started by %r must have start: step" % (name, parent))
             elif kind == "thread":
                 host = description.get("in", MAIN)
                 if host != MAIN and host not in threads_in:
@@ -180,17 +200,25 @@ class Controller(object):
                     threads_in[host].append(name)
             else:
                 raise SetupError("actor %r has unknown kind %r" % (name, kind))
+        declarations = dict((d["name"], d) for d in descriptions)
+        self.process.declarations.update(declarations)
+        self.process.processes = self.processes  # main's children, joined at teardown
         for description in descriptions:
             name = description["name"]
             if description["kind"] == "process":
-                process = self.ctx.Process(
+                if description.get("start", "setup") == "step":
+                    continue  # started by a step of its parent
+                ctx = self.module.get_context(description["start_method"]) if description.get("start_method") else self.ctx
+                process = ctx.Process(
                     target=actor.process_main, name=name,
-                    args=(self.endpoint, name, shared, threads_in[name], self.module.__name__))
+                    args=(self.endpoint, name, shared, threads_in[name], self.module.__name__, declarations,
+                          self.ctx.get_start_method()))
                 process.start()
                 self.processes.append(process)
                 self.registry[name] = objects.Entry("Process", process)
             elif description.get("in", MAIN) == MAIN:
-                self.threads.append(actor.start_thread_actor(self.endpoint, name, self.registry, self.naming))
+                self.threads.append(actor.start_thread_actor(self.endpoint, name, self.registry, self.naming,
+                                                             self.process, MAIN))
 
     # --- teardown ---
 

@@ -62,6 +62,16 @@ class ExceptionNames(object):
             return cls.__name__
         return None
 
+    def class_of(self, name):
+        """The exception class of a portable name (the `raise` actor operation), or None."""
+        for cls, portable in self._portable.items():
+            if portable == name:
+                return cls
+        cls = getattr(builtins, name, None)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            return cls
+        return None
+
     def type_name(self, cls):
         name = self.portable_name(cls)
         if name is not None:

@@ -33,8 +33,12 @@ def operation(entry, method, args, kwargs):
     """A function of no arguments that makes the call `method(*args, **kwargs)` on the entry."""
     type_name, obj = entry
     info = TYPE_INFO.get(type_name)
-    if info is None or method not in info.operations:
+    if info is None or method not in info.all_operations():
         raise UnknownOperation("%s has no operation %r" % (type_name, method))
+    if method == "__exit__":
+        if args or kwargs:
+            raise BadRequest("%s.__exit__ is called without arguments" % (type_name,))
+        return lambda: obj.__exit__(None, None, None)
     if info.checked and not hasattr(obj, info.needed(method)):
         # Not offered in hello either (supported_operations), e.g. SimpleQueue.close on 3.8.
         raise UnknownOperation("%s of this module has no %r" % (type_name, info.needed(method)))
@@ -50,6 +54,15 @@ def operation(entry, method, args, kwargs):
     return lambda: bound(*args, **kwargs)
 
 
+def set_attribute(entry, attribute, value):
+    """A function of no arguments that assigns a settable attribute (call form "set")."""
+    type_name, obj = entry
+    info = TYPE_INFO.get(type_name)
+    if info is None or attribute not in info.settable:
+        raise UnknownOperation("%s has no settable attribute %r" % (type_name, attribute))
+    return lambda: setattr(obj, attribute, value)
+
+
 def supported_operations(module, ctx):
     """`Type.method` for every operation the module's classes have (hello's capabilities.ops)."""
     classes = {}
@@ -58,7 +71,7 @@ def supported_operations(module, ctx):
     ops = []
     for type_name, info in TYPE_INFO.items():
         cls = classes.get(type_name)
-        for method in info.operations:
+        for method in info.all_operations():
             # A class we could not find is assumed complete; a missing method (3.8 has no
             # SimpleQueue.close, billiard's Process no kill) is not offered.
             if cls is None or not info.checked or hasattr(cls, info.needed(method)):

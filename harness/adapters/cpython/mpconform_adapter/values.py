@@ -205,22 +205,30 @@ def decode(node, resolve_ref=None):
 _REPR_LIMIT = 200
 
 
-def _object_node(value):
+def _object_node(value, name_of=None):
     try:
         text = repr(value)
     except Exception as e:
         text = "<repr failed: %s>" % type(e).__name__
     if len(text) > _REPR_LIMIT:
         text = text[:_REPR_LIMIT] + "..."
-    return {"t": "object", "type": type(value).__name__, "repr": text}
+    node = {"t": "object", "type": type(value).__name__, "repr": text}
+    named = name_of(value) if name_of is not None else None
+    if named is not None:
+        # One of the calling actor's named objects: its name and its spec type.
+        node["name"], node["type"] = named
+    return node
 
 
-def encode(value):
-    """The JSON value node of a Python value; anything the spec has no form for is an object."""
-    return _encode(value, set())
+def encode(value, name_of=None):
+    """The JSON value node of a Python value; anything the spec has no form for is an object.
+
+    name_of(obj) gives (name, spec type) for an object the calling actor holds by name, or None.
+    """
+    return _encode(value, set(), name_of)
 
 
-def _encode(value, open_containers):
+def _encode(value, open_containers, name_of=None):
     if value is None:
         return {"t": "none"}
     if isinstance(value, bool):
@@ -241,11 +249,12 @@ def _encode(value, open_containers):
     if isinstance(value, (list, tuple, set, frozenset, dict)):
         # A container that holds itself is cut at the repeat, as an object value.
         if id(value) in open_containers:
-            return _object_node(value)
+            return _object_node(value, name_of)
         open_containers.add(id(value))
         try:
             if isinstance(value, dict):
-                items = [[_encode(k, open_containers), _encode(v, open_containers)] for k, v in value.items()]
+                items = [[_encode(k, open_containers, name_of), _encode(v, open_containers, name_of)]
+                         for k, v in value.items()]
                 return {"t": "dict", "v": items}
             if isinstance(value, list):
                 tag = "list"
@@ -255,7 +264,7 @@ def _encode(value, open_containers):
                 tag = "frozenset"
             else:
                 tag = "set"
-            return {"t": tag, "v": [_encode(item, open_containers) for item in value]}
+            return {"t": tag, "v": [_encode(item, open_containers, name_of) for item in value]}
         finally:
             open_containers.discard(id(value))
-    return _object_node(value)
+    return _object_node(value, name_of)

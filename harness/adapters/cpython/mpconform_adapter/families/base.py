@@ -23,14 +23,23 @@ class TypeInfo(object):
     sequences    sequence operations: name -> (loop function(obj, *args, **kwargs), repeated method)
     checked      whether the module's class must have a method for it to be offered (False for
                  the suite's own types, bytearray and Global)
+    settable     attributes a case may assign (`set:`)
+    context_manager  whether `with:` may use it: __enter__ and __exit__ are offered too
     """
 
-    def __init__(self, name, operations, attributes=None, sequences=None, checked=True):
+    def __init__(self, name, operations, attributes=None, sequences=None, checked=True, settable=(),
+                 context_manager=False):
         self.name = name
         self.operations = tuple(operations)
         self.attributes = dict(attributes or {})
         self.sequences = dict(sequences or {})
         self.checked = checked
+        self.settable = tuple(settable)
+        self.context_manager = context_manager
+
+    def all_operations(self):
+        """operations, and __enter__/__exit__ for a context manager."""
+        return self.operations + (("__enter__", "__exit__") if self.context_manager else ())
 
     def needed(self, method):
         """The method of the object that `method` uses."""

@@ -12,7 +12,8 @@ TYPES = (
              attributes=dict((name, read_attribute(name)) for name in ("closed", "readable", "writable")),
              sequences={"send_many": (repeat("send"), "send"), "recv_many": (collect("recv"), "recv"),
                         "send_bytes_many": (repeat("send_bytes"), "send_bytes"),
-                        "recv_bytes_many": (collect("recv_bytes"), "recv_bytes")}),
+                        "recv_bytes_many": (collect("recv_bytes"), "recv_bytes")},
+             context_manager=True),
 )
 # The spec's Types table names Pipe, which makes two Connections.
 DECLARED = ("Pipe",)

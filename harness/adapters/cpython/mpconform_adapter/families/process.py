@@ -2,8 +2,9 @@
 
 from .base import BadRequest, TypeInfo, read_attribute
 
-TYPES = (TypeInfo("Process", ("join", "is_alive", "exitcode", "terminate", "kill"),
-                  attributes={"exitcode": read_attribute("exitcode")}),)
+TYPES = (TypeInfo("Process", ("join", "is_alive", "exitcode", "terminate", "kill", "name", "pid", "sentinel"),
+                  attributes=dict((name, read_attribute(name)) for name in ("exitcode", "name", "pid", "sentinel")),
+                  settable=("name",)),)
 
 # The names of the spec's Types table this module gives.
 DECLARED = ("Process",)

@@ -1,0 +1,34 @@
+"""The module-level calls of spec/api.yaml `functions`, by qualified name, found in the module
+under test (its name in place of `multiprocessing`)."""
+
+import importlib
+
+# Qualified name -> (submodule below the module under test or "", attribute).
+FUNCTIONS = {
+    "multiprocessing.active_children": ("", "active_children"),
+    "multiprocessing.current_process": ("", "current_process"),
+    "multiprocessing.parent_process": ("", "parent_process"),
+    "multiprocessing.cpu_count": ("", "cpu_count"),
+    "multiprocessing.connection.wait": ("connection", "wait"),
+    "multiprocessing.reduction.send_handle": ("reduction", "send_handle"),
+    "multiprocessing.reduction.recv_handle": ("reduction", "recv_handle"),
+}
+
+
+def resolve(module, qualified):
+    """The function `qualified` names in the module under test, or None if it has none."""
+    where = FUNCTIONS.get(qualified)
+    if where is None:
+        return None
+    submodule, attribute = where
+    try:
+        owner = importlib.import_module(module.__name__ + "." + submodule) if submodule else module
+    except Exception:
+        return None
+    function = getattr(owner, attribute, None)
+    return function if callable(function) else None
+
+
+def supported(module):
+    """The qualified names of the functions the module has (hello's capabilities.ops)."""
+    return [name for name in FUNCTIONS if resolve(module, name) is not None]
