@@ -18,7 +18,7 @@ for _family in FAMILIES:
 TYPES = tuple(name for family in FAMILIES for name in family.DECLARED)
 
 # Exactly the spec's Operations table.
-OPERATIONS = dict((name, info.operations) for name, info in TYPE_INFO.items())
+OPERATIONS = dict((name, info.all_operations()) for name, info in TYPE_INFO.items())
 
 
 def create(ctx, type_name, names, args, kwargs):
