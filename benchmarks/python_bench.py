@@ -1,6 +1,7 @@
 """CPython's multiprocessing measured the way benchmarks/bench_ipc.cpp measures mpc.
 
-Prints one JSON object (only the round trips with the argument "roundtrip"). Same shapes as the C++ program: a fork()ed producer and a consumer
+Prints one JSON object (only the round trips and the semaphore handoff with the argument
+"roundtrip"). Same shapes as the C++ program: a fork()ed producer and a consumer
 that starts timing on a "go" message; round trips of an 8-byte message to an echo child
 (median and p99 of individual round trips); 1 MiB messages in batches of 16 then a 1-byte ack.
 """
@@ -130,12 +131,93 @@ def get_timeout_overshoot():
     return total / 5 * 1e6, worst * 1e6
 
 
+LOCK_PAIRS = 1_000_000
+HANDOFFS = 20_000
+INCREMENTS = 100_000
+BARRIER_ROUNDS = 5_000
+
+
+def lock_uncontended():
+    lock = mp.Lock()
+    acquire, release = lock.acquire, lock.release
+    t0 = time.perf_counter()
+    for _ in range(LOCK_PAIRS):
+        acquire()
+        release()
+    return (time.perf_counter() - t0) / LOCK_PAIRS * 1e9
+
+
+def _handoff_peer(ping, pong, n):
+    for _ in range(n):
+        ping.acquire()
+        pong.release()
+
+
+def semaphore_handoff():
+    ping, pong = mp.Semaphore(0), mp.Semaphore(0)
+    p = mp.Process(target=_handoff_peer, args=(ping, pong, HANDOFFS + 1000))
+    p.start()
+    for _ in range(1000):
+        ping.release()
+        pong.acquire()
+    samples = []
+    clock = time.perf_counter_ns
+    for _ in range(HANDOFFS):
+        t0 = clock()
+        ping.release()
+        pong.acquire()
+        samples.append(clock() - t0)
+    p.join()
+    samples.sort()
+    return samples[len(samples) // 2] / 1000.0, samples[len(samples) * 99 // 100] / 1000.0
+
+
+def _increment(v, go, n):
+    go.wait()
+    for _ in range(n):
+        with v.get_lock():
+            v.value += 1
+
+
+def value_increment():
+    v = mp.Value("i", 0)
+    go = mp.Event()
+    p = mp.Process(target=_increment, args=(v, go, INCREMENTS))
+    p.start()
+    t0 = time.perf_counter()
+    go.set()
+    _increment(v, go, INCREMENTS)
+    p.join()
+    dt = time.perf_counter() - t0
+    if v.value != 2 * INCREMENTS:
+        raise SystemExit("lost increments")
+    return 2 * INCREMENTS / dt
+
+
+def _barrier_party(b, n):
+    for _ in range(n):
+        b.wait()
+
+
+def barrier_round():
+    b = mp.Barrier(2)
+    p = mp.Process(target=_barrier_party, args=(b, BARRIER_ROUNDS + 100))
+    p.start()
+    _barrier_party(b, 100)
+    t0 = time.perf_counter()
+    _barrier_party(b, BARRIER_ROUNDS)
+    dt = time.perf_counter() - t0
+    p.join()
+    return dt / BARRIER_ROUNDS * 1e6
+
+
 def main():
     mp.set_start_method("fork")
     out = {"python": sys.version.split()[0]}
     if sys.argv[1:] == ["roundtrip"]:
         out["rt_simplex_median_us"], out["rt_simplex_p99_us"] = round_trip(False)
         out["rt_duplex_median_us"], out["rt_duplex_p99_us"] = round_trip(True)
+        out["handoff_median_us"], out["handoff_p99_us"] = semaphore_handoff()
         print(json.dumps(out))
         return
     out["queue_items_per_s"] = queue_throughput(mp.Queue)
@@ -144,6 +226,10 @@ def main():
     out["rt_duplex_median_us"], out["rt_duplex_p99_us"] = round_trip(True)
     out["bw_bytes_per_s"] = bandwidth()
     out["get_timeout_overshoot_us"], out["get_timeout_worst_overshoot_us"] = get_timeout_overshoot()
+    out["lock_pair_ns"] = lock_uncontended()
+    out["handoff_median_us"], out["handoff_p99_us"] = semaphore_handoff()
+    out["value_increments_per_s"] = value_increment()
+    out["barrier_round_us"] = barrier_round()
     print(json.dumps(out))
 
 
