@@ -16,6 +16,8 @@ PROMPT_MAX = 0.25
 BLOCKS_MIN = 0.5
 WAKES_AFTER = 0.5
 BULK_MAX = 5
+EXIT_MAX = 2.5
+TIERS = ("timeout", "prompt", "blocks", "wakes", "exit", "bulk")
 EXPIRED = ("queue.Empty", "queue.Full")
 
 
@@ -79,6 +81,8 @@ def tier(step, e, calls):
             return "wakes"
         if elapsed["max"] == BULK_MAX:
             return "bulk"
+        if elapsed["max"] == EXIT_MAX and call.get("call", "").endswith(".join"):
+            return "exit"
     return "window %r fits no tier" % (elapsed,)
 
 
@@ -90,8 +94,8 @@ def case_tiers(doc):
         for e in expectations(step):
             if "blocks" in e or "elapsed" in e:
                 t = tier(step, e, calls)
-                (found if t in ("timeout", "prompt", "blocks", "wakes", "bulk") else problems).append(
-                    t if t in ("timeout", "prompt", "blocks", "wakes", "bulk") else "step %d: %s" % (index + 1, t))
+                (found if t in TIERS else problems).append(
+                    t if t in TIERS else "step %d: %s" % (index + 1, t))
             raised = e.get("raises")
             raised = raised.get("type") if isinstance(raised, dict) else raised
             call = calls.get(step["await"]) if "await" in step else step
@@ -112,7 +116,7 @@ def test_every_tier_is_used():
     used = set()
     for doc in load_cases():
         used.update(case_tiers(doc)[0])
-    assert used == {"timeout", "prompt", "blocks", "wakes", "bulk"}
+    assert used == set(TIERS)
 
 
 def test_the_classifier_refuses_blunt_and_flaky_windows():
