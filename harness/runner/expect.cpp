@@ -124,8 +124,12 @@ std::string check_outcome(const Expectation* e, const Outcome& o) {
     if (!why.empty()) return why;
   }
   if (e) {
-    if (e->min_elapsed && o.elapsed < *e->min_elapsed) return "returned too early (" + format_float(o.elapsed) + " s)";
-    if (e->max_elapsed && o.elapsed > *e->max_elapsed) return "took too long (" + format_float(o.elapsed) + " s)";
+    // Said of what the call did: a call that raised did not return.
+    const std::string did = o.kind == Outcome::Kind::Raised ? "raised" : "returned";
+    if (e->min_elapsed && o.elapsed < *e->min_elapsed)
+      return "too early: " + did + " after " + format_float(o.elapsed) + " s, the minimum is " + format_float(*e->min_elapsed) + " s";
+    if (e->max_elapsed && o.elapsed > *e->max_elapsed)
+      return "took too long: " + did + " after " + format_float(o.elapsed) + " s, the maximum is " + format_float(*e->max_elapsed) + " s";
   }
   return "";
 }

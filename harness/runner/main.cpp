@@ -1,10 +1,12 @@
 // mpconform: runs the conformance cases against implementations, one GoogleTest test per
 // case × implementation, so that GoogleTest's filters, repeat, shuffle, output and sharding apply.
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <iostream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -22,6 +25,7 @@
 #include "implementations.hpp"
 #include "limits.hpp"
 #include "page.hpp"
+#include "progress.hpp"
 #include "report.hpp"
 #include "session.hpp"
 
@@ -46,6 +50,8 @@ options:
   --jobs N           run N shards in parallel (default: the number of cores; 1 = in this process)
   --report FILE      write the results file: run metadata, and every verdict with its observed
                      trace and rerun command (spec/results.md); --results FILE is the same
+  --strict           a failed recommended case (and a newly passing known divergence) fails
+                     the run too; without it each is counted on its own and the run passes
   --check            only read and validate the cases; exit 1 if any is malformed
   --help             this text
 
@@ -67,6 +73,14 @@ Each case's adapter gets a private /dev/shm and /tmp where the runner may create
 (root, or unprivileged user namespaces); the first line of the output says which isolation is in
 force. MPCONFORM_ISOLATION=none turns it off: the runner then compares /dev/shm before and after
 each case (see spec/adapter-protocol.md, Isolation and cleanup).
+
+Output: one progress line (cases done of the total, failures so far, the case running longest,
+across shards), rewritten in place on a terminal and a plain line at most every 5 s elsewhere;
+then one line per case that did not pass (verdict, file:line, what was expected and what
+happened, the rerun command), the summary with each verdict class counted on its own, and the
+full traces, a traceback that several cases printed shown once with their count.
+MPCONFORM_PROGRESS=tty|lines|off chooses the progress line; =gtest prints GoogleTest's own output
+instead (each shard's, after it ends).
 )";
 
 struct Options {
@@ -76,6 +90,7 @@ struct Options {
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   std::string report;
   bool check_only = false;
+  bool strict = false;  // a failed recommended case fails the run
   Limits limits;
 };
 
@@ -126,7 +141,33 @@ class JournalListener : public testing::EmptyTestEventListener {
   void OnTestStart(const testing::TestInfo& info) override {
     g_journal.write({{"started", std::string(info.test_suite_name()) + "." + info.name()}});
   }
+  // For the parent's progress line (a malformed file's test gives no record: this ends it).
+  void OnTestEnd(const testing::TestInfo& info) override {
+    g_journal.write({{"finished", std::string(info.test_suite_name()) + "." + info.name()}, {"failed", info.result()->Failed()}});
+  }
 };
+
+// The progress line of a run in this process (--jobs 1, or sharded by the user).
+class ProgressListener : public testing::EmptyTestEventListener {
+ public:
+  explicit ProgressListener(Progress& progress) : progress_(progress) {}
+  void OnTestIterationStart(const testing::UnitTest& unit, int) override { progress_.planned(unit.test_to_run_count()); }
+  void OnTestStart(const testing::TestInfo& info) override {
+    progress_.started("", std::string(info.test_suite_name()) + "." + info.name(), Progress::Clock::now());
+  }
+  void OnTestEnd(const testing::TestInfo& info) override { progress_.finished("", info.result()->Failed()); }
+
+ private:
+  Progress& progress_;
+};
+
+// The terminal's width for the live progress line (COLUMNS, else 100, when stdout is no terminal).
+int terminal_columns() {
+  struct winsize w {};
+  if (ioctl(1, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) return w.ws_col;
+  const char* columns = std::getenv("COLUMNS");
+  return columns && std::atoi(columns) > 0 ? std::atoi(columns) : 100;
+}
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -160,9 +201,11 @@ class CaseTest : public testing::Test {
     rec.implementation = r.implementation;
     rec.trace = trace_to_json(r.trace);
     if (r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped) rec.details = format_result(*case_, r);
-    // A failure points at the step that failed, else at the case file.
+    // A failure points at the step that failed (or was running when the case was ended), else at the case file.
     for (const auto& s : r.trace)
       if (!s.problem.empty() && s.line > 0) rec.line = s.line;
+    if (rec.line == 1 && r.verdict != Verdict::Pass && !r.trace.empty() && r.trace.back().observed.empty() && r.trace.back().line > 0)
+      rec.line = r.trace.back().line;
     add_record(rec);
     RecordProperty("verdict", verdict_name(r.verdict));
     switch (r.verdict) {
@@ -172,6 +215,9 @@ class CaseTest : public testing::Test {
         GTEST_SKIP() << r.reason;
       case Verdict::Differs:
         GTEST_SKIP() << "differs from CPython on a cpython-specific case:\n" << rec.details;
+      case Verdict::RecommendedFail:
+        if (!options_->strict) GTEST_SKIP() << "failed a recommended behaviour (a failure with --strict):\n" << rec.details;
+        [[fallthrough]];
       default:
         ADD_FAILURE_AT(case_->file.c_str(), rec.line) << format_result(*case_, r) << "  rerun: " << rec.rerun;
     }
@@ -276,6 +322,8 @@ Options parse_options(int argc, char** argv) {
       o.report = value("--results");
     } else if (a == "--check") {
       o.check_only = true;
+    } else if (a == "--strict") {
+      o.strict = true;
     } else if (!bound_option(a, value, o.limits)) {
       throw std::invalid_argument("unknown option '" + a + "' (see --help)");
     }
@@ -313,6 +361,13 @@ std::vector<Record> read_journal(const std::string& path, int status, unsigned s
       for (const auto& name : j["planned"]) ++unfinished[name.get<std::string>()];
     } else if (j.contains("started")) {
       in_progress = j["started"].get<std::string>();
+    } else if (j.contains("finished")) {
+      // A malformed file's test gives no record (main counts the loader's errors); it ran.
+      const std::string name = j["finished"].get<std::string>();
+      if (name == in_progress && name.starts_with("malformed.")) {
+        --unfinished[name];
+        in_progress.clear();
+      }
     } else if (j.contains("record")) {
       Record r = record_from_json(j["record"]);
       r.implementation = j.value("hello", json::object());
@@ -337,16 +392,65 @@ std::vector<Record> read_journal(const std::string& path, int status, unsigned s
   return records;
 }
 
-// Runs `jobs` copies of this program, each one GoogleTest shard, and merges their verdicts.
-std::vector<Record> run_sharded(const std::vector<std::string>& original_args, const Options& o, const TestIndex& tests, int& worst) {
+// What a shard has appended to its journal since the last look, line by line, for the progress
+// line while the shard runs (read_journal reads the whole file once it has ended).
+class JournalTail {
+ public:
+  explicit JournalTail(std::string path) : path_(std::move(path)) {}
+  ~JournalTail() {
+    if (fd_ >= 0) close(fd_);
+  }
+  JournalTail(const JournalTail&) = delete;
+  JournalTail& operator=(const JournalTail&) = delete;
+
+  // The whole lines written since the last call (none while the shard has not created the file).
+  std::vector<json> read_new() {
+    std::vector<json> lines;
+    if (fd_ < 0) fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return lines;
+    char buf[65536];
+    for (ssize_t n; (n = read(fd_, buf, sizeof buf)) > 0;) pending_.append(buf, static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    for (std::size_t end; (end = pending_.find('\n', start)) != std::string::npos; start = end + 1) {
+      json j = json::parse(pending_.substr(start, end - start), nullptr, false);
+      if (j.is_object()) lines.push_back(std::move(j));
+    }
+    pending_.erase(0, start);
+    return lines;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::string pending_;
+};
+
+// Feeds a shard's journal lines to the progress line.
+void show_progress(Progress& progress, const std::string& slot, const std::vector<json>& lines) {
+  for (const auto& j : lines) {
+    if (j.contains("planned") && j["planned"].is_array()) progress.planned(static_cast<int>(j["planned"].size()));
+    else if (j.contains("started") && j["started"].is_string()) progress.started(slot, j["started"], Progress::Clock::now());
+    else if (j.contains("finished")) progress.finished(slot, j.value("failed", false));
+  }
+}
+
+// Runs `jobs` copies of this program, each one GoogleTest shard, and merges their verdicts. The
+// shards' own output is printed only if they print any (GoogleTest's printer is theirs only with
+// MPCONFORM_PROGRESS=gtest); while they run, their journals feed the progress line.
+std::vector<Record> run_sharded(const std::vector<std::string>& original_args, const Options& o, const TestIndex& tests, int& worst,
+                                Progress& progress) {
   struct Shard {
     pid_t pid;
     std::string output_path, records_path;
+    std::unique_ptr<JournalTail> tail;
+    std::optional<int> status;
   };
   std::vector<Shard> shards;
   for (unsigned k = 0; k < o.jobs; ++k) {
     std::string base = "/tmp/mpconform-shard-" + std::to_string(getpid()) + "-" + std::to_string(k);
-    Shard s{-1, base + ".out", base + ".jsonl"};
+    Shard s{-1, base + ".out", base + ".jsonl", nullptr, std::nullopt};
+    unlink(s.records_path.c_str());  // a stale journal of the same name must not be read as this shard's
+    s.tail = std::make_unique<JournalTail>(s.records_path);
     std::vector<std::string> args = {"/proc/self/exe"};
     for (std::size_t i = 1; i < original_args.size(); ++i) {
       const std::string& a = original_args[i];
@@ -366,19 +470,39 @@ std::vector<Record> run_sharded(const std::vector<std::string>& original_args, c
       execv("/proc/self/exe", argv.data());
       _exit(127);
     }
-    shards.push_back(s);
+    shards.push_back(std::move(s));
   }
+  for (bool running = true; running;) {
+    running = false;
+    for (unsigned k = 0; k < shards.size(); ++k) {
+      Shard& s = shards[k];
+      if (!s.status) {
+        int status = 0;
+        pid_t got = waitpid(s.pid, &status, WNOHANG);
+        if (got == s.pid || (got < 0 && errno != EINTR)) {
+          s.status = got == s.pid ? status : 0;
+          if (!WIFEXITED(*s.status))
+            progress.say("mpconform: shard " + std::to_string(k + 1) + " ended with " + describe_wait_status(*s.status) +
+                         ": the cases it had not finished are counted as crashed\n");
+        } else {
+          running = true;
+        }
+      }
+      show_progress(progress, "shard " + std::to_string(k), s.tail->read_new());  // after the wait: a shard's last lines too
+    }
+    progress.tick(Progress::Clock::now());
+    if (running) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  progress.finish();
   std::vector<Record> records;
   for (unsigned k = 0; k < shards.size(); ++k) {
-    int status = 0;
-    waitpid(shards[k].pid, &status, 0);
+    const int status = *shards[k].status;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     worst = std::max(worst, code);
     std::ifstream out(shards[k].output_path);
-    std::cout << "==== shard " << k + 1 << " of " << shards.size() << " ====\n" << out.rdbuf() << std::flush;
-    if (code != 0 && !WIFEXITED(status))
-      std::cout << "mpconform: shard " << k + 1 << " ended with " << describe_wait_status(status)
-                << ": the cases it had not finished are counted as crashed\n";
+    std::ostringstream said;
+    said << out.rdbuf();
+    if (!said.str().empty()) std::cout << "==== shard " << k + 1 << " of " << shards.size() << " printed ====\n" << said.str() << std::flush;
     for (auto& r : read_journal(shards[k].records_path, status, k + 1, tests)) records.push_back(std::move(r));
     unlink(shards[k].output_path.c_str());
     unlink(shards[k].records_path.c_str());
@@ -406,10 +530,21 @@ int finish_run(std::vector<Record> records, const std::vector<std::string>& malf
   // Counted in the summary as failures; the results file lists them under "malformed".
   for (const auto& err : malformed) records.push_back(Record{"malformed", err, "", Verdict::CaseError, err, 0, json::object(), err});
   std::cout << comparison(records);
+  // A person reads one line per case that did not pass, then the totals, then the full traces.
+  std::vector<const Record*> listed;
+  for (const auto& r : records)
+    if (r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped && r.verdict != Verdict::ExpectedDivergence && r.impl != "malformed")
+      listed.push_back(&r);
+  std::stable_sort(listed.begin(), listed.end(), [](const Record* a, const Record* b) {
+    return std::tie(a->impl, a->case_id) < std::tie(b->impl, b->case_id);
+  });
+  for (const Record* r : listed) std::cout << failure_line(*r) << "\n";
   for (const auto& err : malformed) std::cout << "mpconform: malformed case file: " << err << "\n";
-  std::cout << "mpconform: " << summary_line(tally(records), wall) << std::endl;
-  const bool any_failed =
-      std::any_of(records.begin(), records.end(), [](const Record& r) { return r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped && r.verdict != Verdict::Differs; });
+  const bool any_failed = std::any_of(records.begin(), records.end(), [&](const Record& r) { return fails_run(r.verdict, o.strict); });
+  std::cout << "mpconform: " << summary_line(tally(records), wall) << (o.strict ? " (--strict)" : "") << std::endl;
+  std::vector<Record> traced;
+  for (const Record* r : listed) traced.push_back(*r);
+  if (std::string traces = full_traces(traced); !traces.empty()) std::cout << "\n" << traces << std::flush;
   return std::max(rc, any_failed ? 1 : 0);
 }
 
@@ -442,6 +577,14 @@ int main(int argc, char** argv) {
     std::cerr << "mpconform: " << e.what() << "\n";
     return 2;
   }
+  ProgressStyle style;
+  try {
+    style = progress_style_from_env();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "mpconform: " << e.what() << "\n";
+    return 2;
+  }
+  Progress progress(std::cout, style, terminal_columns());
   std::error_code ec;
   g_self = fs::read_symlink("/proc/self/exe", ec).string();
   if (g_self.empty()) g_self = original_args[0];
@@ -495,7 +638,7 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     std::cout << "mpconform: " << AdapterProcess::isolation_description() << std::endl;  // leftovers are checked per case
     int worst = 0;
-    auto records = run_sharded(original_args, o, tests, worst);
+    auto records = run_sharded(original_args, o, tests, worst, progress);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return finish_run(std::move(records), loaded.errors, o, run_info(run, o), impls, wall, worst);
   }
@@ -514,15 +657,33 @@ int main(int argc, char** argv) {
                             [cp, ip, op]() -> testing::Test* { return new CaseTest(cp, ip, op); });
     }
   }
+  testing::TestEventListeners& listeners = testing::UnitTest::GetInstance()->listeners();
+  // The run's output is the runner's own (progress, one line per failure, summary, traces), not
+  // GoogleTest's per-test lines and totals, which a shard would print as if they were the run's.
+  if (style != ProgressStyle::GTest && !testing::GTEST_FLAG(list_tests)) delete listeners.Release(listeners.default_result_printer());
   if (journal) {
     g_journal.open(journal);
-    testing::UnitTest::GetInstance()->listeners().Append(new JournalListener);
+    listeners.Append(new JournalListener);
+  } else if (!testing::GTEST_FLAG(list_tests)) {
+    listeners.Append(new ProgressListener(progress));
   }
 
   auto t0 = std::chrono::steady_clock::now();
   if (!journal && !testing::GTEST_FLAG(list_tests))
     std::cout << "mpconform: " << AdapterProcess::isolation_description() << std::endl;  // leftovers are checked per case
+  std::atomic<bool> tests_done = false;
+  std::thread ticker;  // the live line moves on while a case runs (its time, on a terminal)
+  if (!journal && !testing::GTEST_FLAG(list_tests))
+    ticker = std::thread([&] {
+      while (!tests_done) {
+        progress.tick(Progress::Clock::now());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    });
   int rc = RUN_ALL_TESTS();
+  tests_done = true;
+  if (ticker.joinable()) ticker.join();
+  progress.finish();
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (testing::GTEST_FLAG(list_tests) || journal) return rc;  // a shard's parent sums up
   return finish_run(g_records, loaded.errors, o, run_info(run, o), impls, wall, rc);

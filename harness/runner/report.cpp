@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "protocol.hpp"
+
 #ifndef MPC_RUNNER_VERSION
 #define MPC_RUNNER_VERSION "unknown"
 #endif
@@ -170,28 +172,232 @@ json read_results_file(const std::string& path) {
   return doc;
 }
 
+bool fails_run(Verdict v, bool strict) {
+  switch (v) {
+    case Verdict::Pass:
+    case Verdict::Skipped:
+    case Verdict::Differs:
+    case Verdict::ExpectedDivergence:
+      return false;
+    case Verdict::RecommendedFail:
+    case Verdict::NewlyPassing:
+      return strict;
+    default:
+      return true;
+  }
+}
+
 Tally tally(const std::vector<Record>& records) {
   Tally t;
-  for (const auto& r : records) {
-    switch (r.verdict) {
-      case Verdict::Pass: ++t.passed; break;
-      case Verdict::Skipped: ++t.skipped; break;
-      case Verdict::Differs: ++t.differs; break;
-      default: ++t.failed; break;
-    }
-  }
+  for (const auto& r : records) ++t.count[r.verdict];
   return t;
 }
 
+namespace {
+
+// "1 protocol error", "2 protocol errors": each class as the summary names it.
+std::string count_phrase(Verdict v, int n) {
+  const bool one = n == 1;
+  std::string what;
+  switch (v) {
+    case Verdict::Differs: what = one ? "differs (cpython-specific)" : "differ (cpython-specific)"; break;
+    case Verdict::ProtocolError: what = one ? "protocol error" : "protocol errors"; break;
+    case Verdict::AdapterError: what = one ? "adapter error" : "adapter errors"; break;
+    case Verdict::CaseError: what = one ? "malformed case" : "malformed cases"; break;
+    case Verdict::ExpectedDivergence: what = one ? "expected divergence" : "expected divergences"; break;
+    default: what = verdict_name(v); break;
+  }
+  return std::to_string(n) + " " + what;
+}
+
+}  // namespace
+
 std::string summary_line(const Tally& t, double wall_seconds) {
-  std::ostringstream out;
-  // Cases where a non-CPython implementation differs on a cpython-specific quirk are not failures,
-  // and not hidden: they are counted with the skipped and named apart.
-  out << t.passed << " passed, " << t.failed << " failed, " << (t.skipped + t.differs) << " skipped";
-  if (t.differs) out << " (" << t.differs << " of them differ on cpython-specific cases)";
+  // Passed and failed always; then each class some case was given, on its own (a crash is not a
+  // failed expectation, and a case that differs on a cpython-specific quirk was not skipped);
+  // skipped always, last.
+  std::string out = count_phrase(Verdict::Pass, t.of(Verdict::Pass)) + ", " + count_phrase(Verdict::Fail, t.of(Verdict::Fail));
+  for (Verdict v : {Verdict::RecommendedFail, Verdict::Crashed, Verdict::TimedOut, Verdict::ProtocolError, Verdict::AdapterError,
+                    Verdict::Leaked, Verdict::CaseError, Verdict::Differs, Verdict::ExpectedDivergence, Verdict::NewlyPassing})
+    if (t.of(v) > 0) out += ", " + count_phrase(v, t.of(v));
+  out += ", " + count_phrase(Verdict::Skipped, t.of(Verdict::Skipped));
   char wall[32];
   std::snprintf(wall, sizeof wall, "%.1f", wall_seconds);
-  out << " in " << wall << " s";
+  return out + " in " + wall + " s";
+}
+
+namespace {
+
+// Text for one line: newlines and tabs as spaces, at most `max` bytes.
+std::string one_line(const std::string& text, std::size_t max = 300) {
+  std::string out = text;
+  for (char& c : out)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return excerpt(out, max);
+}
+
+std::string field(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string failure_line(const Record& r) {
+  std::string out = std::string(verdict_name(r.verdict)) + ": " + r.impl + "." + r.case_id + " (" + (r.file.empty() ? "?" : r.file) +
+                    ":" + std::to_string(r.line) + "): ";
+  // The step that failed its expectation; else, for the runner's own verdicts, the step that was
+  // running (it has no outcome yet).
+  const json* step = nullptr;
+  for (const auto& s : r.trace)
+    if (!field(s, "problem").empty()) step = &s;
+  if (!step && !r.trace.empty() && field(r.trace.back(), "observed").empty()) step = &r.trace.back();
+  if (step) {
+    out += "step " + std::to_string(step->value("step", 0)) + " " + one_line(field(*step, "call"), 120) + " expected " +
+           one_line(field(*step, "expected"), 200) + "; ";
+    const std::string observed = field(*step, "observed"), problem = field(*step, "problem");
+    if (!observed.empty()) out += "got " + one_line(observed, 200);
+    else out += "got no outcome";
+    if (!problem.empty()) out += " (" + one_line(problem, 200) + ")";
+    if (!r.reason.empty()) out += ": " + one_line(r.reason);
+  } else {
+    out += r.reason.empty() ? std::string("no step failed") : one_line(r.reason);
+  }
+  if (!r.rerun.empty()) out += "; rerun: " + r.rerun;
+  return out;
+}
+
+namespace {
+
+constexpr const char* kOutputPrefix = "    | ";  // how format_result indents the adapter's output
+constexpr const char* kTracebackHead = "Traceback (most recent call last):";
+
+// Where each traceback is in a record's details: [first line, last line] of the split text.
+struct TracebackAt {
+  std::size_t first, last;
+};
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::string output_content(const std::string& line) {
+  return line.starts_with(kOutputPrefix) ? line.substr(std::string(kOutputPrefix).size()) : std::string();
+}
+
+// A Python traceback in the adapter's output: its head line, the indented frames, and the line
+// that names the exception.
+std::vector<TracebackAt> find_tracebacks(const std::vector<std::string>& lines) {
+  std::vector<TracebackAt> found;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (!lines[i].starts_with(kOutputPrefix) || !output_content(lines[i]).ends_with(kTracebackHead)) continue;
+    std::size_t j = i + 1;
+    while (j < lines.size() && lines[j].starts_with(kOutputPrefix) && output_content(lines[j]).starts_with(" ")) ++j;
+    if (j < lines.size() && lines[j].starts_with(kOutputPrefix) && !output_content(lines[j]).ends_with(kTracebackHead)) {
+      found.push_back({i, j});
+      i = j;
+    } else {
+      found.push_back({i, j - 1});
+      i = j - 1;
+    }
+  }
+  return found;
+}
+
+// The key two tracebacks share when they are the same: their text without object addresses.
+std::string traceback_key(const std::vector<std::string>& lines, const TracebackAt& at) {
+  static const std::regex address(R"(\bat 0x[0-9a-fA-F]+)");
+  std::string key;
+  for (std::size_t i = at.first; i <= at.last; ++i) {
+    std::string content = output_content(lines[i]);
+    if (i == at.first) content = kTracebackHead;  // what the adapter wrote before it (its pid) is not the traceback
+    key += std::regex_replace(content, address, "at 0x…") + "\n";
+  }
+  return key;
+}
+
+}  // namespace
+
+std::string full_traces(const std::vector<Record>& records) {
+  struct Shared {
+    int number = 0;  // 1-based, once it is shared
+    std::vector<std::string> tests;
+    std::vector<std::string> text;  // the first one's lines, with the output prefix
+    std::string exception;          // its last line
+  };
+  std::map<std::string, Shared> by_key;
+  std::vector<const Record*> shown;
+  for (const auto& r : records)
+    if (!r.details.empty()) shown.push_back(&r);
+  // First pass: which tracebacks more than one case printed.
+  for (const Record* r : shown) {
+    const auto lines = split_lines(r->details);
+    std::set<std::string> seen;
+    for (const auto& at : find_tracebacks(lines)) {
+      const std::string key = traceback_key(lines, at);
+      if (!seen.insert(key).second) continue;
+      Shared& s = by_key[key];
+      s.tests.push_back(r->impl + "." + r->case_id);
+      if (s.text.empty()) {
+        for (std::size_t i = at.first; i <= at.last; ++i) s.text.push_back(lines[i]);
+        s.text.front() = kOutputPrefix + std::string(kTracebackHead);
+        s.exception = output_content(lines[at.last]);
+      }
+    }
+  }
+  int shared = 0;
+  std::vector<const Shared*> in_order;
+  for (const Record* r : shown) {  // numbered in the order they first appear
+    const auto lines = split_lines(r->details);
+    for (const auto& at : find_tracebacks(lines)) {
+      Shared& s = by_key[traceback_key(lines, at)];
+      if (s.tests.size() > 1 && s.number == 0) {
+        s.number = ++shared;
+        in_order.push_back(&s);
+      }
+    }
+  }
+  if (shown.empty()) return "";
+  std::ostringstream out;
+  out << "Full traces (" << shown.size() << "):\n";
+  for (const Record* r : shown) {
+    const auto lines = split_lines(r->details);
+    const auto tracebacks = find_tracebacks(lines);
+    out << "\n[" << verdict_name(r->verdict) << "] " << r->impl << ".";
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (next < tracebacks.size() && i == tracebacks[next].first) {
+        const Shared& s = by_key[traceback_key(lines, tracebacks[next])];
+        if (s.number > 0) {
+          // The line before the traceback's head may hold what the adapter said first (its pid).
+          std::string head = output_content(lines[i]);
+          head = head.substr(0, head.size() - std::string(kTracebackHead).size());
+          if (!head.empty()) out << kOutputPrefix << head << "\n";
+          out << kOutputPrefix << "[traceback #" << s.number << " (" << one_line(s.exception, 160) << "), printed by " << s.tests.size()
+              << " cases: shown once below]\n";
+          i = tracebacks[next].last;
+          ++next;
+          continue;
+        }
+        ++next;
+      }
+      out << lines[i] << "\n";
+    }
+  }
+  for (const Shared* s : in_order) {
+    out << "\nTraceback #" << s->number << ", printed by " << s->tests.size() << " cases:";
+    for (std::size_t i = 0; i < s->tests.size() && i < 10; ++i) out << " " << s->tests[i];
+    if (s->tests.size() > 10) out << " and " << s->tests.size() - 10 << " more";
+    out << "\n";
+    for (const auto& l : s->text) out << l << "\n";
+  }
   return out.str();
 }
 

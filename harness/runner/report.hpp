@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ctime>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,13 +64,29 @@ json results_document(const RunInfo& run, const std::vector<ImplInfo>& impls, co
 // A results file read back; throws std::runtime_error naming the file and what is wrong.
 json read_results_file(const std::string& path);
 
+// Whether a verdict fails the run: every one but passed, skipped, differs and expected
+// divergence; failed (recommended) and newly passing only with --strict.
+bool fails_run(Verdict v, bool strict);
+
+// How many records have each verdict.
 struct Tally {
-  int passed = 0, failed = 0, skipped = 0, differs = 0;
+  std::map<Verdict, int> count;
+  int of(Verdict v) const { return count.contains(v) ? count.at(v) : 0; }
 };
 Tally tally(const std::vector<Record>& records);
 
-// "N passed, N failed, N skipped" and, when some differ, a note, then the wall time.
+// Each verdict class on its own: "N passed, N failed", then each other class given to some case
+// ("1 crashed, 2 differ (cpython-specific)"), "N skipped" and the wall time.
 std::string summary_line(const Tally& t, double wall_seconds);
+
+// One line for a case that did not pass: its verdict, test name, file:line, what the step that
+// failed expected and what happened (or the runner's reason), and the command that reruns it.
+std::string failure_line(const Record& r);
+
+// The full report of every record with details, after the summary. A Python traceback that more
+// than one case printed is shown once, at the end, with the count and the cases; each case's
+// output keeps one line pointing at it.
+std::string full_traces(const std::vector<Record>& records);
 
 // With two or more implementations: a table of the cases whose verdicts differ between them.
 std::string comparison(const std::vector<Record>& records);

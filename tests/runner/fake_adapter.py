@@ -1,12 +1,14 @@
 """A deliberately misbehaving adapter, to check the runner's own verdicts.
 
 Usage: fake_adapter.py MODE --endpoint ENDPOINT. It speaks just enough of the protocol to reach the
-first call of a case whose only step is `sleep`, then misbehaves as MODE says.
+first call of a case whose only step is `sleep`, then misbehaves as MODE says. MODE `by_case` takes
+the mode from the case's name, up to a double underscore: case `mix.wrong__recommended` is `wrong`.
 """
 import json
 import os
 import sys
 import time
+import traceback
 
 import zmq
 
@@ -71,7 +73,17 @@ def misbehave(sock, seq):
     return True
 
 
+def print_traceback():
+    """The same traceback from every case (the pid on the line before it differs)."""
+    try:
+        {}["no such key"]
+    except KeyError:
+        sys.stderr.write("fake-adapter[%d]: the call failed:\n%s" % (os.getpid(), traceback.format_exc()))
+        sys.stderr.flush()
+
+
 def main():
+    global MODE
     if MODE == "silent":
         time.sleep(120)
         return
@@ -86,6 +98,8 @@ def main():
     while True:
         msg = json.loads(sock.recv())
         if msg["type"] == "setup":
+            if MODE == "by_case":
+                MODE = msg["case"].rsplit(".", 1)[1].split("__")[0]
             send(sock, type="ready", re=msg["seq"])
             if MODE == "ready_twice":
                 send(sock, type="ready", re=msg["seq"])
@@ -109,7 +123,11 @@ def main():
                     time.sleep(120)
                     os._exit(0)
                 time.sleep(120)
-            if MODE == "unknown_op":
+            if MODE == "slow":  # the case takes a while (for the progress line)
+                time.sleep(1.5)
+            if MODE == "traceback":
+                print_traceback()
+            if MODE in ("unknown_op", "traceback"):
                 send(sock, type="result", re=seq, status="error", elapsed=0.0,
                      error={"kind": "unknown_op", "message": "no such op"})
                 continue

@@ -69,6 +69,13 @@ TEST(Expect, ElapsedWindowIsChecked) {
   EXPECT_EQ(check_outcome(&e, raised("queue.Empty", {}, "", 0.2003)), "");
   EXPECT_NE(check_outcome(&e, raised("queue.Empty", {}, "", 0.19)).find("too early"), std::string::npos);
   EXPECT_NE(check_outcome(&e, raised("queue.Empty", {}, "", 1.6)).find("too long"), std::string::npos);
+  // Said of what the call did: one that raised did not "return too early".
+  EXPECT_EQ(check_outcome(&e, raised("queue.Empty", {}, "", 0.19)), "too early: raised after 0.19 s, the minimum is 0.2 s");
+  Expectation r;
+  r.outcome = Expectation::Outcome::Returns;
+  r.value = make_int(5);
+  r.min_elapsed = 0.2;
+  EXPECT_EQ(check_outcome(&r, returned(make_int(5), 0.1)), "too early: returned after 0.1 s, the minimum is 0.2 s");
 }
 
 TEST(Expect, ReturnsComparesValues) {
