@@ -84,9 +84,21 @@ bool same_args(const json& a, const json& b) {
   return true;
 }
 
-// Why two steps differ, one phrase each; empty when they agree within the options.
-std::vector<std::string> step_differences(const json& a, const json& b, const DiffOptions& o) {
-  std::vector<std::string> why;
+// An expectation that more than one value meets (its text, as Expectation::describe writes it).
+bool accepts_several_values(const std::string& expected) {
+  return expected.starts_with("returns one of ") || expected.starts_with("returns an interleaving of ") ||
+         expected.starts_with("returns something of length ");
+}
+
+// Why two steps differ, one phrase each (`why`), and what differs only as the case allows
+// (`allowed`: two returned values that both met one returns_any, returns_interleaving or
+// returns_length, such as producers' items interleaved another way); both empty when they agree.
+struct StepDifferences {
+  std::vector<std::string> why, allowed;
+};
+StepDifferences step_differences(const json& a, const json& b, const DiffOptions& o) {
+  StepDifferences d;
+  std::vector<std::string>& why = d.why;
   if (str(a, "call") != str(b, "call")) why.push_back("call");
   if (str(a, "expected") != str(b, "expected")) why.push_back("expectation");
   const json oa = a.value("outcome", json()), ob = b.value("outcome", json());
@@ -94,7 +106,12 @@ std::vector<std::string> step_differences(const json& a, const json& b, const Di
   if (ka != kb) {
     why.push_back("outcome");
   } else if (ka == "returned") {
-    if (!same_value(oa.value("value", json()), ob.value("value", json()))) why.push_back("returned value");
+    if (!same_value(oa.value("value", json()), ob.value("value", json()))) {
+      const std::string expected = str(a, "expected");
+      const bool both_met = str(a, "problem").empty() && str(b, "problem").empty() && expected == str(b, "expected");
+      if (both_met && accepts_several_values(expected)) d.allowed.push_back("returned value (both meet \"" + expected + "\")");
+      else why.push_back("returned value");
+    }
   } else if (ka == "raised") {
     if (str(oa, "type") != str(ob, "type")) why.push_back("exception type");
     if (without_addresses(str(oa, "message")) != without_addresses(str(ob, "message"))) why.push_back("exception message");
@@ -110,7 +127,7 @@ std::vector<std::string> step_differences(const json& a, const json& b, const Di
       why.push_back("elapsed (" + format_seconds(apart) + " s apart)");
   }
   if (str(a, "problem") != str(b, "problem")) why.push_back("mismatch");
-  return why;
+  return d;
 }
 
 std::string step_line(const json& s) {
@@ -209,7 +226,7 @@ DiffReport diff_results(const DiffSide& a, const DiffSide& b, const DiffOptions&
   out << "--- A: " << a.name << " (" << describe_impl(a.implementation) << ")\n";
   out << "+++ B: " << b.name << " (" << describe_impl(b.implementation) << ")\n";
   DiffReport report;
-  int by_verdict = 0, compared = 0, only_a = 0, only_b = 0;
+  int by_verdict = 0, compared = 0, only_a = 0, only_b = 0, allowed_only = 0;
   for (const auto& id : ids) {
     const json* ra = in_a.contains(id) ? in_a[id] : nullptr;
     const json* rb = in_b.contains(id) ? in_b[id] : nullptr;
@@ -227,13 +244,16 @@ DiffReport diff_results(const DiffSide& a, const DiffSide& b, const DiffOptions&
     const json ta = ra->value("trace", json::array()), tb = rb->value("trace", json::array());
     // A side that ran no step (skipped, or its shard died) is told by its verdict alone.
     const std::size_t steps_to_compare = ta.empty() || tb.empty() ? 0 : std::max(ta.size(), tb.size());
+    bool trace_differs = false;
     for (std::size_t i = 0; i < steps_to_compare; ++i) {
       const json* sa = i < ta.size() ? &ta[i] : nullptr;
       const json* sb = i < tb.size() ? &tb[i] : nullptr;
-      std::vector<std::string> why;
-      if (sa && sb) why = step_differences(*sa, *sb, o);
-      else why.push_back("step run by " + std::string(sa ? "A" : "B") + " only");
-      if (why.empty()) continue;
+      StepDifferences d;
+      if (sa && sb) d = step_differences(*sa, *sb, o);
+      else d.why.push_back("step run by " + std::string(sa ? "A" : "B") + " only");
+      const std::vector<std::string>& why = d.why;
+      if (why.empty() && d.allowed.empty()) continue;
+      trace_differs = trace_differs || !why.empty();
       const json& s = sa ? *sa : *sb;
       steps << "  step " << s.value("step", 0) << " [" << str(s, "actor") << "] " << str(s, "call") << "\n";
       if (sa && sb && str(*sa, "expected") != str(*sb, "expected")) {
@@ -242,17 +262,29 @@ DiffReport diff_results(const DiffSide& a, const DiffSide& b, const DiffOptions&
       }
       steps << "    A: " << (sa ? step_line(*sa) : "(not run)") << "\n";
       steps << "    B: " << (sb ? step_line(*sb) : "(not run)") << "\n";
-      std::string joined;
-      for (const auto& w : why) joined += (joined.empty() ? "" : ", ") + w;
-      steps << "    differs: " << joined << "\n";
+      auto joined = [](const std::vector<std::string>& phrases) {
+        std::string out;
+        for (const auto& w : phrases) out += (out.empty() ? "" : ", ") + w;
+        return out;
+      };
+      if (!why.empty()) steps << "    differs: " << joined(why) << "\n";
+      if (!d.allowed.empty()) steps << "    allowed: " << joined(d.allowed) << "\n";
     }
     if (!verdict_differs && steps.str().empty()) continue;
+    if (!verdict_differs && !trace_differs) {  // shown, but no difference: the case allows both
+      ++allowed_only;
+      out << where << "\n  verdict: A " << verdict_text(*ra) << " | B " << verdict_text(*rb) << "\n" << steps.str();
+      continue;
+    }
     ++report.differing;
     if (verdict_differs) ++by_verdict;
     out << where << "\n  verdict: A " << verdict_text(*ra) << " | B " << verdict_text(*rb) << "\n" << steps.str();
   }
   out << report.differing << " of " << ids.size() << " cases differ: " << by_verdict << " in verdict, "
-      << (report.differing - by_verdict - only_a - only_b) << " in the trace only, " << only_a << " only in A, " << only_b << " only in B\n";
+      << (report.differing - by_verdict - only_a - only_b) << " in the trace only, " << only_a << " only in A, " << only_b << " only in B";
+  if (allowed_only) out << "; " << allowed_only << " more differ" << (allowed_only == 1 ? "s" : "") << " only as " << (allowed_only == 1 ? "its case allows" : "their cases allow");
+  out << "\n";
+  report.allowed_only = allowed_only;
   report.text = out.str();
   return report;
 }

@@ -29,10 +29,12 @@ DiffSide diff_side(const json& doc, const std::string& file, const std::string& 
 
 struct DiffReport {
   std::string text;
-  int differing = 0;  // cases listed
+  int differing = 0;     // cases listed that differ
+  int allowed_only = 0;  // cases listed whose steps differ only as the case allows (not in `differing`)
 };
 
-// Every case whose verdict or observed trace differs, A's line above B's for each differing step.
+// Every case whose verdict or observed trace differs, A's line above B's for each differing step;
+// two values that both met an expectation accepting several are shown as `allowed`, not counted.
 DiffReport diff_results(const DiffSide& a, const DiffSide& b, const DiffOptions& o);
 
 // `mpconform diff ARGS…` (args after "diff"); `self` runs the runner for the --impl form.

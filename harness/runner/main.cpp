@@ -538,7 +538,7 @@ int finish_run(std::vector<Record> records, const std::vector<std::string>& malf
   std::stable_sort(listed.begin(), listed.end(), [](const Record* a, const Record* b) {
     return std::tie(a->impl, a->case_id) < std::tie(b->impl, b->case_id);
   });
-  for (const Record* r : listed) std::cout << failure_line(*r) << "\n";
+  for (const Record* r : listed) std::cout << failure_line(*r, o.cases.string()) << "\n";
   for (const auto& err : malformed) std::cout << "mpconform: malformed case file: " << err << "\n";
   const bool any_failed = std::any_of(records.begin(), records.end(), [&](const Record& r) { return fails_run(r.verdict, o.strict); });
   std::cout << "mpconform: " << summary_line(tally(records), wall) << (o.strict ? " (--strict)" : "") << std::endl;

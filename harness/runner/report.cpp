@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -242,9 +243,16 @@ std::string field(const json& j, const char* key) {
 
 }  // namespace
 
-std::string failure_line(const Record& r) {
-  std::string out = std::string(verdict_name(r.verdict)) + ": " + r.impl + "." + r.case_id + " (" + (r.file.empty() ? "?" : r.file) +
-                    ":" + std::to_string(r.line) + "): ";
+std::string failure_line(const Record& r, const std::string& cases_dir) {
+  namespace fs = std::filesystem;
+  std::string file = r.file.empty() ? "?" : r.file;
+  if (!cases_dir.empty() && !r.file.empty()) {
+    std::error_code ec;
+    const fs::path full = fs::absolute(fs::path(cases_dir) / r.file, ec).lexically_normal();
+    const fs::path here = fs::relative(full, fs::current_path(ec), ec);
+    file = !ec && !here.empty() && !here.string().starts_with("..") ? here.string() : full.string();
+  }
+  std::string out = std::string(verdict_name(r.verdict)) + ": " + r.impl + "." + r.case_id + " (" + file + ":" + std::to_string(r.line) + "): ";
   // The step that failed its expectation; else, for the runner's own verdicts, the step that was
   // running (it has no outcome yet).
   const json* step = nullptr;

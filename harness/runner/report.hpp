@@ -81,7 +81,9 @@ std::string summary_line(const Tally& t, double wall_seconds);
 
 // One line for a case that did not pass: its verdict, test name, file:line, what the step that
 // failed expected and what happened (or the runner's reason), and the command that reruns it.
-std::string failure_line(const Record& r);
+// The file is shown below `cases_dir` (the case tree), relative to the working directory when it
+// is inside it, so that an editor can open it from the line.
+std::string failure_line(const Record& r, const std::string& cases_dir = "");
 
 // The full report of every record with details, after the summary. A Python traceback that more
 // than one case printed is shown once, at the end, with the count and the cases; each case's

@@ -84,7 +84,7 @@ def test_a_failure_points_at_the_step_in_the_case_file(mpconform, cases, tmp_pat
     proc, report = run_fake(mpconform, cases, tmp_path, "wrong", "wrong.json", "--gtest_output=xml:%s" % xml)
     assert proc.returncode == 1, proc.stdout
     case_file = str(cases / "results" / "sleep.yaml")
-    assert "%s:8: Failure" % case_file in proc.stdout, proc.stdout
+    assert "failed: fake.results.sleep (%s:8): step 1 sleep(0) expected returns None; got returned 5" % case_file in proc.stdout, proc.stdout
     [r] = read_document(report)["results"]
     assert r["verdict"] == "failed" and r["line"] == 8 and r["trace"][0]["problem"], r
     # JUnit: one test case named IMPL.CASE_ID... that points at the case file.

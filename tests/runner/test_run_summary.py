@@ -198,8 +198,9 @@ def test_one_line_per_failure_then_the_summary_then_the_traces(mpconform, tmp_pa
     failure = [i for i, l in enumerate(lines) if l.startswith("failed: fake.mix.wrong ")]
     assert len(failure) == 1, proc.stdout
     # The case file and the failing step's line, what was expected, what happened, the rerun command.
+    # The case file is shown where it is (below the working directory, relative to it).
     assert re.fullmatch(
-        r"failed: fake\.mix\.wrong \(mix/wrong\.yaml:8\): step 1 sleep\(0\) expected returns None; "
+        r"failed: fake\.mix\.wrong \(" + re.escape(str(cases / "mix" / "wrong.yaml")) + r":8\): step 1 sleep\(0\) expected returns None; "
         r"got returned 5 in 0\.001 s \(value differs: .*\); rerun: '[^']*mpconform' --cases '[^']*' --jobs 1 "
         r"--impl 'cmd:fake=[^']*' --gtest_filter='fake\.mix\.wrong'", lines[failure[0]]), lines[failure[0]]
     summary = lines.index(summary_of(proc.stdout))
