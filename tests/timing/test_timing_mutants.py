@@ -4,10 +4,11 @@ Each mutant is CPython's multiprocessing with one timing fault in its Queue (mut
 MPCONFORM_MUTANT); the cases of its tier must fail against it and pass against the control
 (the same module without a fault), so the failures come from the fault and nothing else.
 """
+import json
 import os
-import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -30,14 +31,17 @@ ALL_CASES = sorted(set(TIMEOUT_CASES + PROMPT_CASES + WAKES_CASES))
 
 def run(mpconform, mutant, cases):
     env = dict(os.environ, MPCONFORM_MUTANT=mutant, PYTHONPATH=HERE)
-    out = subprocess.run(
-        [mpconform, "--cases", os.path.join(ROOT, "cases"), "--jobs", "2",
-         "--impl", "cpython:%s,module=mutant_mp" % sys.executable,
-         "--gtest_filter=" + ":".join("*." + c for c in cases)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600).stdout
-    verdicts = {}
-    for m in re.finditer(r"^\[\s+(OK|FAILED)\s+\] \S+?\.((?:queue|pipe)\.[a-z0-9_]+) \(", out, re.M):
-        verdicts[m.group(2)] = m.group(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "results.json")
+        out = subprocess.run(
+            [mpconform, "--cases", os.path.join(ROOT, "cases"), "--jobs", "2", "--report", report,
+             "--impl", "cpython:%s,module=mutant_mp" % sys.executable,
+             "--gtest_filter=" + ":".join("*." + c for c in cases)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600).stdout
+        with open(report) as f:
+            results = json.load(f)["results"]
+    # Passed or failed, as GoogleTest counts them (the results file has the runner's verdicts).
+    verdicts = {r["case"]: "OK" if r["verdict"] == "passed" else "FAILED" for r in results}
     assert set(verdicts) == set(cases), out
     return verdicts, out
 
