@@ -90,17 +90,24 @@ static int spin_while_equal(_Atomic uint32_t* w, uint32_t v) {
   return 0;
 }
 
-/* Lamport ring of fixed-size slots. head (consumer) and tail (producer) on their own cache
- * lines; a side that finds the ring empty/full spins briefly (as mpc's Queue does), then
- * announces itself in `sleeping_*` and sleeps on
- * the other side's position; the other side wakes it only when it sees the announcement. */
+/* Lamport ring of fixed-size slots, each side caching the other's position (as mpc's Queue
+ * does). A side that finds the ring empty/full spins briefly, then announces itself in
+ * `*_sleeping` and sleeps on the other side's position; the other side makes a futex call only
+ * when it finds that announcement. */
 struct ring {
-  _Alignas(64) _Atomic uint32_t tail; /* items published (mod 2^32) */
-  _Atomic uint32_t consumer_sleeping;
-  _Alignas(64) _Atomic uint32_t head; /* items consumed */
-  _Atomic uint32_t producer_sleeping;
+  _Alignas(64) _Atomic uint32_t tail; /* items published (mod 2^32), written by the producer */
+  _Alignas(64) _Atomic uint32_t head; /* items consumed, written by the consumer */
+  _Alignas(64) _Atomic uint32_t consumer_sleeping; /* set by the consumer, cleared by its waker */
+  _Alignas(64) _Atomic uint32_t producer_sleeping;
   _Alignas(64) unsigned char data[];
 };
+
+/* Wakes the other side if it announced it sleeps; the flag is taken by the waker, so a side
+ * that takes a while to wake up costs one wake-up, not one per item. */
+static void wake_if_sleeping(_Atomic uint32_t* sleeping, _Atomic uint32_t* word) {
+  atomic_thread_fence(memory_order_seq_cst); /* publish the position before looking */
+  if (atomic_load_explicit(sleeping, memory_order_relaxed) && atomic_exchange(sleeping, 0)) fwake(word);
+}
 
 double raw_spsc_ring(long n, size_t item_size, size_t ring_bytes) {
   const uint32_t slots = (uint32_t)(ring_bytes / item_size);
@@ -113,19 +120,21 @@ double raw_spsc_ring(long n, size_t item_size, size_t ring_bytes) {
     unsigned char* item = malloc(item_size);
     memset(item, 'p', item_size);
     while (atomic_load(go) == 0) fwait(go, 0);
+    uint32_t head_seen = 0; /* the producer's last look at head: reloaded only when full */
     for (long i = 0; i < n; ++i) {
       uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-      while (t - atomic_load_explicit(&r->head, memory_order_acquire) == slots) {  /* full */
-        if (spin_while_equal(&r->head, t - slots)) continue;
-        atomic_store(&r->producer_sleeping, 1);
-        uint32_t h = atomic_load(&r->head);
-        if (t - h == slots) fwait(&r->head, h);
-        atomic_store(&r->producer_sleeping, 0);
+      if (t - head_seen == slots) head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
+      while (t - head_seen == slots) { /* full */
+        if (!spin_while_equal(&r->head, head_seen)) {
+          atomic_store(&r->producer_sleeping, 1);
+          if (atomic_load(&r->head) == head_seen) fwait(&r->head, head_seen);
+          atomic_store(&r->producer_sleeping, 0);
+        }
+        head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
       }
       memcpy(r->data + (size_t)(t % slots) * item_size, item, item_size);
       atomic_store_explicit(&r->tail, t + 1, memory_order_release);
-      atomic_thread_fence(memory_order_seq_cst);
-      if (atomic_load_explicit(&r->consumer_sleeping, memory_order_relaxed)) fwake(&r->tail);
+      wake_if_sleeping(&r->consumer_sleeping, &r->tail);
     }
     free(item);
     _exit(0);
@@ -134,19 +143,21 @@ double raw_spsc_ring(long n, size_t item_size, size_t ring_bytes) {
   atomic_store(go, 1);
   fwake(go);
   double t0 = now_ns();
+  uint32_t tail_seen = 0; /* the consumer's last look at tail: reloaded only when empty */
   for (long i = 0; i < n; ++i) {
     uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    while (atomic_load_explicit(&r->tail, memory_order_acquire) == h) {  /* empty */
-      if (spin_while_equal(&r->tail, h)) continue;
-      atomic_store(&r->consumer_sleeping, 1);
-      uint32_t t = atomic_load(&r->tail);
-      if (t == h) fwait(&r->tail, t);
-      atomic_store(&r->consumer_sleeping, 0);
+    if (h == tail_seen) tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+    while (h == tail_seen) { /* empty */
+      if (!spin_while_equal(&r->tail, h)) {
+        atomic_store(&r->consumer_sleeping, 1);
+        if (atomic_load(&r->tail) == h) fwait(&r->tail, h);
+        atomic_store(&r->consumer_sleeping, 0);
+      }
+      tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
     }
     memcpy(out, r->data + (size_t)(h % slots) * item_size, item_size);
     atomic_store_explicit(&r->head, h + 1, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->producer_sleeping, memory_order_relaxed)) fwake(&r->head);
+    wake_if_sleeping(&r->producer_sleeping, &r->head);
   }
   double dt = (now_ns() - t0) / 1e9;
   int st = 0;

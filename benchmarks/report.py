@@ -198,6 +198,9 @@ def print_sync(cpp, py, cpp_pinned, py_pinned):
     print(f"  mpc::Queue, 1 MiB items            {q1m / 2**30:9.2f} GiB/s   {100 * q1m / ring1m['bytes_per_second']:.0f} % of the ring   "
           f"target >= {100 * TARGET_RING_BANDWIDTH:.0f} %   {verdict(q1m >= TARGET_RING_BANDWIDTH * ring1m['bytes_per_second'])}")
     print(f"  same, 16 MiB ring (items written whole) {q1m16 / 2**30:4.2f} GiB/s   {100 * q1m16 / ring1m['bytes_per_second']:.0f} % of the ring")
+    warm = cpp["BM_Queue1MiBWarmMalloc/ring:0"]["bytes_per_second"]
+    print(f"  same, default ring, malloc keeping freed memory {warm / 2**30:4.2f} GiB/s   "
+          f"{100 * warm / ring1m['bytes_per_second']:.0f} % of the ring")
 
 
 if __name__ == "__main__":
