@@ -24,7 +24,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Rounds alternate C++ and CPython so that both see the same background load; the report
 # takes the median of each figure over the rounds.
-# Round trips are also measured with both processes pinned to one CPU: on a VM an idle vCPU
+# Round trips (the Connection ones, and the semaphore and raw futex handoffs) are also
+# measured with both processes pinned to one CPU: on a VM an idle vCPU
 # is halted, and waking it for every message can cost tens of microseconds that have nothing to
 # do with the code under test; on one CPU a round trip is two context switches plus the system
 # calls, which is what the latency target is about.
