@@ -383,6 +383,28 @@ std::string AdapterProcess::output(std::size_t max_bytes) const {
   return out;
 }
 
+std::string AdapterProcess::output_head(std::size_t max_bytes, std::size_t* total) const {
+  off_t size = lseek(output_fd_, 0, SEEK_END);
+  *total = size > 0 ? static_cast<std::size_t>(size) : 0;
+  std::string out(std::min(*total, max_bytes), '\0');
+  ssize_t n = out.empty() ? 0 : pread(output_fd_, out.data(), out.size(), 0);
+  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return out;
+}
+
+bool AdapterProcess::signal_process(pid_t pid, int sig) const {
+  if (pid <= 1 || !process_alive(pid)) return false;
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    if (errno != ENOSYS || !is_descendant(pid, getpid())) return false;
+    return ::kill(pid, sig) == 0;  // kernels before 5.3
+  }
+  // Checked once the pidfd holds the process: the number cannot now name another one.
+  const bool ok = is_descendant(pid, getpid()) && syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) == 0;
+  close(fd);
+  return ok;
+}
+
 std::string AdapterProcess::leftovers() const {
   std::vector<std::string> left;
   if (private_shm_ >= 0) {

@@ -43,6 +43,11 @@ class AdapterProcess {
   void kill_all();
   // What the adapter printed (the last `max_bytes` of it).
   std::string output(std::size_t max_bytes = 8192) const;
+  // What the adapter printed from the start, at most `max_bytes` of it; *total gets its whole size.
+  std::string output_head(std::size_t max_bytes, std::size_t* total) const;
+  // Sends `sig` to a process of the case through a pidfd (a case's `signal:` step); false if `pid`
+  // is not a live process descended from the runner.
+  bool signal_process(pid_t pid, int sig) const;
 
   // What the case left in /dev/shm (and, isolated, in its /tmp), once its processes are gone:
   // "/dev/shm/sem.x, /tmp/pymp-1a2b/", or "" if nothing. Exact where isolated; otherwise what

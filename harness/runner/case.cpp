@@ -1,5 +1,7 @@
 #include "case.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <functional>
 
@@ -33,21 +35,71 @@ std::string Expectation::describe() const {
       if (exc_args) out += " with args (" + describe_value_list(*exc_args) + ")";
       break;
     case Outcome::Blocks: out = "blocks for " + format_float(blocks) + " s"; break;
+    case Outcome::Killed: out = "is in flight when its process is killed by the case's signal"; break;
+    case Outcome::ReturnsMatching:
+      out = std::string("returns ") + (match_type == "int" || match_type == "object" ? "an " : "a ") + match_type;
+      if (match_min) out += " >= " + to_python_repr(*match_min);
+      if (match_max) out += std::string(match_min ? " and" : "") + " <= " + to_python_repr(*match_max);
+      if (!value_match.empty()) out += " matching /" + value_match + "/";
+      break;
   }
+  if (!after.empty()) out += ", completing after '" + after + "' started";
   if (min_elapsed || max_elapsed) {
     out += ", elapsed in [" + (min_elapsed ? format_float(*min_elapsed) : std::string("0")) + ", " +
            (max_elapsed ? format_float(*max_elapsed) : std::string("inf")) + "] s";
   }
-  if (versions) out += " (for " + versions->text() + ")";
+  if (Keys k = keys(); !k.empty()) out += " (for " + k.describe() + ")";
   return out;
 }
 
+bool Keys::matches(const Target& t) const {
+  if (versions && !versions->matches(t.semantics)) return false;
+  auto in = [](const std::vector<std::string>& list, const std::string& x) {
+    return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
+  };
+  return in(start_methods, t.start_method) && in(platforms, t.platform);
+}
+
+std::string Keys::describe() const {
+  std::string out;
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  auto list = [](const std::vector<std::string>& items) {
+    std::string s;
+    for (const auto& i : items) s += (s.empty() ? "" : "|") + i;
+    return s;
+  };
+  if (versions) add(versions->text());
+  if (!start_methods.empty()) add("start method " + list(start_methods));
+  if (!platforms.empty()) add("platform " + list(platforms));
+  return out;
+}
+
+int signal_number(const std::string& name) {
+  static const std::pair<const char*, int> known[] = {
+      {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},     {"SIGQUIT", SIGQUIT}, {"SIGILL", SIGILL},     {"SIGTRAP", SIGTRAP},
+      {"SIGABRT", SIGABRT}, {"SIGBUS", SIGBUS},     {"SIGFPE", SIGFPE},   {"SIGKILL", SIGKILL},   {"SIGUSR1", SIGUSR1},
+      {"SIGSEGV", SIGSEGV}, {"SIGUSR2", SIGUSR2},   {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},   {"SIGTERM", SIGTERM},
+      {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},   {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP},   {"SIGTTIN", SIGTTIN},
+      {"SIGTTOU", SIGTTOU}, {"SIGURG", SIGURG},     {"SIGXCPU", SIGXCPU}, {"SIGXFSZ", SIGXFSZ},   {"SIGVTALRM", SIGVTALRM},
+      {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH}, {"SIGIO", SIGIO},     {"SIGSYS", SIGSYS}};
+  for (const auto& [n, v] : known)
+    if (name == n) return v;
+  return 0;
+}
+
 std::string Step::describe_call() const {
+  if (kind == Kind::Await && group.size() > 1) {
+    std::string out = "await";
+    for (const auto& l : group) out += (out == "await" ? " " : ", ") + l;
+    return out;
+  }
   if (kind == Kind::Await) return "await " + label;
   if (set_form) return target + "." + method + " = " + to_python_repr(value, 4);
   if (method == "start" && target.empty() && args.size() == 1) return "start " + args[0].value("v", std::string());
   if (method == "__enter__") return "with " + target + ": (enter)";
   if (method == "__exit__") return "with " + target + ": (exit)";
+  if (kind == Kind::Signal) return "signal " + signal_name + " to " + actor;
+  if (kind == Kind::InFlight) return "in_flight " + label;
   std::string out = target.empty() ? method : target + "." + method;
   out += "(";
   bool first = true;
@@ -131,10 +183,21 @@ std::set<std::string> Case::required_ops() const {
 }
 
 const Expectation* Case::expectation_for(const Step& step, Version v) const {
-  if (step.expects.empty()) return nullptr;
-  for (const auto& e : step.expects)
-    if (!e.versions || e.versions->matches(v)) return &e;
-  throw CaseError(step.pos, "no expectation of this step applies to semantics version " + v.str());
+  return expectation_for_target(step, Target{v, "", ""});
+}
+
+const Expectation* Case::expectation_for_target(const Step& step, const Target& t) const { return expectation_in(step.expects, step, t); }
+
+const Expectation* Case::expectation_in(const std::vector<Expectation>& expects, const Step& step, const Target& t) const {
+  if (expects.empty()) return nullptr;
+  for (const auto& e : expects)
+    if (e.keys().matches(t)) return &e;
+  std::string what = "semantics version " + t.semantics.str();
+  if (std::any_of(expects.begin(), expects.end(), [](const Expectation& e) { return !e.start_methods.empty(); }))
+    what += ", start method " + (t.start_method.empty() ? std::string("(not reported)") : t.start_method);
+  if (std::any_of(expects.begin(), expects.end(), [](const Expectation& e) { return !e.platforms.empty(); }))
+    what += ", platform " + (t.platform.empty() ? std::string("(not reported)") : t.platform);
+  throw CaseError(step.pos, "no expectation of this step applies to " + what);
 }
 
 }  // namespace mpconform

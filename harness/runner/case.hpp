@@ -43,9 +43,28 @@ struct ActorDecl {
   std::string start_method;     // a process actor's own start method ("" = the implementation's)
 };
 
-struct Expectation {
-  enum class Outcome { Ok, Returns, ReturnsAny, ReturnsInterleaving, ReturnsLength, Raises, Blocks };
+// What an implementation is, for choosing what applies to it: the keys `versions`,
+// `start_methods` and `platforms` (spec/case-format.md#keys-of-an-expectation).
+struct Target {
+  Version semantics;
+  std::string start_method;  // hello.implementation.start_method; "" when the adapter says none
+  std::string platform;      // hello.implementation.platform (sys.platform); "" when the adapter says none
+};
+
+// The keys of an expectation or an output pattern: each one given must match (an unknown start
+// method or platform matches no list).
+struct Keys {
   std::optional<VersionSpec> versions;
+  std::vector<std::string> start_methods, platforms;
+  bool empty() const { return !versions && start_methods.empty() && platforms.empty(); }
+  bool matches(const Target& t) const;
+  std::string describe() const;  // "3.9+, spawn, linux" style: "for >=3.9, start method fork"
+};
+
+struct Expectation {
+  enum class Outcome { Ok, Returns, ReturnsAny, ReturnsInterleaving, ReturnsLength, Raises, Blocks, ReturnsMatching, Killed };
+  std::optional<VersionSpec> versions;
+  std::vector<std::string> start_methods, platforms;  // the other keys (see Keys)
   Outcome outcome = Outcome::Ok;
   json value;               // Returns: the value; ReturnsAny / ReturnsInterleaving: a json array of values
   std::uint64_t length = 0; // ReturnsLength
@@ -55,11 +74,27 @@ struct Expectation {
   double blocks = 0;        // Blocks: seconds
   std::optional<double> min_elapsed;
   std::optional<double> max_elapsed;
+  // ReturnsMatching: the value's type ("int", "str", ...), numeric bounds (typed int/float values)
+  // and a pattern searched in a str.
+  std::string match_type;
+  std::optional<json> match_min, match_max;
+  std::string value_match;
+  std::string after;  // an await's: the awaited call completed after the call labelled so started
+  Keys keys() const { return Keys{versions, start_methods, platforms}; }
   std::string describe() const;
 };
 
+// An item of the case-level `output:` list (spec/case-format.md#output).
+struct OutputExpectation {
+  bool must_match = true;  // match: RE, or not_match: RE
+  std::string pattern;
+  Keys keys;
+  SourcePos pos;
+};
+
 struct Step {
-  enum class Kind { Call, Await };
+  // Signal: `signal: SIGNAME` to `actor`'s process. InFlight: `in_flight: label` is checked.
+  enum class Kind { Call, Await, Signal, InFlight };
   Kind kind = Kind::Call;
   std::string actor = "main";
   std::string target;  // object or actor name; empty for actor operations
@@ -73,6 +108,11 @@ struct Step {
   std::vector<std::string> bind_types;  // the spec's type of each bound name
   bool set_form = false;                // `set: target.method` with `value`
   json value;                           // the value assigned by a set step
+  std::vector<std::string> group;          // a group await: every label awaited (label is the first)
+  std::vector<Expectation> exactly_one;    // a group await's: exactly one of them meets this
+  std::string capture;                     // `capture: NAME`: the returned value is kept as NAME
+  int signal = 0;                          // Signal: the number
+  std::string signal_name;                 // Signal: SIGTERM
   SourcePos pos;
   std::string describe_call() const;  // q.get(timeout=0.2)
 };
@@ -81,6 +121,8 @@ struct Case {
   std::string id, title, spec, level, file;
   std::vector<std::string> tags;
   std::optional<VersionSpec> versions;
+  std::vector<std::string> start_methods;  // the case applies only to these (empty: to all)
+  std::vector<OutputExpectation> output;   // checked once every process of the case has ended
   double timeout = 30;
   std::vector<ObjectDecl> objects;
   std::vector<ActorDecl> actors;
@@ -98,9 +140,16 @@ struct Case {
   // The expectation of a step for a semantics version; nullptr when the step has none (plain ok).
   // Throws CaseError if the step's expectations do not cover that version.
   const Expectation* expectation_for(const Step& step, Version v) const;
+  // The same, by every key (versions, start_methods, platforms); for a group await's exactly_one
+  // pass step.exactly_one as `expects`.
+  const Expectation* expectation_for_target(const Step& step, const Target& t) const;
+  const Expectation* expectation_in(const std::vector<Expectation>& expects, const Step& step, const Target& t) const;
   // The type of a named object or actor ("Connection" for Pipe ends, "Process" for process actors).
   std::string type_of(const std::string& name) const;
 };
+
+// A signal's number from its name ("SIGTERM"), or 0; and the name of a number.
+int signal_number(const std::string& name);
 
 // Operations an actor makes without an object.
 inline bool is_actor_operation(const std::string& method) {

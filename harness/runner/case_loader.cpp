@@ -1,5 +1,7 @@
 #include "case_loader.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cmath>
 #include <charconv>
@@ -630,6 +632,10 @@ class ValueReader {
       if (!arg->is_scalar()) fail(src_, arg, "$ref takes an object name");
       return {{"t", "ref"}, {"name", arg->value}};
     }
+    if (key == "$captured") {  // the runner's own: replaced by the captured value before it is sent or compared
+      if (!arg->is_scalar()) fail(src_, arg, "$captured takes the name of a capture");
+      return {{"t", "captured"}, {"name", arg->value}};
+    }
     fail(src_, n->entries[0].first.get(), "unknown value form '" + brief(key) + "' (see spec/values.md)");
   }
 
@@ -716,16 +722,19 @@ void for_each_expectation(const YNode* root, Fn fn) {
   for (const auto& step : steps->items) {
     if (step->is_map() && step->get("with")) for_each_expectation(step.get(), fn);
     const YNode* expect = step->get("expect");
-    if (!expect) continue;
-    if (!expect->is_seq()) fn(expect);
-    else
-      for (const auto& e : expect->items) fn(e.get());
+    for (const YNode* x : {expect, step->get("exactly_one")}) {
+      if (!x) continue;
+      if (!x->is_seq()) fn(x);
+      else
+        for (const auto& e : x->items) fn(e.get());
+    }
   }
 }
 
 // The schema says "exactly one outcome" with oneOf, whose failure message names no key; this says which.
 void check_outcome_keys(const Source& src, const YNode* root) {
-  static const char* outcomes[] = {"returns", "returns_any", "returns_interleaving", "returns_length", "ok", "raises", "blocks"};
+  static const char* outcomes[] = {"returns",  "returns_any", "returns_interleaving", "returns_length", "ok", "raises", "blocks",
+                                   "returns_matching", "killed"};
   for_each_expectation(root, [&](const YNode* e) {
     if (!e->is_map()) return;
     std::string found;
@@ -788,6 +797,9 @@ class CaseBuilder {
     c.level = text(root_->get("level"));
     for (const auto& t : root_->get("tags")->items) c.tags.push_back(text(t.get()));
     if (const YNode* v = root_->get("versions")) c.versions = spec_at(v);
+    c.start_methods = strings_at(root_->get("start_methods"));
+    if (const YNode* output = root_->get("output"))
+      for (const auto& o : output->items) c.output.push_back(output_at(o.get()));
     c.timeout = std::min(c.timeout, limits_.case_timeout);
     if (const YNode* t = root_->get("timeout")) c.timeout = values_.duration(t, "timeout", false, limits_.case_timeout, "--max-case-timeout");
     timeout_ = c.timeout;
@@ -877,6 +889,7 @@ class CaseBuilder {
   json checked_value(const YNode* n, const Case* c = nullptr, const std::string& holder = "") {
     json v = values_.read(n);
     check_refs(v, n, c, holder);
+    check_captured(v, n);
     return v;
   }
 
@@ -945,6 +958,7 @@ class CaseBuilder {
     } else if (a.kind == "thread") {
       a.in = "main";
     }
+    if (a.kind == "thread") thread_host_[a.name] = a.in;
     actors_.insert(a.name);
     return a;
   }
@@ -956,6 +970,8 @@ class CaseBuilder {
   Expectation expectation_at(const YNode* n) {
     Expectation e;
     if (const YNode* v = n->get("versions")) e.versions = spec_at(v);
+    e.start_methods = strings_at(n->get("start_methods"));
+    e.platforms = strings_at(n->get("platforms"));
     using O = Expectation::Outcome;
     if (const YNode* r = n->get("returns")) {
       e.outcome = O::Returns;
@@ -1000,9 +1016,16 @@ class CaseBuilder {
     } else if (const YNode* b = n->get("blocks")) {
       e.outcome = O::Blocks;
       e.blocks = window(b, "blocks", false);
+    } else if (const YNode* m = n->get("returns_matching")) {
+      matching_at(e, m);
+    } else if (n->get("killed")) {
+      e.outcome = O::Killed;
     } else {
       e.outcome = O::Ok;
     }
+    if (const YNode* a = n->get("after")) e.after = text(a);
+    if (e.outcome == O::Killed && n->get("elapsed")) fail(src_, n->get("elapsed"), "elapsed does not go with killed (a killed call has no result)");
+    check_captured(e.value, n);
     if (const YNode* el = n->get("elapsed")) {
       if (e.outcome == O::Blocks) fail(src_, el, "elapsed does not go with blocks (a blocked call has no elapsed time yet)");
       if (const YNode* m = el->get("min")) e.min_elapsed = window(m, "elapsed.min", true);
@@ -1018,9 +1041,15 @@ class CaseBuilder {
     if (n->is_seq()) {
       for (const auto& item : n->items) out.push_back(expectation_at(item.get()));
     } else {
-      if (const YNode* v = n->get("versions")) fail(src_, v, "a single expectation has no versions; use a list of versioned expectations");
+      for (const char* key : {"versions", "start_methods", "platforms"})
+        if (const YNode* v = n->get(key))
+          fail(src_, v, std::string("a single expectation has no ") + key + "; use a list of keyed expectations (the first that matches applies)");
       out.push_back(expectation_at(n));
     }
+    // Every item but the last says what it is for; the last may say nothing (it is for the rest).
+    for (std::size_t i = 0; i + 1 < out.size(); ++i)
+      if (out[i].keys().empty())
+        fail(src_, n->items[i].get(), "an expectation of a list that is not the last has versions, start_methods or platforms (else the ones after it never apply)");
     return out;
   }
 
@@ -1177,7 +1206,7 @@ class CaseBuilder {
   // The schema allows every key of a call step on each form; each form takes only its own.
   void check_step_keys(const YNode* n) {
     static const std::map<std::string, std::set<std::string>> allowed = {
-        {"call", {"actor", "call", "args", "kwargs", "as", "detach", "expect", "note", "bind", "bind_type"}},
+        {"call", {"actor", "call", "args", "kwargs", "as", "detach", "expect", "note", "bind", "bind_type", "capture"}},
         {"set", {"actor", "set", "value", "expect", "note"}},
         {"with", {"actor", "with", "steps", "expect", "note"}},
         {"start", {"actor", "start", "expect", "note"}}};
@@ -1192,21 +1221,15 @@ class CaseBuilder {
     check_step_keys(n);
     Step s;
     s.pos = src_.at(n->offset);
+    if (const YNode* sig = n->get("signal")) return signal_step(s, n, sig, c);
+    if (const YNode* f = n->get("in_flight")) return in_flight_step(s, f);
     s.expects = expectations_at(n->get("expect"));
-    if (const YNode* await = n->get("await")) {
-      s.kind = Step::Kind::Await;
-      s.label = text(await);
-      auto it = in_flight_.find(s.label);
-      if (it == in_flight_.end()) fail(src_, await, "'" + s.label + "' is not a call in flight (detach or blocks, not yet awaited)");
-      s.actor = label_actor_[s.label];
-      in_flight_.erase(it);
-      if (any_blocks(s.expects)) fail(src_, n->get("expect"), "an await cannot expect blocks");
-      return s;
-    }
+    if (const YNode* await = n->get("await")) return await_step(s, n, await);
     if (const YNode* start = n->get("start")) return start_step(s, n, start, c);
     if (const YNode* actor = n->get("actor")) s.actor = text(actor);
     if (s.actor != "main" && !actors_.contains(s.actor)) fail(src_, n->get("actor"), "unknown actor '" + s.actor + "'");
     if (exited_.contains(s.actor)) fail(src_, n, "actor '" + s.actor + "' has already exited");
+    check_not_killed(s.actor, n);
     if (s.actor != "main" && !started_.contains(s.actor)) fail(src_, n, "actor '" + s.actor + "' is not started yet (its start step comes later)");
     const YNode* set_node = n->get("set");
     const YNode* call_node = set_node ? set_node : n->get("call");
@@ -1269,6 +1292,7 @@ class CaseBuilder {
     if ((s.detach || blocks) && s.label.empty()) fail(src_, n, "a call that stays in flight (detach or blocks) needs 'as'");
     if (s.detach && !s.expects.empty()) fail(src_, expect, "a detached call is checked by its await, not here");
     if ((s.detach || blocks) && !s.bind.empty()) fail(src_, n->get("bind"), "a call that binds is awaited at once (no detach or blocks)");
+    capture_at(s, n);
     if (s.detach || blocks) {
       for (const auto& [label, node] : in_flight_)
         if (label_actor_[label] == s.actor)
@@ -1278,6 +1302,166 @@ class CaseBuilder {
     } else {
       for (const auto& [label, node] : in_flight_)
         if (label_actor_[label] == s.actor) fail(src_, n, "actor '" + s.actor + "' is busy with call '" + label + "': await it first");
+    }
+    return s;
+  }
+
+  // ---- case language v2, runner-only forms (spec/case-format.md): keys, output, signals,
+  // captures and predicates, ordering ----
+
+  std::vector<std::string> strings_at(const YNode* n) const {
+    std::vector<std::string> out;
+    if (!n) return out;
+    for (const auto& item : n->items) out.push_back(text(item.get()));
+    return out;
+  }
+
+  Keys keys_at(const YNode* n) {
+    Keys k;
+    if (const YNode* v = n->get("versions")) k.versions = spec_at(v);
+    k.start_methods = strings_at(n->get("start_methods"));
+    k.platforms = strings_at(n->get("platforms"));
+    return k;
+  }
+
+  Pattern checked_pattern(const YNode* m, const std::string& what) {
+    const std::string& p = text(m);
+    if (p.size() > kMaxPatternChars) fail(src_, m, what + ": a pattern of more than " + std::to_string(kMaxPatternChars) + " characters");
+    try {
+      return Pattern(p);
+    } catch (const PatternError& err) {
+      fail(src_, m, std::string("bad regular expression: ") + err.what());
+    }
+  }
+
+  OutputExpectation output_at(const YNode* n) {
+    OutputExpectation o;
+    o.pos = src_.at(n->offset);
+    o.keys = keys_at(n);
+    const YNode* m = n->get("match");
+    o.must_match = m != nullptr;
+    if (!m) m = n->get("not_match");
+    checked_pattern(m, o.must_match ? "match" : "not_match");
+    o.pattern = text(m);
+    return o;
+  }
+
+  // returns_matching: {type: T, min: A, max: B, match: RE}; bounds for numbers, match for str.
+  void matching_at(Expectation& e, const YNode* m) {
+    e.outcome = Expectation::Outcome::ReturnsMatching;
+    e.match_type = text(m->get("type"));
+    const bool number = e.match_type == "int" || e.match_type == "float";
+    for (const char* key : {"min", "max"}) {
+      const YNode* b = m->get(key);
+      if (!b) continue;
+      if (!number) fail(src_, b, std::string("returns_matching: ") + key + " goes with type int or float, not " + e.match_type);
+      json v = values_.read(b);
+      if (v["t"] == "float" && !std::isfinite(parse_float(v["v"].get<std::string>())))
+        fail(src_, b, std::string("returns_matching: ") + key + " must be finite");
+      (std::string_view(key) == "min" ? e.match_min : e.match_max) = v;
+    }
+    if (e.match_min && e.match_max && compare_numbers(*e.match_max, *e.match_min) < 0) fail(src_, m, "returns_matching: min is greater than max");
+    if (const YNode* re = m->get("match")) {
+      if (e.match_type != "str") fail(src_, re, "returns_matching: match goes with type str, not " + e.match_type);
+      checked_pattern(re, "match");
+      e.value_match = text(re);
+    }
+  }
+
+  // Every {$captured: NAME} in a value names a capture made by an earlier step.
+  void check_captured(const json& v, const YNode* n) {
+    if (v.is_object() && v.value("t", json()) == "captured") {
+      const std::string name = v["name"].get<std::string>();
+      if (!captures_.contains(name))
+        fail(src_, n, "$captured '" + brief(name) + "' is not captured by an earlier step (capture: NAME on a call or an await)");
+      return;
+    }
+    if (v.is_array() || v.is_object())
+      for (const auto& item : v) check_captured(item, n);
+  }
+
+  // `capture: NAME` on a call that completes in its step, or on an await of one call.
+  void capture_at(Step& s, const YNode* n) {
+    const YNode* cap = n->get("capture");
+    if (!cap) return;
+    if (s.detach) fail(src_, cap, "a detached call's value is captured by its await");
+    for (const auto& e : s.expects)
+      if (e.outcome == Expectation::Outcome::Raises || e.outcome == Expectation::Outcome::Blocks || e.outcome == Expectation::Outcome::Killed)
+        fail(src_, cap, "capture keeps a returned value: this step expects no return");
+    s.capture = text(cap);
+    if (!captures_.insert(s.capture).second) fail(src_, cap, "capture '" + s.capture + "' is made twice");
+  }
+
+  // A process actor killed by a SIGKILL of the case makes no more calls (nor do its threads).
+  void check_not_killed(const std::string& actor, const YNode* n) {
+    auto it = killed_.find(process_of_actor(actor));
+    if (it != killed_.end()) fail(src_, n, "actor '" + actor + "' is gone: its process was killed by the signal at line " + std::to_string(it->second));
+  }
+
+  std::string process_of_actor(const std::string& actor) const {
+    auto it = thread_host_.find(actor);
+    return it == thread_host_.end() ? actor : it->second;
+  }
+
+  Step signal_step(Step& s, const YNode* n, const YNode* sig, const Case& c) {
+    s.kind = Step::Kind::Signal;
+    s.signal_name = text(sig);
+    s.signal = signal_number(s.signal_name);
+    if (s.signal == 0) fail(src_, sig, "unknown signal '" + brief(s.signal_name) + "' (SIGTERM, SIGKILL, SIGINT, SIGUSR1, ...)");
+    s.actor = text(n->get("actor"));
+    const YNode* actor = n->get("actor");
+    bool process = false;
+    for (const auto& a : c.actors) process = process || (a.name == s.actor && a.kind == "process");
+    if (!process) fail(src_, actor, "a signal goes to a process actor; '" + s.actor + "' is " + (s.actor == "main" ? "the controller" : actors_.contains(s.actor) ? "a thread" : "no actor"));
+    if (exited_.contains(s.actor)) fail(src_, actor, "actor '" + s.actor + "' has already exited");
+    if (!started_.contains(s.actor)) fail(src_, actor, "actor '" + s.actor + "' is not started yet (its start step comes later)");
+    check_not_killed(s.actor, actor);
+    for (const auto& [label, node] : in_flight_)
+      if (process_of_actor(label_actor_[label]) == s.actor) signalled_labels_.insert(label);
+    if (s.signal == SIGKILL) killed_[s.actor] = s.pos.line;
+    return s;
+  }
+
+  Step in_flight_step(Step& s, const YNode* f) {
+    s.kind = Step::Kind::InFlight;
+    s.label = text(f);
+    if (!in_flight_.contains(s.label)) fail(src_, f, "'" + s.label + "' is not a call in flight (detach or blocks, not yet awaited)");
+    s.actor = label_actor_[s.label];
+    return s;
+  }
+
+  Step await_step(Step& s, const YNode* n, const YNode* await) {
+    s.kind = Step::Kind::Await;
+    if (await->is_seq()) s.group = strings_at(await);
+    else s.group.push_back(text(await));
+    s.label = s.group.front();
+    for (std::size_t i = 0; i < s.group.size(); ++i) {
+      const YNode* at = await->is_seq() ? await->items[i].get() : await;
+      auto it = in_flight_.find(s.group[i]);
+      if (it == in_flight_.end()) fail(src_, at, "'" + s.group[i] + "' is not a call in flight (detach or blocks, not yet awaited)");
+      in_flight_.erase(it);
+    }
+    s.actor = label_actor_[s.label];
+    if (any_blocks(s.expects)) fail(src_, n->get("expect"), "an await cannot expect blocks");
+    if (const YNode* one = n->get("exactly_one")) {
+      if (s.group.size() < 2) fail(src_, one, "exactly_one goes with an await of a list of labels");
+      s.exactly_one = expectations_at(one);
+      if (any_blocks(s.exactly_one)) fail(src_, one, "an await cannot expect blocks");
+    }
+    for (const auto* list : {&s.expects, &s.exactly_one})
+      for (const auto& e : *list) {
+        if (!e.after.empty() && !labels_.contains(e.after))
+          fail(src_, n, "after: '" + e.after + "' is not the label ('as') of a call before this step");
+        if (!e.after.empty() && std::find(s.group.begin(), s.group.end(), e.after) != s.group.end())
+          fail(src_, n, "after: '" + e.after + "' is awaited here: a call completes after its own start");
+        if (e.outcome == Expectation::Outcome::Killed)
+          for (const auto& label : s.group)
+            if (!signalled_labels_.contains(label))
+              fail(src_, n, "killed: no signal step goes to the process of '" + label_actor_[label] + "' while '" + label + "' is in flight");
+      }
+    if (const YNode* cap = n->get("capture")) {
+      if (s.group.size() > 1) fail(src_, cap, "capture goes with an await of one call");
+      capture_at(s, n);
     }
     return s;
   }
@@ -1294,6 +1478,10 @@ class CaseBuilder {
   std::vector<std::string> returns_type_;                 // of the call being read, for bind
   std::map<std::string, const YNode*> in_flight_;
   std::map<std::string, std::string> label_actor_;
+  std::set<std::string> captures_;                 // capture names made so far
+  std::map<std::string, int> killed_;              // process actors killed by a SIGKILL step -> its line
+  std::set<std::string> signalled_labels_;         // calls in flight when a signal went to their actor's process
+  std::map<std::string, std::string> thread_host_; // thread actor -> the process actor (or main) it runs in
 };
 
 // Reads at most limit + 1 bytes, in chunks, so that a huge file is refused without being read whole.

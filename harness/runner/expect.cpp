@@ -57,6 +57,27 @@ namespace {
 // megabytes, the largest pattern (10000 instructions) in 3 KB; a search takes at most some 0.2 s.
 constexpr std::uint64_t kMaxSearchSteps = std::uint64_t(1) << 25;
 
+}  // namespace
+
+std::string search_message(const std::string& pattern_text, const std::string& text, const std::string& what) {
+  std::optional<Pattern> compiled;
+  try {
+    compiled.emplace(pattern_text);  // the loader compiled it already; an Expectation made elsewhere may not be
+  } catch (const PatternError& err) {
+    return std::string("bad regular expression /") + pattern_text + "/: " + err.what();
+  }
+  const Pattern& pattern = *compiled;
+  const std::uint64_t steps = (std::uint64_t(text.size()) + 1) * pattern.size();
+  if (steps > kMaxSearchSteps)
+    return what + " is " + std::to_string(text.size()) + " bytes, too long to search with /" + pattern_text + "/ (" +
+           std::to_string(pattern.size()) + " instructions; at most " + std::to_string(kMaxSearchSteps) +
+           " steps, bytes x instructions, per search)";
+  if (!pattern.search(text)) return what + " does not match /" + pattern_text + "/";
+  return "";
+}
+
+namespace {
+
 std::string check_value_outcome(const Expectation& e, const Outcome& o) {
   using K = Expectation::Outcome;
   switch (e.outcome) {
@@ -80,6 +101,19 @@ std::string check_value_outcome(const Expectation& e, const Outcome& o) {
       } else return "value has no length";
       return n == e.length ? "" : "length is " + std::to_string(n);
     }
+    case K::ReturnsMatching: {
+      std::string t = o.value.value("t", std::string());
+      if (t == "digest") t = o.value.value("of", std::string());  // bytes too long to send whole
+      if (t != e.match_type) return "value is a " + t + ", not a " + e.match_type;
+      try {
+        if (e.match_min && compare_numbers(o.value, *e.match_min) < 0) return "value is below " + to_python_repr(*e.match_min);
+        if (e.match_max && compare_numbers(o.value, *e.match_max) > 0) return "value is above " + to_python_repr(*e.match_max);
+      } catch (const ValueError& err) {
+        return std::string("value has no order: ") + err.what();
+      }
+      if (!e.value_match.empty()) return search_message(e.value_match, o.value["v"].get<std::string>(), "value");
+      return "";
+    }
     default:
       return "";
   }
@@ -93,26 +127,15 @@ std::string check_outcome(const Expectation* e, const Outcome& o) {
     if (o.kind == Outcome::Kind::Raised) return "expected no exception";
   } else if (e->outcome == K::Blocks) {
     return "expected the call to block";
+  } else if (e->outcome == K::Killed) {
+    return "expected the call to be in flight when its process was killed";
   } else if (e->outcome == K::Raises) {
     if (o.kind != Outcome::Kind::Raised) return "expected an exception";
     bool type_ok = o.exc_type == e->exc_type ||
                    std::find(o.exc_bases.begin(), o.exc_bases.end(), e->exc_type) != o.exc_bases.end();
     if (!type_ok) return "exception type is not " + e->exc_type + " nor a subclass";
-    if (!e->exc_match.empty()) {
-      std::optional<Pattern> compiled;
-      try {
-        compiled.emplace(e->exc_match);  // the loader compiled it already; an Expectation made elsewhere may not be
-      } catch (const PatternError& err) {
-        return std::string("bad regular expression /") + e->exc_match + "/: " + err.what();
-      }
-      const Pattern& pattern = *compiled;
-      const std::uint64_t steps = (std::uint64_t(o.exc_message.size()) + 1) * pattern.size();
-      if (steps > kMaxSearchSteps)
-        return "message is " + std::to_string(o.exc_message.size()) + " bytes, too long to search with /" + e->exc_match + "/ (" +
-               std::to_string(pattern.size()) + " instructions; at most " + std::to_string(kMaxSearchSteps) +
-               " steps, bytes x instructions, per search)";
-      if (!pattern.search(o.exc_message)) return "message does not match /" + e->exc_match + "/";
-    }
+    if (!e->exc_match.empty())
+      if (std::string why = search_message(e->exc_match, o.exc_message, "message"); !why.empty()) return why;
     if (e->exc_args) {
       json observed = {{"t", "tuple"}, {"v", o.exc_args}};
       json expected = {{"t", "tuple"}, {"v", *e->exc_args}};

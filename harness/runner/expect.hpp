@@ -24,6 +24,10 @@ struct Outcome {
 // Reads the outcome from a `result` message with status returned/raised. Throws ValueError if malformed.
 Outcome outcome_from_result(const json& result);
 
+// "" when `pattern` (spec/case-format.md#match-patterns) is found in `text`, else why not: it does
+// not match, or the search would pass the bound on steps. `what` names the text ("message").
+std::string search_message(const std::string& pattern, const std::string& text, const std::string& what);
+
 // "" when the outcome meets the expectation (nullptr: completes without raising), else the reason.
 std::string check_outcome(const Expectation* expectation, const Outcome& outcome);
 

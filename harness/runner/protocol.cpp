@@ -89,7 +89,7 @@ void check_hello(const json& m) {
   if (role != "controller") bad("/role", "must be \"controller\" or \"actor\"");
   const json& impl = object_field(m, "", "implementation");
   string_field(impl, "/implementation", "semantics");
-  for (const char* key : {"name", "version", "language", "family", "module", "start_method"}) optional_string(impl, "/implementation", key);
+  for (const char* key : {"name", "version", "language", "family", "module", "start_method", "platform"}) optional_string(impl, "/implementation", key);
   if (const json* caps = optional_field(m, "capabilities")) {
     if (!caps->is_object()) bad("/capabilities", "must be an object");
     for (const char* key : {"types", "ops", "start_methods"})
@@ -124,6 +124,9 @@ void check_result(const json& m) {
   const std::string& status = string_field(m, "", "status");
   const json& elapsed = field(m, "", "elapsed");
   if (!elapsed.is_number() || !(elapsed.get<double>() >= 0)) bad("/elapsed", "must be a number of seconds, 0 or more");
+  for (const char* key : {"started_at", "ended_at"})  // optional: the adapter's monotonic clock (spec/case-format.md#ordering)
+    if (const json* at = optional_field(m, key); at && (!at->is_number() || !(at->get<double>() >= 0)))
+      bad(std::string("/") + key, "must be a number of seconds, 0 or more");
   if (status == "returned") {
     check_adapter_value(field(m, "", "value"), "/value");
   } else if (status == "raised") {

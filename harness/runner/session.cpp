@@ -43,7 +43,18 @@ struct Call {
   std::string actor;
   std::optional<Clock::time_point> started;
   std::optional<json> result;
+  // The runner's order of receipt of its started and result (spec/case-format.md#ordering, without
+  // the adapter's timestamps); 0 while not received.
+  std::uint64_t started_order = 0, result_order = 0;
+  // When its actor's process was seen dead after a signal of the case, with no result.
+  std::optional<Clock::time_point> process_gone;
 };
+
+// After a signalled actor's process is seen dead, how long a result it sent before it died may
+// still be on its way (it is read before the call counts as killed).
+constexpr auto kKilledSettle = 300ms;
+// The most of the adapter's output an `output:` pattern is searched in.
+constexpr std::size_t kMaxOutputSearch = std::size_t(4) << 20;
 
 // What the controller may answer to a request of the runner, each exactly once.
 struct ControllerRequest {
@@ -108,6 +119,7 @@ class Session {
       if (!clean_end_) process_->kill_all();  // a failed or aborted case may have left calls blocked
       process_->wait_all_gone(kGroupTimeout);
       result_.adapter_output = process_->output();
+      if (result_.verdict == Verdict::Pass && clean_end_) check_output();
       // Looked at once every process of the case is gone (CPython's resource tracker unlinks last).
       if (std::string left = process_->leftovers(); !left.empty()) {
         if (result_.verdict == Verdict::Pass || result_.verdict == Verdict::Skipped) {
@@ -138,7 +150,10 @@ class Session {
       shutdown();
       return;
     }
-    for (const auto& step : case_.steps) case_.expectation_for(step, semantics_);  // malformed cases fail before running
+    for (const auto& step : case_.steps) {  // malformed cases fail before running
+      case_.expectation_for_target(step, target_);
+      case_.expectation_in(step.exactly_one, step, target_);
+    }
     setup();
     bool all_ok = true;
     for (std::size_t i = 0; i < case_.steps.size() && all_ok; ++i) all_ok = run_step(static_cast<int>(i) + 1, case_.steps[i]);
@@ -214,10 +229,12 @@ class Session {
     if (type == "started") {
       if (call.started) fail("a second 'started' for call " + std::to_string(re));
       call.started = Clock::now();
+      call.started_order = ++received_;
     } else {
       if (!call.started) fail("a 'result' for call " + std::to_string(re) + " before its 'started'");
       if (call.result) fail("a second 'result' for call " + std::to_string(re) + ": " + excerpt(msg.dump(), 120));
       call.result = msg;
+      call.result_order = ++received_;
     }
   }
 
@@ -244,11 +261,14 @@ class Session {
   void check_alive() {
     if (auto status = process_->poll_exit(); status && !expect_exit_)
       throw Abort{Verdict::Crashed, "the adapter's main process ended (" + describe_wait_status(*status) + ") before the case ended"};
-    for (const auto& [seq, call] : calls_) {
-      if (call.result || !call.started) continue;
+    for (auto& [seq, call] : calls_) {
+      if (call.result || !call.started || call.process_gone) continue;
       auto pid = actor_pids_.find(call.actor);
-      if (pid != actor_pids_.end() && pid->second > 0 && !AdapterProcess::process_alive(pid->second))
-        throw Abort{Verdict::Crashed, "actor '" + call.actor + "' (pid " + std::to_string(pid->second) + ") died during a call"};
+      if (pid != actor_pids_.end() && pid->second > 0 && !AdapterProcess::process_alive(pid->second)) {
+        // A process the case signalled may die: its calls in flight are killed, not crashed.
+        if (signalled_pids_.contains(pid->second)) call.process_gone = Clock::now();
+        else throw Abort{Verdict::Crashed, "actor '" + call.actor + "' (pid " + std::to_string(pid->second) + ") died during a call"};
+      }
     }
   }
 
@@ -298,6 +318,9 @@ class Session {
     } catch (const std::exception&) {
       throw Abort{Verdict::ProtocolError, "hello.implementation.semantics is not major.minor"};
     }
+    target_.semantics = semantics_;
+    target_.start_method = h["implementation"].value("start_method", std::string());
+    target_.platform = h["implementation"].value("platform", std::string());
     const json caps = h.value("capabilities", json::object());  // each list checked to hold strings
     for (const auto& t : caps.value("types", json::array())) types_.insert(t.get<std::string>());
     for (const auto& o : caps.value("ops", json::array())) ops_.insert(o.get<std::string>());
@@ -314,6 +337,13 @@ class Session {
   std::optional<std::string> skip_reason() const {
     if (case_.versions && !case_.versions->matches(semantics_))
       return "not applicable: the case applies to " + case_.versions->text() + ", the implementation follows " + semantics_.str();
+    if (!case_.start_methods.empty() &&
+        std::find(case_.start_methods.begin(), case_.start_methods.end(), target_.start_method) == case_.start_methods.end()) {
+      std::string list;
+      for (const auto& m : case_.start_methods) list += (list.empty() ? "" : ", ") + m;
+      return "not applicable: the case applies to the start methods " + list + ", the implementation uses " +
+             (target_.start_method.empty() ? std::string("none it reports") : target_.start_method);
+    }
     std::string missing;
     for (const auto& t : case_.required_types())
       if (!types_.contains(t)) missing += " " + t;
@@ -390,27 +420,35 @@ class Session {
 
   json call_message(const Step& step) {
     json target = step.target.empty() ? json(nullptr) : json(step.target);
-    json msg = {{"type", "call"}, {"target", target}, {"method", step.method}, {"args", step.args}, {"kwargs", step.kwargs}};
+    json msg = {{"type", "call"}, {"target", target}, {"method", step.method}, {"args", substituted(step.args)}, {"kwargs", substituted(step.kwargs)}};
     if (!step.bind.empty()) {
       msg["bind"] = step.bind;
       msg["bind_types"] = step.bind_types;
     }
     if (step.set_form) {
       msg["form"] = "set";
-      msg["value"] = step.value;
+      msg["value"] = substituted(step.value);
     }
     return msg;
   }
 
   bool run_step(int index, const Step& step) {
-    const Expectation* e = case_.expectation_for(step, semantics_);
+    if (step.kind == Step::Kind::Signal) return run_signal(index, step);
+    if (step.kind == Step::Kind::InFlight) return run_in_flight(index, step);
+    if (step.kind == Step::Kind::Await && step.group.size() > 1) return run_group_await(index, step);
+    const Expectation* e = case_.expectation_for_target(step, target_);
     StepRecord& rec = record(index, step, e);
     int seq;
     if (step.kind == Step::Kind::Await) {
       seq = labels_.at(step.label);
     } else {
+      if (auto gone = gone_after_signal(step.actor)) {
+        rec.problem = *gone;
+        return false;
+      }
       seq = send(step.actor, call_message(step));
       calls_[seq].actor = step.actor;
+      if (!step.label.empty()) labels_[step.label] = seq;
       if (step.target.empty() && is_ending_operation(step.method)) exited_.insert(step.actor);
       if (step.detach) {
         labels_[step.label] = seq;
@@ -443,8 +481,21 @@ class Session {
     }
     auto budget = e && e->max_elapsed ? seconds_to_ms(*e->max_elapsed) + kOutcomeGrace : std::chrono::milliseconds(kDefaultOutcome);
     auto limit = *call.started + budget;
-    wait_until([&] { return call.result.has_value(); }, std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()),
+    wait_until([&] { return call.result.has_value() || killed(call); }, std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()),
                "outcome of step " + std::to_string(index) + " (" + rec.call + ")");
+    return judge(index, step, e, seq, rec);
+  }
+
+  // The outcome of call `seq`, which has come (a result, or its process was killed), against e.
+  bool judge(int index, const Step& step, const Expectation* e, int seq, StepRecord& rec) {
+    Call& call = calls_[seq];
+    if (!call.result) {
+      rec.observed = "still in flight when its process was killed by the case's signal";
+      rec.outcome = {{"kind", "killed"}};
+      if (!e || e->outcome != Expectation::Outcome::Killed) rec.problem = "its process was killed by the case's signal before the call completed";
+      else rec.problem = check_after(*e, seq);
+      return rec.problem.empty();
+    }
     const json& res = *call.result;
     if (res["status"] == "error") {
       const json& err = res["error"];
@@ -460,10 +511,203 @@ class Session {
     rec.observed = outcome.describe();
     rec.outcome = outcome_json(outcome);
     rec.elapsed = outcome.elapsed;
-    rec.problem = check_outcome(e, outcome);
+    std::optional<Expectation> resolved;
+    if (e) resolved = substituted(*e);
+    rec.problem = check_outcome(e ? &*resolved : nullptr, outcome);
+    if (rec.problem.empty() && e) rec.problem = check_after(*e, seq);
     if (rec.problem.empty() && step.target.empty() && step.method == "start" && outcome.kind == Outcome::Kind::Returned)
       wait_for_started(step.args[0]["v"].get<std::string>(), index);
+    if (rec.problem.empty() && !step.capture.empty()) captured_[step.capture] = outcome.value;
     return rec.problem.empty();
+  }
+
+  // ---- case language v2, runner-only forms (spec/case-format.md) ----
+
+  // Whether a call in flight counts as killed: its process was seen dead after the case's signal,
+  // long enough ago that a result it sent before it died would have been read.
+  bool killed(const Call& call) const { return !call.result && call.process_gone && Clock::now() - *call.process_gone >= kKilledSettle; }
+
+  // Why `actor` can take no call: its process died after a signal of the case; nullopt if it can.
+  std::optional<std::string> gone_after_signal(const std::string& actor) const {
+    auto pid = actor_pids_.find(actor);
+    if (pid == actor_pids_.end() || !signalled_pids_.contains(pid->second) || AdapterProcess::process_alive(pid->second)) return std::nullopt;
+    return "actor '" + actor + "' cannot take the call: its process (pid " + std::to_string(pid->second) + ") ended after the case's signal";
+  }
+
+  // {$captured: NAME} replaced by the value captured under NAME, anywhere in v.
+  json substituted(const json& v) const {
+    if (v.is_object() && v.value("t", json()) == "captured") {
+      auto it = captured_.find(v["name"].get<std::string>());
+      if (it == captured_.end()) throw Abort{Verdict::CaseError, case_.file + ": $captured '" + v["name"].get<std::string>() + "' was never captured"};
+      return it->second;
+    }
+    if (!v.is_array() && !v.is_object()) return v;
+    json out = v;
+    for (auto& item : out) item = substituted(item);
+    return out;
+  }
+
+  Expectation substituted(const Expectation& e) const {
+    Expectation out = e;
+    out.value = substituted(e.value);
+    if (e.match_min) out.match_min = substituted(*e.match_min);
+    if (e.match_max) out.match_max = substituted(*e.match_max);
+    return out;
+  }
+
+  // after: LABEL — the call `seq` completed after the call labelled LABEL started: by the adapter's
+  // clock (ended_at, started_at of the results) where both results carry it, else by the order in
+  // which the runner received the awaited result and the labelled call's started.
+  std::string check_after(const Expectation& e, int seq) {
+    if (e.after.empty()) return "";
+    const Call& awaited = calls_[seq];
+    const Call& other = calls_[labels_.at(e.after)];
+    auto stamp = [](const std::optional<json>& result, const char* key) -> std::optional<double> {
+      if (!result || !result->contains(key) || !(*result)[key].is_number()) return std::nullopt;
+      return (*result)[key].get<double>();
+    };
+    const auto ended = stamp(awaited.result, "ended_at"), started = stamp(other.result, "started_at");
+    if (ended && started) {
+      if (*ended > *started) return "";
+      return "completed (ended_at " + format_float(*ended) + ") before '" + e.after + "' started (started_at " + format_float(*started) + ")";
+    }
+    if (!awaited.result) {  // killed: it was still in flight when its process died
+      if (other.started_order != 0) return "";
+      return "'" + e.after + "' had not started when the awaited call's process was killed";
+    }
+    if (other.started_order != 0 && awaited.result_order > other.started_order) return "";
+    return "completed before '" + e.after + "' started (by the order in which the runner received them: the adapter sent no started_at/ended_at)";
+  }
+
+  bool run_signal(int index, const Step& step) {
+    StepRecord& rec = record(index, step, nullptr);
+    rec.expected = "the signal is delivered";
+    const int pid = actor_pids_.at(step.actor);
+    if (!process_->signal_process(pid, step.signal)) {
+      rec.problem = "the process of actor '" + step.actor + "' (pid " + std::to_string(pid) + ") is gone: " + step.signal_name + " was not sent";
+      return false;
+    }
+    signalled_pids_.insert(pid);
+    rec.observed = "sent " + step.signal_name + " to pid " + std::to_string(pid);
+    rec.outcome = {{"kind", "signalled"}, {"signal", step.signal_name}, {"pid", pid}};
+    return true;
+  }
+
+  // Reads every message already waiting, then checks that the labelled call has no outcome yet.
+  bool run_in_flight(int index, const Step& step) {
+    StepRecord& rec = record(index, step, nullptr);
+    rec.expected = "'" + step.label + "' is still in flight";
+    while (auto m = channel_.receive(0ms)) handle(*m);
+    check_alive();
+    const Call& call = calls_[labels_.at(step.label)];
+    if (call.result) {
+      rec.observed = "it has completed: " + outcome_text(*call.result);
+      rec.problem = "completed while it should still be in flight";
+      return false;
+    }
+    if (call.process_gone) {
+      rec.observed = "its process has ended";
+      rec.problem = "its process ended while the call should still be in flight";
+      return false;
+    }
+    rec.observed = "still in flight";
+    rec.outcome = {{"kind", "in_flight"}};
+    return true;
+  }
+
+  // await: [L1, L2, ...]: each outcome meets `expect`, or with exactly_one, exactly one of them meets
+  // exactly_one and every other meets `expect`.
+  bool run_group_await(int index, const Step& step) {
+    const Expectation* each = case_.expectation_for_target(step, target_);
+    const Expectation* one = case_.expectation_in(step.exactly_one, step, target_);
+    std::vector<std::size_t> records;
+    for (const auto& label : step.group) {
+      Step member = step;
+      member.label = label;
+      member.group.clear();
+      member.actor = calls_[labels_.at(label)].actor;
+      StepRecord& r = record(index, member, each);
+      r.call = "await " + label + " (of " + step.describe_call().substr(6) + ")";
+      if (one) r.expected = "exactly one: " + one->describe() + "; the others: " + (each ? each->describe() : "complete without raising");
+      records.push_back(result_.trace.size() - 1);
+    }
+    // Wait for every outcome, each within its own budget from its start.
+    double max_elapsed = 0;
+    bool bounded = true;
+    for (const Expectation* e : {each, one})
+      if (e) {
+        if (e->max_elapsed) max_elapsed = std::max(max_elapsed, *e->max_elapsed);
+        else bounded = false;
+      }
+    if (!each && !one) bounded = false;
+    const auto budget = bounded ? seconds_to_ms(max_elapsed) + kOutcomeGrace : std::chrono::milliseconds(kDefaultOutcome);
+    for (const auto& label : step.group) {
+      Call& call = calls_[labels_.at(label)];
+      wait_until([&] { return call.started.has_value(); }, kStartedTimeout, "'started' from " + call.actor + " for " + label);
+      auto limit = *call.started + budget;
+      wait_until([&] { return call.result.has_value() || killed(call); },
+                 std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()), "outcome of " + label + " (step " + std::to_string(index) + ")");
+    }
+    // Judge each against both, then count.
+    std::vector<int> meets_one;
+    std::vector<std::string> why_each(step.group.size()), why_one(step.group.size());
+    for (std::size_t i = 0; i < step.group.size(); ++i) {
+      const int seq = labels_.at(step.group[i]);
+      StepRecord& r = result_.trace[records[i]];
+      Step member = step;
+      member.capture.clear();
+      if (one) {
+        judge(index, member, one, seq, r);
+        why_one[i] = r.problem;
+        if (why_one[i].empty()) meets_one.push_back(static_cast<int>(i));
+      }
+      judge(index, member, each, seq, r);
+      why_each[i] = r.problem;
+      r.problem.clear();
+    }
+    bool ok = true;
+    if (one && meets_one.size() != 1) {
+      std::string which;
+      for (int i : meets_one) which += (which.empty() ? "" : ", ") + step.group[i];
+      result_.trace[records[0]].problem = "exactly one should " + one->describe() + "; " + std::to_string(meets_one.size()) + " did" +
+                                          (which.empty() ? "" : " (" + which + ")");
+      ok = false;
+    }
+    for (std::size_t i = 0; i < step.group.size(); ++i) {
+      if (one && meets_one.size() == 1 && static_cast<int>(i) == meets_one[0]) continue;
+      if (!why_each[i].empty()) {
+        StepRecord& r = result_.trace[records[i]];
+        r.problem += (r.problem.empty() ? "" : "; ") + why_each[i];
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  // The case's `output:` patterns, against what the adapter printed, once every process has ended.
+  void check_output() {
+    if (case_.output.empty()) return;
+    std::size_t total = 0;
+    const std::string text = process_->output_head(kMaxOutputSearch, &total);
+    for (const auto& o : case_.output) {
+      if (!o.keys.matches(target_)) continue;
+      std::string why;
+      const std::string where = " (output line " + std::to_string(o.pos.line) + ")";
+      if (total > text.size()) {
+        why = "the adapter printed " + std::to_string(total) + " bytes, more than the " + std::to_string(kMaxOutputSearch) + " an output pattern is searched in";
+      } else if (o.must_match) {
+        why = search_message(o.pattern, text, "the adapter's output");
+      } else {
+        why = search_message(o.pattern, text, "the adapter's output");
+        if (why.starts_with("the adapter's output does not match")) why = "";
+        else if (why.empty()) why = "the adapter's output matches /" + o.pattern + "/, which it must not";
+      }
+      if (!why.empty()) {
+        result_.verdict = Verdict::Fail;
+        result_.reason = "output: " + why + where;
+        return;
+      }
+    }
   }
 
   std::string outcome_text(const json& res) {
@@ -486,9 +730,13 @@ class Session {
     for (const ActorDecl* a : order) {
       // An actor that never said hello was never started (a skipped case has no setup).
       if (!actor_pids_.contains(a->name) || exited_.contains(a->name)) continue;
+      // An actor whose process the case signalled is sent exit only while that process lives.
+      const bool signalled = signalled_pids_.contains(actor_pids_[a->name]);
+      if (signalled && gone_after_signal(a->name)) continue;
       int seq = send(a->name, {{"type", "call"}, {"target", nullptr}, {"method", "exit"}, {"args", json::array()}, {"kwargs", json::object()}});
       calls_[seq].actor = a->name;
-      wait_until([&] { return calls_[seq].result.has_value(); }, kExitTimeout, "reply to exit from actor '" + a->name + "'");
+      wait_until([&] { return calls_[seq].result.has_value() || (signalled && gone_after_signal(a->name)); }, kExitTimeout,
+                 "reply to exit from actor '" + a->name + "'");
     }
     int seq = request({{"type", "teardown"}}, {"goodbye"});
     auto& answer = controller_requests_[seq].reply;
@@ -554,6 +802,10 @@ class Session {
   CaseResult result_;
   std::optional<json> hello_;
   Version semantics_;
+  Target target_;                        // semantics, start method, platform: what the case's keys match
+  std::map<std::string, json> captured_; // capture: NAME -> the value returned
+  std::set<int> signalled_pids_;         // processes a signal step of the case went to
+  std::uint64_t received_ = 0;           // started and result messages received so far
   std::set<std::string> types_, ops_, exited_, features_, contexts_;
   std::map<std::string, int> actor_pids_;
   std::map<int, ControllerRequest> controller_requests_;

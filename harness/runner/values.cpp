@@ -214,6 +214,7 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
   else if (t == "ref") out += "<ref " + v["name"].get<std::string>() + ">";
   else if (t == "object" && v.contains("name") && v["name"].is_string())
     out += "<" + v.value("type", std::string("object")) + " " + v["name"].get<std::string>() + ">";
+  else if (t == "captured") out += "<captured " + v["name"].get<std::string>() + ">";
   else if (t == "object") out += "<" + v.value("type", std::string("object")) + " " + v.value("repr", std::string()) + ">";
   else out += "<malformed " + std::string(utf8_prefix(v.dump(-1, ' ', false, json::error_handler_t::replace), kReprScalarMax)) + ">";
 }
@@ -428,6 +429,34 @@ std::string canonical_key(const json& v) {
   // object, ref and malformed values equal nothing: make their keys unique.
   static std::uint64_t unique = 0;
   return "unique:" + std::to_string(++unique);
+}
+
+int compare_numbers(const json& a, const json& b) {
+  auto kind = [](const json& v) {
+    const std::string t = v.is_object() ? v.value("t", std::string()) : "";
+    if (t != "int" && t != "float") throw ValueError("not a number: " + to_python_repr(v));
+    return t;
+  };
+  const std::string ka = kind(a), kb = kind(b);
+  const std::string& ta = a["v"].get_ref<const std::string&>();
+  const std::string& tb = b["v"].get_ref<const std::string&>();
+  if (ka == "int" && kb == "int") {  // normalised decimal text: sign, then length, then digits
+    const std::string x = normalize_decimal(ta), y = normalize_decimal(tb);
+    const bool nx = x[0] == '-', ny = y[0] == '-';
+    if (nx != ny) return nx ? -1 : 1;
+    int order = x.size() != y.size() ? (x.size() < y.size() ? -1 : 1) : (x < y ? -1 : x > y ? 1 : 0);
+    return nx ? -order : order;
+  }
+  auto as_double = [](const std::string& text) {
+    try {
+      return parse_float(text);
+    } catch (const ValueError&) {
+      return text[0] == '-' ? -HUGE_VAL : HUGE_VAL;  // an integer past a double's range
+    }
+  };
+  const double x = as_double(ta), y = as_double(tb);
+  if (std::isnan(x) || std::isnan(y)) throw ValueError("nan has no order");
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 bool values_equal(const json& observed, const json& expected) {

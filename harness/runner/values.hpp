@@ -52,6 +52,11 @@ void check_value(const json& value);
 // Equality of spec/values.md#equality. Payload values are compared through their digest.
 bool values_equal(const json& observed, const json& expected);
 
+// Orders two numbers, typed int or float values: -1, 0 or 1. Integers of any size compare exactly
+// with each other; with a float both are compared as doubles. Throws ValueError for other values
+// or a NaN.
+int compare_numbers(const json& a, const json& b);
+
 // Where two unequal values first differ, e.g. "length 1000, expected 999" or "at [5]: 7 != 6".
 std::string explain_difference(const json& observed, const json& expected);
 

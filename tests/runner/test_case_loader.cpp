@@ -675,4 +675,205 @@ TEST(CaseLanguageV2, ProcessEnds) {
   EXPECT_NE(error_of(actors + "steps:\n  - {actor: t, call: return}\n").find("'t' is a thread"), std::string::npos);
   EXPECT_NE(error_of(actors + "steps:\n  - {call: return}\n").find("main cannot return"), std::string::npos);
   EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: return}\n  - {actor: p, call: q.empty}\n").find("has already exited"), std::string::npos);
+// ---- case language v2, runner-only forms (spec/case-format.md) ----
+
+TEST(CaseLanguageV2RunnerForms, KeysChooseTheFirstExpectationThatMatches) {
+  Case c = load(R"(objects: [{name: q, type: Queue}]
+steps:
+  - call: q.empty
+    expect:
+      - {versions: "<3.9", raises: OSError}
+      - {start_methods: [spawn], platforms: [linux], returns: false}
+      - {returns: true}
+)");
+  using O = Expectation::Outcome;
+  EXPECT_EQ(c.expectation_for_target(c.steps[0], Target{{3, 8}, "spawn", "linux"})->outcome, O::Raises);
+  EXPECT_EQ(c.expectation_for_target(c.steps[0], Target{{3, 12}, "spawn", "linux"})->outcome, O::Returns);
+  EXPECT_EQ(c.expectation_for_target(c.steps[0], Target{{3, 12}, "spawn", "linux"})->value, make_bool(false));
+  EXPECT_EQ(c.expectation_for_target(c.steps[0], Target{{3, 12}, "fork", "linux"})->value, make_bool(true));
+  // An unknown platform matches no platforms key: the catch-all applies.
+  EXPECT_EQ(c.expectation_for_target(c.steps[0], Target{{3, 12}, "spawn", ""})->value, make_bool(true));
+}
+
+TEST(CaseLanguageV2RunnerForms, AnUncoveredStartMethodIsACaseErrorNamingIt) {
+  Case c = load(R"(objects: [{name: q, type: Queue}]
+steps:
+  - call: q.empty
+    expect:
+      - {start_methods: [fork], returns: true}
+)");
+  try {
+    c.expectation_for_target(c.steps[0], Target{{3, 12}, "spawn", "linux"});
+    FAIL() << "an expectation applied";
+  } catch (const CaseError& e) {
+    EXPECT_NE(std::string(e.what()).find("start method spawn"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CaseLanguageV2RunnerForms, MalformedKeysAreRefusedWithTheirPosition) {
+  // Only the last item of a list may carry no key.
+  std::string e = error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - call: q.empty\n    expect:\n      - {returns: true}\n"
+                           "      - {versions: \">=3.9\", returns: true}\n");
+  EXPECT_NE(e.find(":10:9: an expectation of a list that is not the last"), std::string::npos) << e;
+  e = error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - {call: q.empty, expect: {platforms: [linux], returns: true}}\n");
+  EXPECT_NE(e.find(":8:40: a single expectation has no platforms"), std::string::npos) << e;
+  e = error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - call: q.empty\n    expect:\n      - {start_methods: [vfork], returns: true}\n      - {returns: true}\n");
+  EXPECT_NE(e.find("schema:"), std::string::npos) << e;
+  e = error_of("start_methods: [fork, fork]\nsteps: [{call: sleep, args: [0]}]\n");
+  EXPECT_NE(e.find(":6:1: schema: at [start_methods]"), std::string::npos) << e;
+}
+
+TEST(CaseLanguageV2RunnerForms, ReadsCaseLevelStartMethodsAndOutput) {
+  Case c = load(R"(start_methods: [fork, forkserver]
+output:
+  - {match: "Traceback"}
+  - {not_match: "Warning", versions: ">=3.12", platforms: [linux]}
+steps: [{call: sleep, args: [0]}]
+)");
+  EXPECT_EQ(c.start_methods, (std::vector<std::string>{"fork", "forkserver"}));
+  ASSERT_EQ(c.output.size(), 2u);
+  EXPECT_TRUE(c.output[0].must_match);
+  EXPECT_EQ(c.output[0].pattern, "Traceback");
+  EXPECT_FALSE(c.output[1].must_match);
+  EXPECT_EQ(c.output[1].pos.line, 9);
+  EXPECT_TRUE(c.output[1].keys.matches(Target{{3, 12}, "fork", "linux"}));
+  EXPECT_FALSE(c.output[1].keys.matches(Target{{3, 11}, "fork", "linux"}));
+}
+
+TEST(CaseLanguageV2RunnerForms, MalformedOutputPatternsAreRefused) {
+  EXPECT_NE(error_of("output: [{match: \"(a\"}]\nsteps: [{call: sleep, args: [0]}]\n").find(":6:19: bad regular expression"), std::string::npos);
+  EXPECT_NE(error_of("output: [{match: a, not_match: b}]\nsteps: [{call: sleep, args: [0]}]\n").find("schema:"), std::string::npos);
+  EXPECT_NE(error_of("output: [{versions: \">=3.9\"}]\nsteps: [{call: sleep, args: [0]}]\n").find("schema:"), std::string::npos);
+}
+
+TEST(CaseLanguageV2RunnerForms, ReadsSignalStepsAndKilledAwaits) {
+  Case c = load(R"(objects: [{name: q, type: Queue}]
+actors: [{name: child, kind: process}]
+steps:
+  - {actor: child, call: q.get, as: g, expect: {blocks: 0.3}}
+  - {signal: SIGKILL, actor: child}
+  - {await: g, expect: {killed: true}}
+)");
+  ASSERT_EQ(c.steps.size(), 3u);
+  EXPECT_EQ(c.steps[1].kind, Step::Kind::Signal);
+  EXPECT_EQ(c.steps[1].signal, SIGKILL);
+  EXPECT_EQ(c.steps[1].describe_call(), "signal SIGKILL to child");
+  EXPECT_EQ(c.steps[2].expects[0].outcome, Expectation::Outcome::Killed);
+}
+
+TEST(CaseLanguageV2RunnerForms, MalformedSignalsAreRefusedWithTheirPosition) {
+  const std::string decl = "objects: [{name: q, type: Queue}]\nactors: [{name: child, kind: process}, {name: t, kind: thread, in: child}]\nsteps:\n";
+  EXPECT_NE(error_of(decl + "  - {signal: SIGNOPE, actor: child}\n").find(":9:13: unknown signal 'SIGNOPE'"), std::string::npos);
+  EXPECT_NE(error_of(decl + "  - {signal: SIGTERM, actor: main}\n").find("a signal goes to a process actor; 'main' is the controller"),
+            std::string::npos);
+  EXPECT_NE(error_of(decl + "  - {signal: SIGTERM, actor: t}\n").find("'t' is a thread"), std::string::npos);
+  EXPECT_NE(error_of(decl + "  - {signal: SIGTERM}\n").find("schema:"), std::string::npos);
+  // After SIGKILL the actor and its threads are gone.
+  std::string e = error_of(decl + "  - {signal: SIGKILL, actor: child}\n  - {actor: t, call: q.put, args: [1]}\n");
+  EXPECT_NE(e.find(":10:5: actor 't' is gone: its process was killed by the signal at line 9"), std::string::npos) << e;
+  e = error_of(decl + "  - {signal: SIGKILL, actor: child}\n  - {signal: SIGKILL, actor: child}\n");
+  EXPECT_NE(e.find("actor 'child' is gone"), std::string::npos) << e;
+  // killed needs a signal to the call's process while it is in flight, and an await.
+  e = error_of(decl + "  - {actor: child, call: q.get, as: g, expect: {blocks: 0.3}}\n  - {await: g, expect: {killed: true}}\n");
+  EXPECT_NE(e.find(":10:5: killed: no signal step goes to the process of 'child' while 'g' is in flight"), std::string::npos) << e;
+  e = error_of(decl + "  - {signal: SIGTERM, actor: child}\n  - {actor: child, call: q.get, as: g, expect: {blocks: 0.3}}\n"
+                      "  - {await: g, expect: {killed: true}}\n");
+  EXPECT_NE(e.find("killed: no signal step"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: t, call: q.get, as: g, expect: {blocks: 0.3}}\n  - {signal: SIGKILL, actor: child}\n"
+                      "  - {await: g, expect: {killed: true, elapsed: {max: 1}}}\n");
+  EXPECT_NE(e.find("elapsed does not go with killed"), std::string::npos) << e;
+}
+
+TEST(CaseLanguageV2RunnerForms, AThreadsCallIsKilledWithItsProcess) {
+  Case c = load(R"(objects: [{name: q, type: Queue}]
+actors: [{name: child, kind: process}, {name: t, kind: thread, in: child}]
+steps:
+  - {actor: t, call: q.get, as: g, detach: true}
+  - {signal: SIGKILL, actor: child}
+  - {await: g, expect: {killed: true}}
+)");
+  EXPECT_EQ(c.steps[2].actor, "t");
+}
+
+TEST(CaseLanguageV2RunnerForms, ReadsCapturesAndPredicates) {
+  Case c = load(R"(objects: [{name: q, type: Queue}]
+steps:
+  - {call: q.qsize, capture: n, expect: {returns_matching: {type: int, min: 0, max: 10}}}
+  - {call: q.put, args: [{$captured: n}]}
+  - {call: q.get, expect: {returns: {$captured: n}}}
+  - {call: q.put, args: [abc]}
+  - {call: q.get, expect: {returns_matching: {type: str, match: "^a.c$"}}}
+)");
+  EXPECT_EQ(c.steps[0].capture, "n");
+  const Expectation& e = c.steps[0].expects[0];
+  EXPECT_EQ(e.outcome, Expectation::Outcome::ReturnsMatching);
+  EXPECT_EQ(e.match_type, "int");
+  EXPECT_EQ(*e.match_max, make_int(10));
+  EXPECT_EQ(c.steps[1].args[0], (json{{"t", "captured"}, {"name", "n"}}));
+  EXPECT_EQ(c.steps[2].expects[0].value, (json{{"t", "captured"}, {"name", "n"}}));
+  EXPECT_EQ(c.steps[4].expects[0].value_match, "^a.c$");
+}
+
+TEST(CaseLanguageV2RunnerForms, MalformedCapturesAndPredicatesAreRefused) {
+  const std::string decl = "objects: [{name: q, type: Queue}]\nsteps:\n";
+  std::string e = error_of(decl + "  - {call: q.put, args: [{$captured: x}]}\n");
+  EXPECT_NE(e.find(":8:27: $captured 'x' is not captured by an earlier step"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.get, expect: {returns: {$captured: x}}}\n  - {call: q.qsize, capture: x}\n");
+  EXPECT_NE(e.find("$captured 'x' is not captured"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.qsize, capture: x}\n  - {call: q.qsize, capture: x}\n");
+  EXPECT_NE(e.find(":9:30: capture 'x' is made twice"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.get, capture: x, expect: {raises: queue.Empty}}\n");
+  EXPECT_NE(e.find("capture keeps a returned value"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.get, as: g, detach: true, capture: x}\n  - {await: g}\n");
+  EXPECT_NE(e.find("a detached call's value is captured by its await"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: str, min: 1}}}\n");
+  EXPECT_NE(e.find("min goes with type int or float, not str"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: int, match: x}}}\n");
+  EXPECT_NE(e.find("match goes with type str, not int"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: int, min: 5, max: 1}}}\n");
+  EXPECT_NE(e.find("min is greater than max"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: integer}}}\n");
+  EXPECT_NE(e.find("schema:"), std::string::npos) << e;
+  e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: int}, returns: 1}}\n");
+  EXPECT_NE(e.find("expect has 'returns' and 'returns_matching'"), std::string::npos) << e;
+}
+
+TEST(CaseLanguageV2RunnerForms, ReadsOrderingForms) {
+  Case c = load(R"(objects: [{name: q, type: JoinableQueue}]
+actors: [{name: w, kind: thread}, {name: a, kind: thread}, {name: b, kind: thread}]
+steps:
+  - {actor: w, call: q.join, as: j, detach: true}
+  - {in_flight: j}
+  - {actor: a, call: q.get, as: ga, detach: true}
+  - {actor: b, call: q.get, as: gb, detach: true}
+  - {call: q.put, args: [1], as: p}
+  - {await: [ga, gb], expect: {raises: queue.Empty}, exactly_one: {returns: 1, after: p}}
+  - {call: q.task_done, as: done}
+  - {await: j, expect: {returns: null, after: done}}
+)");
+  EXPECT_EQ(c.steps[1].kind, Step::Kind::InFlight);
+  EXPECT_EQ(c.steps[1].label, "j");
+  EXPECT_EQ(c.steps[5].group, (std::vector<std::string>{"ga", "gb"}));
+  EXPECT_EQ(c.steps[5].exactly_one[0].after, "p");
+  EXPECT_EQ(c.steps[5].describe_call(), "await ga, gb");
+  EXPECT_EQ(c.steps[7].expects[0].after, "done");
+}
+
+TEST(CaseLanguageV2RunnerForms, MalformedOrderingFormsAreRefused) {
+  const std::string decl = "objects: [{name: q, type: Queue}]\nactors: [{name: a, kind: thread}, {name: b, kind: thread}]\nsteps:\n";
+  std::string e = error_of(decl + "  - {in_flight: nothing}\n");
+  EXPECT_NE(e.find(":9:17: 'nothing' is not a call in flight"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: g, expect: {ok: true, after: nope}}\n");
+  EXPECT_NE(e.find("after: 'nope' is not the label ('as') of a call before this step"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: g, expect: {ok: true, after: g}}\n");
+  EXPECT_NE(e.find("after: 'g' is awaited here"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: g, exactly_one: {returns: 1}}\n");
+  EXPECT_NE(e.find("exactly_one goes with an await of a list of labels"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: [g, g]}\n");
+  EXPECT_NE(e.find("schema:"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {actor: b, call: q.get, as: h, detach: true}\n"
+                      "  - {await: [g, h], capture: x}\n");
+  EXPECT_NE(e.find("capture goes with an await of one call"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: [g, nope]}\n");
+  EXPECT_NE(e.find(":10:17: 'nope' is not a call in flight"), std::string::npos) << e;
 }
