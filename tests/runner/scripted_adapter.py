@@ -131,7 +131,9 @@ def main():
             for pid in children:
                 os.waitpid(pid, 0)
             send(sock, type="goodbye", re=msg["seq"], cleanup=[])
-            sock.close()
+            sock.close()  # lingers until goodbye is out; ctx.term() waits for that
+            threading.Thread(target=lambda: (time.sleep(3), os._exit(0)), daemon=True).start()
+            ctx.term()
             os._exit(0)
 
 

@@ -86,9 +86,22 @@ def tier(step, e, calls):
     return "window %r fits no tier" % (elapsed,)
 
 
+def flattened(steps):
+    """(index, step) of each step; a group await (await: [L1, L2], with exactly_one) is one step
+    per awaited label and expectation list, so that each call is judged by its own tier."""
+    for index, step in enumerate(steps):
+        if isinstance(step.get("await"), list):
+            for label in step["await"]:
+                for key in ("expect", "exactly_one"):
+                    if key in step:
+                        yield index, {"await": label, "expect": step[key]}
+        else:
+            yield index, step
+
+
 def case_tiers(doc):
     calls, found, problems = {}, [], []
-    for index, step in enumerate(doc["steps"]):
+    for index, step in flattened(doc["steps"]):
         if "as" in step:
             calls[step["as"]] = step
         for e in expectations(step):
