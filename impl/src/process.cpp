@@ -428,6 +428,7 @@ void Process::close() {
 
 const std::string& Process::name() const noexcept { return state_->name; }
 bool Process::daemon() const noexcept { return state_->daemon; }
+void Process::set_name(std::string name) { state_->name = std::move(name); }
 
 void Process::set_daemon(bool daemon) {
   if (state_->pid != -1) throw AssertionError("process has already started");
@@ -453,6 +454,12 @@ std::vector<pid_t> active_children() {
     }
   }
   return alive;
+}
+
+std::optional<int> cpu_count() noexcept {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) return std::nullopt;
+  return static_cast<int>(n);
 }
 
 }  // namespace mpc

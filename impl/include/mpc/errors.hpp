@@ -50,6 +50,7 @@ MPC_DEFINE_ERROR(BrokenBarrierError, RuntimeError, "threading.BrokenBarrierError
 MPC_DEFINE_ERROR(LookupError, Error, "LookupError");
 MPC_DEFINE_ERROR(IndexError, LookupError, "IndexError");
 MPC_DEFINE_ERROR(AttributeError, Error, "AttributeError");
+MPC_DEFINE_ERROR(NotImplementedError, RuntimeError, "NotImplementedError");
 // What CPython raises for a length no buffer can hold (MemoryError) or that does not even fit
 // a Py_ssize_t (OverflowError), e.g. a message header declaring 2^40 or 2^64-1 bytes.
 MPC_DEFINE_ERROR(MemoryError, Error, "MemoryError");

@@ -115,6 +115,8 @@ class Process {
   void close();
 
   [[nodiscard]] const std::string& name() const noexcept;
+  // Renames the Process object (CPython's name setter); a started child keeps the name it had.
+  void set_name(std::string name);
   [[nodiscard]] bool daemon() const noexcept;
   // AssertionError "process has already started" after start().
   void set_daemon(bool daemon);
@@ -146,5 +148,9 @@ class Process {
 // Children started by this process that have not been joined yet (CPython's
 // active_children(), which also reaps the ones that ended): their pids.
 std::vector<pid_t> active_children();
+
+// The number of CPUs online (CPython's os.cpu_count() on Linux: sysconf(_SC_NPROCESSORS_ONLN)),
+// nullopt when it cannot be told (multiprocessing.cpu_count() then raises NotImplementedError).
+[[nodiscard]] std::optional<int> cpu_count() noexcept;
 
 }  // namespace mpc
