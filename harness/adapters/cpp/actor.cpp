@@ -7,6 +7,8 @@
 #include <exception>
 #include <typeinfo>
 
+#include "mpc/errors.hpp"
+
 #include "exceptions.hpp"
 #include "log.hpp"
 #include "mpc/value.hpp"
@@ -59,10 +61,48 @@ Invocation actor_exit(const Args& args, std::optional<int>& exit_code) {
   };
 }
 
+Invocation actor_return(const Args& args, std::optional<int>& exit_code) {
+  if (!args.keyword.empty() || !args.positional.empty()) throw bad_request("return takes no arguments");
+  return [&exit_code] {
+    exit_code = 0;  // the target returned normally
+    return mpc::Value::none();
+  };
+}
+
+// The target raises TYPE(MESSAGE) uncaught: as CPython's Process._bootstrap, the process prints
+// "Process NAME:" and the traceback on stderr and exits 1.
+Invocation actor_raise(const std::string& actor, const Args& args, std::optional<int>& exit_code) {
+  auto text = [](const Arg& a) -> std::optional<std::string> {
+    if (a.ref || a.items || !a.value.is(mpc::Kind::Str)) return std::nullopt;
+    return std::string(a.value.data());
+  };
+  if (!args.keyword.empty() || args.positional.empty() || args.positional.size() > 2)
+    throw bad_request("raise takes [TYPE, MESSAGE]");
+  auto type = text(args.positional[0]);
+  std::optional<std::string> message = args.positional.size() == 2 ? text(args.positional[1]) : std::string();
+  if (!type || type->empty() || !message) throw bad_request("raise takes [TYPE, MESSAGE], both str");
+  return [&exit_code, actor, type = *type, message = *message] {
+    std::string traceback = "Process " + actor + ":\nTraceback (most recent call last):\n" +
+                            "  File \"mpconform-cpp-adapter\", in run\n" + type + (message.empty() ? "" : ": " + message) + "\n";
+    std::fputs(traceback.c_str(), stderr);
+    std::fflush(stderr);
+    exit_code = 1;
+    return mpc::Value::none();
+  };
+}
+
+double monotonic_seconds(Clock::time_point t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
 }  // namespace
 
-Actor::Actor(std::string name, Channel& channel, std::shared_ptr<const Registry> registry, bool ends_on_exit)
-    : name_(std::move(name)), channel_(channel), registry_(std::move(registry)), ends_on_exit_(ends_on_exit) {}
+const ActorDeclaration* ProcessSpace::declaration(const std::string& actor) const {
+  for (const auto& d : actors)
+    if (d.name == actor) return &d;
+  return nullptr;
+}
+
+Actor::Actor(std::string name, Channel& channel, std::shared_ptr<ProcessSpace> space, bool ends_on_exit)
+    : name_(std::move(name)), channel_(channel), space_(std::move(space)), ends_on_exit_(ends_on_exit) {}
 
 void Actor::send(json message) {
   message["protocol"] = kProtocol;
@@ -90,23 +130,102 @@ std::optional<int> Actor::serve(const std::map<std::string, Handler>& handlers, 
   }
 }
 
+Invocation Actor::prepare_actor_op(const std::string& method, const Args& args, std::optional<int>& exit_code) {
+  if (method == "sleep") return actor_sleep(args);
+  if (method == "start") {
+    if (args.positional.size() != 1 || !args.keyword.empty() || args.positional[0].ref ||
+        !args.positional[0].value.is(mpc::Kind::Str))
+      throw bad_request("start takes the name of the actor to start");
+    std::string child(args.positional[0].value.data());
+    if (!space_->declaration(child)) throw bad_request("no actor named '" + child + "' is declared");
+    return [space = space_, child] {
+      start_actor(space, child);
+      return mpc::Value::none();
+    };
+  }
+  // How a process actor's target ends; main's process ends only at teardown.
+  if (method == "exit" || method == "return" || method == "raise") {
+    if (!ends_on_exit_ && method != "exit") throw bad_request("main takes no '" + method + "'");
+    if (method == "exit") return actor_exit(args, exit_code);
+    if (method == "return") return actor_return(args, exit_code);
+    return actor_raise(name_, args, exit_code);
+  }
+  if (method.starts_with("multiprocessing.")) return prepare_function(method, args, space_);
+  throw unknown_op("no actor operation '" + method + "' (sleep, start, exit, return, raise, multiprocessing.*)");
+}
+
 Invocation Actor::prepare(const json& message, std::optional<int>& exit_code) {
   if (message.value("protocol", json()) != json(kProtocol))
     throw bad_request("protocol " + message.value("protocol", json()).dump() + " is not supported (1 is)");
   auto method_it = message.find("method");
   if (method_it == message.end() || !method_it->is_string()) throw bad_request("call needs a string 'method'");
   const std::string& method = method_it->get_ref<const std::string&>();
-  Args args = decode_args(message.value("args", json::array()), message.value("kwargs", json::object()), *registry_);
+  Args args = decode_args(message.value("args", json::array()), message.value("kwargs", json::object()), space_->objects);
   const json target = message.value("target", json());
-  if (target.is_null()) {
-    if (method == "sleep") return actor_sleep(args);
-    if (method == "exit") return actor_exit(args, exit_code);
-    throw unknown_op("no actor operation '" + method + "' (sleep, exit)");
-  }
+  if (target.is_null()) return prepare_actor_op(method, args, exit_code);
   if (!target.is_string()) throw bad_request("call 'target' must be a name or null");
-  auto it = registry_->find(target.get<std::string>());
-  if (it == registry_->end()) throw bad_request("actor '" + name_ + "' has no object named '" + target.get<std::string>() + "'");
-  return it->second->prepare(method, args);
+  auto object = space_->objects.find(target.get<std::string>());
+  if (!object) throw bad_request("actor '" + name_ + "' has no object named '" + target.get<std::string>() + "'");
+  const json form = message.value("form", json());
+  if (form == "set") {
+    if (!message.contains("value")) throw bad_request("a set needs a 'value'");
+    Args value = decode_args(json::array({message["value"]}), json::object(), space_->objects);
+    return object->prepare_set(method, value.positional.at(0));
+  }
+  if (!form.is_null()) throw bad_request("unknown call form " + form.dump());
+  return object->prepare(method, args);
+}
+
+// `bind`: after the call returned, its result (or each item of a 2-tuple) is held under the
+// names by this process, so that every actor of the process (and children started later) can
+// name it.
+void Actor::bind_names(const json& message, const Outcome& outcome) {
+  const json names = message.value("bind", json());
+  if (names.is_null()) return;
+  const json types = message.value("bind_types", json::array());
+  auto bind_one = [this, &types](const std::string& name, std::size_t index, const Outcome& item) {
+    if (item.form == Outcome::Form::object) {
+      space_->objects.put(name, item.object);
+      return;
+    }
+    if (item.form != Outcome::Form::value) throw bad_request("cannot bind a list of objects to '" + name + "'");
+    std::string type = types.is_array() && index < types.size() && types[index].is_string() ? types[index].get<std::string>()
+                                                                                               : std::string(mpc::kind_name(item.value.kind()));
+    space_->objects.put(name, std::make_shared<BoundValue>(item.value, type));
+  };
+  if (!names.is_array() || names.empty()) throw bad_request("'bind' must be a list of names");
+  for (const auto& n : names)
+    if (!n.is_string() || n.get_ref<const std::string&>().empty()) throw bad_request("'bind' must be a list of names");
+  if (names.size() == 1) return bind_one(names[0].get<std::string>(), 0, outcome);
+  // Unpacking: a tuple of objects, or a tuple value.
+  if (outcome.form == Outcome::Form::tuple || outcome.form == Outcome::Form::list) {
+    if (outcome.items.size() != names.size()) throw bad_request("cannot unpack " + std::to_string(outcome.items.size()) + " items into " + std::to_string(names.size()) + " names");
+    for (std::size_t i = 0; i < names.size(); ++i) bind_one(names[i].get<std::string>(), i, outcome.items[i]);
+    return;
+  }
+  const mpc::Value& v = outcome.value;
+  if (outcome.form != Outcome::Form::value || !(v.is(mpc::Kind::Tuple) || v.is(mpc::Kind::List)) || v.size() != names.size())
+    throw bad_request("cannot unpack the result into " + std::to_string(names.size()) + " names");
+  for (std::size_t i = 0; i < names.size(); ++i) bind_one(names[i].get<std::string>(), i, Outcome(v.at(i)));
+}
+
+json Actor::encode_outcome(const Outcome& outcome) const {
+  switch (outcome.form) {
+    case Outcome::Form::value:
+      return encode_value(outcome.value);
+    case Outcome::Form::object: {
+      json node = {{"t", "object"}, {"type", std::string(outcome.object->type_name())}, {"repr", outcome.object->repr()}};
+      if (auto name = space_->objects.name_of(outcome.object.get())) node["name"] = *name;
+      return node;
+    }
+    case Outcome::Form::list:
+    case Outcome::Form::tuple: {
+      json items = json::array();
+      for (const auto& item : outcome.items) items.push_back(encode_outcome(item));
+      return {{"t", outcome.form == Outcome::Form::list ? "list" : "tuple"}, {"v", std::move(items)}};
+    }
+  }
+  return encode_value(mpc::Value::none());
 }
 
 std::optional<int> Actor::handle_call(const json& message) {
@@ -128,7 +247,7 @@ std::optional<int> Actor::handle_call(const json& message) {
     send_error(seq, "internal", std::string(typeid(e).name()) + ": " + e.what());
     return std::nullopt;
   }
-  mpc::Value value;
+  Outcome value;
   std::exception_ptr raised;
   const auto start = Clock::now();
   try {
@@ -136,8 +255,19 @@ std::optional<int> Actor::handle_call(const json& message) {
   } catch (...) {  // the outcome of the call, whatever it is
     raised = std::current_exception();
   }
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  json result = {{"type", "result"}, {"re", seq}, {"elapsed", elapsed}};
+  const auto end = Clock::now();
+  const double elapsed = std::chrono::duration<double>(end - start).count();
+  // steady_clock is CLOCK_MONOTONIC on Linux, the clock of Python's time.monotonic().
+  json result = {{"type", "result"}, {"re", seq}, {"elapsed", elapsed},
+                 {"started_at", monotonic_seconds(start)}, {"ended_at", monotonic_seconds(end)}};
+  if (!raised) {
+    try {
+      bind_names(message, value);
+    } catch (const CallError& e) {
+      send_error(seq, e.kind(), e.what(), elapsed);
+      return exit_code;
+    }
+  }
   try {
     if (raised) {
       auto described = describe_exception(raised);
@@ -156,7 +286,7 @@ std::optional<int> Actor::handle_call(const json& message) {
       result["exception"] = std::move(*described);
     } else {
       result["status"] = "returned";
-      result["value"] = encode_value(value);
+      result["value"] = encode_outcome(value);
     }
   } catch (const std::exception& e) {
     log(name_, "cannot encode the outcome of call " + seq.dump() + ": " + e.what());
@@ -171,14 +301,14 @@ void Actor::send_error(const json& seq, const std::string& kind, const std::stri
   send({{"type", "result"}, {"re", seq}, {"status", "error"}, {"elapsed", elapsed}, {"error", {{"kind", kind}, {"message", message}}}});
 }
 
-ThreadActor start_thread_actor(const std::string& endpoint, const std::string& name, std::shared_ptr<const Registry> registry) {
+ThreadActor start_thread_actor(const std::string& name, std::shared_ptr<ProcessSpace> space) {
   std::promise<void> done;
   ThreadActor actor{name, {}, done.get_future()};
-  actor.thread = std::thread([endpoint, name, registry = std::move(registry), done = std::move(done)]() mutable {
+  actor.thread = std::thread([name, space = std::move(space), done = std::move(done)]() mutable {
     try {
-      Channel channel(endpoint, name);
+      Channel channel(space->endpoint, name);
       try {
-        Actor actor(name, channel, registry);
+        Actor actor(name, channel, space);
         actor.send_hello();
         actor.serve();
       } catch (const std::exception& e) {
@@ -193,19 +323,61 @@ ThreadActor start_thread_actor(const std::string& endpoint, const std::string& n
   return actor;
 }
 
-int process_actor_main(const std::string& endpoint, const std::string& name, std::shared_ptr<const Registry> objects,
-                       const std::vector<std::string>& thread_names, pid_t parent) {
-  // A context of the child's own, made after fork(); the controller's copy is never touched.
-  Channel channel(endpoint, name);
-  // Thread actors are detached: the process leaves with _exit() once its loop ends, whatever
-  // they are doing (as a daemon thread would), and the runner ends them before this one.
-  for (const auto& thread_name : thread_names) start_thread_actor(endpoint, thread_name, objects).thread.detach();
-  Actor actor(name, channel, objects);
+void start_actor(const std::shared_ptr<ProcessSpace>& space, const std::string& name) {
+  const ActorDeclaration* declared = space->declaration(name);
+  if (!declared) throw bad_request("no actor named '" + name + "' is declared");
+  if (declared->in != space->name)
+    throw bad_request("actor '" + name + "' is started by '" + declared->in + "', not by '" + space->name + "'");
+  {
+    std::lock_guard lock(space->started_m);
+    if (!space->started.insert(name).second) throw bad_request("actor '" + name + "' was already started");
+  }
+  if (declared->kind == "thread") {
+    ThreadActor thread = start_thread_actor(name, space);
+    std::lock_guard lock(space->started_m);
+    if (space->name == kMainActor) space->threads.push_back(std::move(thread));
+    else thread.thread.detach();  // a process actor leaves with _exit(), as with daemon threads
+    return;
+  }
+  // What the child is given: every object this process holds now (bound ones too), and the
+  // declarations of the actors it may start in turn.
+  auto child = std::make_shared<ProcessSpace>();
+  child->endpoint = space->endpoint;
+  child->name = name;
+  child->parent_pid = ::getpid();
+  child->parent_name = space->name;
+  child->actors = space->actors;
+  auto objects = space->objects.snapshot();
+  auto target = [child, objects = std::move(objects)]() mutable {
+    // The copies of the parent's children are not this process's to manage.
+    for (auto it = objects.begin(); it != objects.end();)
+      it = dynamic_cast<ProcessObject*>(it->second.get()) ? objects.erase(it) : std::next(it);
+    child->objects.assign(std::move(objects));
+    return process_actor_main(child);
+  };
+  auto process = std::make_shared<ProcessObject>(mpc::Process(std::move(target), mpc::ProcessOptions{.name = name, .daemon = {}}));
+  process->process().start();  // its OSError is the step's outcome
+  space->objects.put(name, process);
+  std::lock_guard lock(space->started_m);
+  space->children.push_back(process);
+}
+
+void start_setup_actors(const std::shared_ptr<ProcessSpace>& space) {
+  for (const auto& kind : {"process", "thread"})
+    for (const auto& a : space->actors)
+      if (a.kind == kind && a.in == space->name && !a.started_by_step) start_actor(space, a.name);
+}
+
+int process_actor_main(std::shared_ptr<ProcessSpace> space) {
+  // A context of the child's own, made after fork(); the parent's copy is never touched.
+  Channel channel(space->endpoint, space->name);
+  start_setup_actors(space);
+  Actor actor(space->name, channel, space);
   actor.send_hello();
-  auto orphan_check = [&name, parent] {
-    if (::getppid() != parent) {
-      // The controller is gone: nobody will ask this actor to exit.
-      log(name, "parent process " + std::to_string(parent) + " is gone, exiting");
+  auto orphan_check = [&space] {
+    if (::getppid() != space->parent_pid) {
+      // The parent is gone: nobody will ask this actor to exit.
+      log(space->name, "parent process " + std::to_string(space->parent_pid) + " is gone, exiting");
       std::fflush(nullptr);
       ::_exit(kOrphanExitCode);
     }

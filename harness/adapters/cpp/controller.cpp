@@ -57,10 +57,15 @@ std::vector<std::string> names_of(const json& description) {
 Controller::Controller(ControllerOptions options, Channel& channel)
     : options_(std::move(options)),
       channel_(channel),
-      registry_(std::make_shared<Registry>()),
-      actor_(kMain, channel_, registry_, /*ends_on_exit=*/false) {}
+      space_(std::make_shared<ProcessSpace>()),
+      actor_(kMain, channel_, space_, /*ends_on_exit=*/false) {
+  space_->endpoint = options_.endpoint;
+  space_->name = kMain;
+}
 
 json Controller::hello_message() const {
+  std::vector<std::string> operations = supported_operations();
+  for (auto& f : supported_functions()) operations.push_back(std::move(f));
   return {
       {"type", "hello"},
       {"role", "controller"},
@@ -71,8 +76,14 @@ json Controller::hello_message() const {
         {"language", "c++"},
         {"semantics", options_.semantics},
         {"family", "mpc"},
+        {"platform", "linux"},  // sys.platform of the only system mpc runs on
         {"start_method", "fork"}}},
-      {"capabilities", {{"types", supported_types()}, {"ops", supported_operations()}, {"start_methods", {"fork"}}}},
+      {"capabilities",
+       {{"types", supported_types()},
+        {"ops", operations},
+        {"start_methods", {"fork"}},
+        {"contexts", {"fork"}},
+        {"features", {"bind", "object_names", "set", "step_start", "process_end"}}}},
   };
 }
 
@@ -122,64 +133,45 @@ void Controller::create_objects(const json& descriptions) {
   for (const auto& description : descriptions) {
     if (!description.is_object()) throw SetupError("an object must be a JSON object: " + description.dump().substr(0, 200));
     const std::string type = description.value("type", std::string());
+    if (auto context = description.value("context", std::string("fork")); context != "fork")
+      throw SetupError("context '" + context + "' is not offered (fork is)");
     auto names = names_of(description);
     for (const auto& name : names)
-      if (name == kMain || registry_->contains(name)) throw SetupError("name '" + name + "' is used twice");
+      if (name == kMain || space_->objects.contains(name)) throw SetupError("name '" + name + "' is used twice");
     Args args;
     try {
-      args = decode_args(description.value("args", json::array()), description.value("kwargs", json::object()), *registry_);
+      args = decode_args(description.value("args", json::array()), description.value("kwargs", json::object()), space_->objects);
     } catch (const CallError& e) {
       throw SetupError("bad value for " + names[0] + ": " + e.what());
     }
-    for (auto& [name, object] : cpp_adapter::create_objects(type, names, args)) registry_->emplace(name, std::move(object));
+    for (auto& [name, object] : cpp_adapter::create_objects(type, names, args)) space_->objects.put(name, std::move(object));
   }
 }
 
 void Controller::start_actors(const json& descriptions) {
   if (!descriptions.is_array()) throw SetupError("'actors' must be a list");
-  struct Declared {
-    std::string name, kind, in;
-  };
-  std::vector<Declared> actors;
-  std::map<std::string, std::vector<std::string>> threads_in;  // process actor -> its threads
-  std::set<std::string> seen;
+  std::vector<ActorDeclaration> actors;
+  std::map<std::string, std::string> kinds;  // declared so far
   for (const auto& d : descriptions) {
     if (!d.is_object()) throw SetupError("an actor must be a JSON object: " + d.dump().substr(0, 200));
-    Declared a{d.value("name", std::string()), d.value("kind", std::string()), d.value("in", kMain)};
+    ActorDeclaration a{d.value("name", std::string()), d.value("kind", std::string()), d.value("in", kMain),
+                       d.value("start", std::string("setup")) == "step"};
     if (a.name.empty()) throw SetupError("actor needs a name: " + d.dump().substr(0, 200));
-    if (a.name == kMain || registry_->contains(a.name) || !seen.insert(a.name).second)
+    if (a.name == kMain || space_->objects.contains(a.name) || kinds.contains(a.name))
       throw SetupError("name '" + a.name + "' is used twice");
-    if (a.kind == "process") {
-      threads_in[a.name];
-    } else if (a.kind == "thread") {
-      if (a.in != kMain && !threads_in.contains(a.in))
-        throw SetupError("thread '" + a.name + "' is in '" + a.in + "', which is not main or a process actor declared before");
-      if (a.in != kMain) threads_in[a.in].push_back(a.name);
-    } else {
-      throw SetupError("actor '" + a.name + "' has unknown kind '" + a.kind + "'");
-    }
+    if (a.kind != "process" && a.kind != "thread") throw SetupError("actor '" + a.name + "' has unknown kind '" + a.kind + "'");
+    if (a.in != kMain && kinds[a.in] != "process")
+      throw SetupError("actor '" + a.name + "' is in '" + a.in + "', which is not main or a process actor declared before");
+    if (auto method = d.value("start_method", std::string("fork")); method != "fork")
+      throw SetupError("actor '" + a.name + "': start method '" + method + "' is not offered (fork is)");
+    kinds[a.name] = a.kind;
     actors.push_back(std::move(a));
   }
-
-  // What every process actor is given: the objects, not the other actors' Process objects.
-  auto objects = std::make_shared<const Registry>(*registry_);
-  const pid_t parent = ::getpid();
+  space_->actors = std::move(actors);
   // Process actors are forked before main's thread actors start, so that no thread of ours is
   // inside a call (holding some lock) at a fork; it changes nothing anyone can observe, as the
   // runner waits for every actor's hello before the first step.
-  for (const auto& a : actors) {
-    if (a.kind != "process") continue;
-    auto target = [endpoint = options_.endpoint, name = a.name, objects, threads = threads_in[a.name], parent] {
-      return process_actor_main(endpoint, name, objects, threads, parent);
-    };
-    auto process = std::make_shared<ProcessObject>(mpc::Process(std::move(target), mpc::ProcessOptions{.name = a.name, .daemon = {}}));
-    process->process().start();
-    processes_.push_back(process);
-    registry_->emplace(a.name, process);
-  }
-  // From here on the registry does not change, so main's threads may share it.
-  for (const auto& a : actors)
-    if (a.kind == "thread" && a.in == kMain) threads_.push_back(start_thread_actor(options_.endpoint, a.name, registry_));
+  start_setup_actors(space_);
 }
 
 bool Controller::on_teardown(const json& message) {
@@ -199,7 +191,12 @@ void Controller::stop_process_actors(double join_budget) noexcept {
       return false;
     }
   };
-  for (auto& p : processes_) {
+  std::vector<std::shared_ptr<ProcessObject>> processes;
+  {
+    std::lock_guard lock(space_->started_m);
+    processes = space_->children;
+  }
+  for (auto& p : processes) {
     try {
       (void)p->process().try_join(seconds_left(deadline));
     } catch (const std::exception& e) {
@@ -208,7 +205,7 @@ void Controller::stop_process_actors(double join_budget) noexcept {
   }
   for (int round = 0; round < 2; ++round) {
     std::vector<std::shared_ptr<ProcessObject>> stragglers;
-    for (auto& p : processes_)
+    for (auto& p : processes)
       if (still_running(*p)) stragglers.push_back(p);
     if (stragglers.empty()) return;
     for (auto& p : stragglers) {
@@ -232,7 +229,8 @@ void Controller::stop_process_actors(double join_budget) noexcept {
 
 void Controller::join_thread_actors(double budget) noexcept {
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget));
-  for (auto& t : threads_) {
+  std::lock_guard lock(space_->started_m);
+  for (auto& t : space_->threads) {
     if (!t.thread.joinable()) continue;
     if (t.finished.wait_until(deadline) == std::future_status::ready) {
       t.thread.join();
@@ -248,7 +246,7 @@ void Controller::join_thread_actors(double budget) noexcept {
 void Controller::release_objects() noexcept {
   // A queue whose items nobody will read would make this process wait at exit for them to be
   // written; after teardown they are not wanted.
-  for (auto& [name, object] : *registry_) object->release();
+  for (auto& [name, object] : space_->objects.snapshot()) object->release();
 }
 
 void Controller::abandon() noexcept {

@@ -48,12 +48,10 @@ class Controller {
 
   ControllerOptions options_;
   Channel& channel_;
-  std::shared_ptr<Registry> registry_;  // main's: the objects, then the process actors
+  std::shared_ptr<ProcessSpace> space_;  // main's: the objects, the actors it started
   Actor actor_;
   bool set_up_ = false;
   bool threads_joined_ = true;
-  std::vector<std::shared_ptr<ProcessObject>> processes_;
-  std::vector<ThreadActor> threads_;
 };
 
 }  // namespace mpconform::cpp_adapter

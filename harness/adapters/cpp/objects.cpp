@@ -13,27 +13,81 @@ const std::vector<const Family*>& families() {
   return all;
 }
 
+// An object with a value form is passed as its value when nested in a list.
+bool has_value_form(const Object& object) {
+  return object.type_name() == "bytearray" || dynamic_cast<const BoundValue*>(&object) != nullptr;
+}
+
 Arg decode_arg(const json& node, const Registry& registry) {
-  auto lookup = [&registry](const std::string& name) -> const std::shared_ptr<Object>& {
-    auto it = registry.find(name);
-    if (it == registry.end()) throw bad_request("no object named '" + name + "' here");
-    return it->second;
+  auto lookup = [&registry](const std::string& name) {
+    auto found = registry.find(name);
+    if (!found) throw bad_request("no object named '" + name + "' here");
+    return found;
   };
-  if (node.is_object() && node.value("t", std::string()) == "ref") {
+  auto is_ref = [](const json& n) { return n.is_object() && n.value("t", std::string()) == "ref"; };
+  if (is_ref(node)) {
     auto name = node.find("name");
     if (name == node.end() || !name->is_string()) throw bad_request("ref value needs a string 'name'");
-    return Arg{mpc::Value::none(), lookup(name->get<std::string>())};
+    auto object = lookup(name->get<std::string>());
+    mpc::Value value = mpc::Value::none();
+    if (const auto* bound = dynamic_cast<const BoundValue*>(object.get())) value = bound->value();
+    return Arg{std::move(value), std::move(object), std::nullopt};
+  }
+  // A list of objects (connection.wait's object_list): its items stay arguments.
+  if (node.is_object() && (node.value("t", std::string()) == "list" || node.value("t", std::string()) == "tuple") &&
+      node.contains("v") && node["v"].is_array()) {
+    bool holds_objects = false;
+    for (const auto& item : node["v"])
+      if (is_ref(item) && item.contains("name") && item["name"].is_string())
+        if (auto object = registry.find(item["name"].get<std::string>()); object && !has_value_form(*object)) holds_objects = true;
+    if (holds_objects) {
+      std::vector<Arg> items;
+      for (const auto& item : node["v"]) items.push_back(decode_arg(item, registry));
+      return Arg{mpc::Value::none(), nullptr, std::move(items)};
+    }
   }
   // A ref nested in a value (in a list, say) stands for what Python would pickle.
-  RefAsValue nested = [&lookup](const std::string& name) { return value_arg(Arg{mpc::Value::none(), lookup(name)}); };
+  RefAsValue nested = [&lookup](const std::string& name) { return value_arg(Arg{mpc::Value::none(), lookup(name), std::nullopt}); };
   try {
-    return Arg{decode_value(node, nested), nullptr};
+    return Arg{decode_value(node, nested), nullptr, std::nullopt};
   } catch (const ValueFormatError& e) {
     throw bad_request(std::string("bad value: ") + e.what());
   }
 }
 
 }  // namespace
+
+std::shared_ptr<Object> Registry::find(const std::string& name) const {
+  std::lock_guard lock(m_);
+  auto it = objects_.find(name);
+  return it == objects_.end() ? nullptr : it->second;
+}
+
+void Registry::put(const std::string& name, std::shared_ptr<Object> object) {
+  std::lock_guard lock(m_);
+  objects_[name] = std::move(object);
+}
+
+std::optional<std::string> Registry::name_of(const Object* object) const {
+  std::lock_guard lock(m_);
+  for (const auto& [name, held] : objects_)
+    if (held.get() == object) return name;
+  return std::nullopt;
+}
+
+void Registry::assign(Map objects) {
+  std::lock_guard lock(m_);
+  objects_ = std::move(objects);
+}
+
+Registry::Map Registry::snapshot() const {
+  std::lock_guard lock(m_);
+  return objects_;
+}
+
+Invocation BoundValue::prepare(const std::string& method, const Args&) {
+  throw unknown_op("a bound " + type_ + " value has no operation '" + method + "'");
+}
 
 Args decode_args(const json& args, const json& kwargs, const Registry& registry) {
   if (!args.is_array() || !kwargs.is_object()) throw bad_request("call 'args' must be a list and 'kwargs' an object");

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -37,9 +38,12 @@ class CallError : public std::runtime_error {
 class Object;
 
 // One argument: a value, or the object itself for a top-level {"t": "ref"} (then `ref` is set).
+// A list or tuple holding refs to objects that have no value form (connection.wait's
+// object_list) keeps its items as arguments (then `items` is set).
 struct Arg {
   mpc::Value value;
   std::shared_ptr<Object> ref;
+  std::optional<std::vector<Arg>> items;
 };
 
 struct Args {
@@ -47,24 +51,87 @@ struct Args {
   std::map<std::string, Arg> keyword;
 };
 
-// The objects an actor can name. Filled during setup, before any actor other than main serves a
-// call, and unchanged afterwards, so every thread of a process reads it without a lock.
-using Registry = std::map<std::string, std::shared_ptr<Object>>;
+// The objects of one process, which all its actors name: declared by setup, given by the parent
+// process at start, bound by a call (`bind`), or a Process the process started. Threads of the
+// process read it while another binds, hence the lock.
+class Registry {
+ public:
+  using Map = std::map<std::string, std::shared_ptr<Object>>;
+  Registry() = default;
+  explicit Registry(Map objects) : objects_(std::move(objects)) {}
+
+  [[nodiscard]] std::shared_ptr<Object> find(const std::string& name) const;
+  [[nodiscard]] bool contains(const std::string& name) const { return find(name) != nullptr; }
+  // Binds NAME (a later bind of the same name replaces it, as a Python assignment does).
+  void put(const std::string& name, std::shared_ptr<Object> object);
+  // The name under which `object` is held, if any (identity in results).
+  [[nodiscard]] std::optional<std::string> name_of(const Object* object) const;
+  [[nodiscard]] Map snapshot() const;
+  void assign(Map objects);
+
+ private:
+  mutable std::mutex m_;
+  Map objects_;
+};
+
+// What a call returned: a value, one of the objects (Connection.__enter__, current_process()),
+// or a list or tuple of them (connection.wait, Pipe()). Implicitly made from a value.
+struct Outcome {
+  enum class Form { value, object, list, tuple };
+  Outcome() = default;
+  Outcome(mpc::Value v) : value(std::move(v)) {}  // NOLINT(google-explicit-constructor): any value is an outcome
+  [[nodiscard]] static Outcome of(std::shared_ptr<Object> object) {
+    Outcome o;
+    o.form = Form::object;
+    o.object = std::move(object);
+    return o;
+  }
+  [[nodiscard]] static Outcome sequence(std::vector<Outcome> items, bool tuple) {
+    Outcome o;
+    o.form = tuple ? Form::tuple : Form::list;
+    o.items = std::move(items);
+    return o;
+  }
+  Form form = Form::value;
+  mpc::Value value;
+  std::shared_ptr<Object> object;
+  std::vector<Outcome> items;
+};
 
 // A call ready to be made: everything that may fail for the adapter's own reasons (arguments,
 // payload generation) happened before, so that only mpc's work is timed.
-using Invocation = std::function<mpc::Value()>;
+using Invocation = std::function<Outcome()>;
 
-class Object {
+class Object : public std::enable_shared_from_this<Object> {
  public:
   virtual ~Object() = default;
   // The spec's type name: Queue, JoinableQueue, SimpleQueue, Connection, bytearray, Global, Process.
   [[nodiscard]] virtual std::string_view type_name() const noexcept = 0;
   // Throws CallError (unknown_op, bad_request).
   [[nodiscard]] virtual Invocation prepare(const std::string& method, const Args& args) = 0;
+  // `set: OBJECT.ATTRIBUTE` (form "set"); only settable attributes have it.
+  [[nodiscard]] virtual Invocation prepare_set(const std::string& attribute, const Arg& /*value*/) {
+    throw unknown_op(std::string(type_name()) + " has no settable attribute '" + attribute + "'");
+  }
+  // What Python's repr() would show, for an `object` value in a result.
+  [[nodiscard]] virtual std::string repr() const { return "<" + std::string(type_name()) + " object>"; }
   // Teardown: this process must be able to exit without waiting for the object (a queue's
   // unread items).
   virtual void release() noexcept {}
+};
+
+// A value bound to a name by `bind` (a sentinel, a pid, a received item): passing it as an
+// argument passes the value.
+class BoundValue final : public Object {
+ public:
+  BoundValue(mpc::Value value, std::string type) : value_(std::move(value)), type_(std::move(type)) {}
+  [[nodiscard]] std::string_view type_name() const noexcept override { return type_; }
+  [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
+  [[nodiscard]] const mpc::Value& value() const noexcept { return value_; }
+
+ private:
+  mpc::Value value_;
+  std::string type_;
 };
 
 // The call arguments of a message; a top-level ref names an object of `registry`.

@@ -90,6 +90,26 @@ const OpTable<ConnectionObject>& connection_ops() {
        [](ConnectionObject& self, const Args& args) {
          return attribute(self, args, "Connection.writable", [](mpc::Connection& c) { return c.writable(); });
        }},
+      {"fileno",
+       [](ConnectionObject& self, const Args& args) -> Invocation {
+         no_arguments("Connection.fileno", args);
+         return [&c = self.connection()] { return Value::integer(c.fileno()); };
+       }},
+      // CPython's Connection is a context manager: __enter__ returns it, __exit__ closes it.
+      {"__enter__",
+       [](ConnectionObject& self, const Args& args) -> Invocation {
+         no_arguments("Connection.__enter__", args);
+         return [object = self.shared_from_this()] { return Outcome::of(object); };
+       }},
+      {"__exit__",
+       [](ConnectionObject& self, const Args& args) -> Invocation {
+         // The runner sends no arguments; the adapter calls __exit__(None, None, None).
+         no_arguments("Connection.__exit__", args);
+         return [&c = self.connection()] {
+           c.close();
+           return none();
+         };
+       }},
       {"send_many",
        [](ConnectionObject& self, const Args& args) -> Invocation {
          auto b = bind("Connection.send_many", args, {{"items", true}});
@@ -111,7 +131,7 @@ const OpTable<ConnectionObject>& connection_ops() {
        [](ConnectionObject& self, const Args& args) -> Invocation {
          auto b = bind("Connection.send_bytes_many", args, {{"items", true}});
          std::vector<std::string> buffers;
-         for (const auto& item : items_arg(*b[0])) buffers.push_back(buffer_arg(Arg{item, nullptr}));
+         for (const auto& item : items_arg(*b[0])) buffers.push_back(buffer_arg(Arg{item, nullptr, std::nullopt}));
          return [&c = self.connection(), buffers = std::move(buffers)] {
            for (const auto& buf : buffers) c.send_bytes(std::string_view(buf));
            return none();

@@ -15,6 +15,7 @@ class ConnectionObject final : public Object {
   [[nodiscard]] std::string_view type_name() const noexcept override { return "Connection"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::Connection& connection() noexcept { return connection_; }
+  [[nodiscard]] std::string repr() const override { return "<multiprocessing.connection.Connection object>"; }
 
  private:
   mpc::Connection connection_;

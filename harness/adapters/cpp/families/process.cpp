@@ -3,6 +3,10 @@
 
 #include "families/support.hpp"
 
+#include <unistd.h>
+
+#include "mpc/errors.hpp"
+
 namespace mpconform::cpp_adapter {
 namespace {
 
@@ -40,6 +44,24 @@ const OpTable<ProcessObject>& process_ops() {
            return none();
          };
        }},
+      {"pid",
+       [](ProcessObject& self, const Args& args) -> Invocation {
+         no_arguments("Process.pid", args);
+         return [&p = self.process()] {
+           auto pid = p.pid();
+           return pid ? Value::integer(*pid) : none();
+         };
+       }},
+      {"sentinel",
+       [](ProcessObject& self, const Args& args) -> Invocation {
+         no_arguments("Process.sentinel", args);
+         return [&p = self.process()] { return Value::integer(p.sentinel()); };
+       }},
+      {"name",
+       [](ProcessObject& self, const Args& args) -> Invocation {
+         no_arguments("Process.name", args);
+         return [&p = self.process()] { return Value::str(p.name()); };
+       }},
       {"kill",
        [](ProcessObject& self, const Args& args) -> Invocation {
          no_arguments("Process.kill", args);
@@ -61,6 +83,69 @@ void list(std::vector<std::string>& out) { list_ops(out, "Process", process_ops(
 Invocation ProcessObject::prepare(const std::string& method, const Args& args) {
   return dispatch(*this, process_ops(), method, args);
 }
+
+Invocation ProcessObject::prepare_set(const std::string& attribute, const Arg& value) {
+  if (attribute != "name") return Object::prepare_set(attribute, value);
+  // CPython: assert isinstance(name, str), 'name must be a string'.
+  std::optional<std::string> text;
+  if (is_plain(value) && value.value.is(Kind::Str)) text = std::string(value.value.data());
+  return [&p = process_, text] {
+    if (!text) throw mpc::AssertionError("name must be a string");
+    p.set_name(*text);
+    return none();
+  };
+}
+
+std::string ProcessObject::repr() const {
+  auto& p = const_cast<mpc::Process&>(process_);
+  std::string text = "<Process name='" + p.name() + "'";
+  if (auto pid = p.pid()) text += " pid=" + std::to_string(*pid);
+  return text + ">";
+}
+
+// ---- the current process and its parent -------------------------------------------------------
+
+namespace {
+
+const OpTable<ProcessView>& view_ops() {
+  static const OpTable<ProcessView> ops = {
+      {"name",
+       [](ProcessView& self, const Args& args) -> Invocation {
+         no_arguments("Process.name", args);
+         return [&self] { return Value::str(self.name()); };
+       }},
+      {"pid",
+       [](ProcessView& self, const Args& args) -> Invocation {
+         no_arguments("Process.pid", args);
+         return [&self] { return Value::integer(self.pid()); };
+       }},
+      {"is_alive",
+       [](ProcessView& self, const Args& args) -> Invocation {
+         no_arguments("Process.is_alive", args);
+         return [&self] { return Value::boolean(self.is_alive()); };
+       }},
+      {"exitcode",
+       [](ProcessView&, const Args& args) -> Invocation {
+         no_arguments("Process.exitcode", args);
+         return [] { return none(); };  // a running process, as seen from inside
+       }},
+  };
+  return ops;
+}
+
+}  // namespace
+
+bool ProcessView::is_alive() const {
+  // The current process is alive; its parent, while it is still our parent (getppid changes
+  // when it dies).
+  return current_ || ::getppid() == pid_;
+}
+
+std::string ProcessView::repr() const {
+  return current_ ? "<_MainProcess name='" + name_ + "' parent=None started>" : "<_ParentProcess name='" + name_ + "' parent=" + std::to_string(pid_) + ">";
+}
+
+Invocation ProcessView::prepare(const std::string& method, const Args& args) { return dispatch(*this, view_ops(), method, args); }
 
 const Family& process_family() {
   static const Family family{{"Process"}, create, list};

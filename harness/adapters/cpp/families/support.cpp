@@ -31,22 +31,27 @@ void no_arguments(std::string_view op, const Args& args) { (void)bind(op, args, 
 
 // ---- argument conversion ------------------------------------------------------------------------
 
+// A value, or a value bound to a name (its Arg carries the value too).
+bool is_plain(const Arg& arg) { return !arg.items && (!arg.ref || dynamic_cast<const BoundValue*>(arg.ref.get())); }
+
 std::string describe_arg(const Arg& arg) {
-  if (arg.ref) return "a " + std::string(arg.ref->type_name()) + " object";
+  if (arg.items) return "a list of objects";
+  if (arg.ref && !is_plain(arg)) return "a " + std::string(arg.ref->type_name()) + " object";
   return "a value of type " + std::string(mpc::kind_name(arg.value.kind()));
 }
 
 // What Python would pickle or compare for the argument. A bytearray object is its current
 // contents; other objects have no value form in mpc's value model.
 Value value_arg(const Arg& arg) {
-  if (!arg.ref) return arg.value;
+  if (is_plain(arg)) return arg.value;
+  if (arg.items) throw bad_request("a list of objects cannot be passed as a value to mpc");
   if (arg.ref->type_name() == "bytearray") return Value::bytearray(static_cast<const ByteArrayObject&>(*arg.ref).snapshot());
   throw bad_request("a " + std::string(arg.ref->type_name()) + " object cannot be passed as a value to mpc");
 }
 
 bool flag_arg(const Arg* arg, bool absent) {
   if (!arg) return absent;
-  if (!arg->ref) {
+  if (is_plain(*arg)) {
     const Value& v = arg->value;
     if (v.is(Kind::Bool)) return v.as_bool();
     if (v.is(Kind::None)) return false;
@@ -58,7 +63,7 @@ bool flag_arg(const Arg* arg, bool absent) {
 // Seconds; absent -> `absent`, None -> wait forever.
 mpc::Timeout timeout_arg(const Arg* arg, mpc::Timeout absent) {
   if (!arg) return absent;
-  if (!arg->ref) {
+  if (is_plain(*arg)) {
     const Value& v = arg->value;
     if (v.is(Kind::None)) return std::nullopt;
     if (v.is(Kind::Float)) return v.as_float();
@@ -73,7 +78,7 @@ mpc::Timeout timeout_arg(const Arg* arg, mpc::Timeout absent) {
 }
 
 std::int64_t int_arg(const Arg& arg, std::string_view name) {
-  if (!arg.ref) {
+  if (is_plain(arg)) {
     if (arg.value.is(Kind::Bool)) return arg.value.as_bool() ? 1 : 0;
     if (arg.value.is(Kind::Int))
       if (auto small = arg.value.to_int64()) return *small;
@@ -82,7 +87,7 @@ std::int64_t int_arg(const Arg& arg, std::string_view name) {
 }
 
 std::optional<std::int64_t> optional_int_arg(const Arg* arg, std::string_view name) {
-  if (!arg || (!arg->ref && arg->value.is(Kind::None))) return std::nullopt;
+  if (!arg || (is_plain(*arg) && arg->value.is(Kind::None))) return std::nullopt;
   return int_arg(*arg, name);
 }
 
@@ -92,7 +97,7 @@ std::size_t count_arg(const Arg& arg) {
 }
 
 std::vector<Value> items_arg(const Arg& arg) {
-  if (!arg.ref && (arg.value.is(Kind::List) || arg.value.is(Kind::Tuple))) {
+  if (is_plain(arg) && (arg.value.is(Kind::List) || arg.value.is(Kind::Tuple))) {
     std::vector<Value> items;
     items.reserve(arg.value.size());
     for (std::size_t i = 0; i < arg.value.size(); ++i) items.push_back(arg.value.at(i));
@@ -104,7 +109,7 @@ std::vector<Value> items_arg(const Arg& arg) {
 // A bytes-like argument: bytes, bytearray, or a bytearray object.
 std::string buffer_arg(const Arg& arg) {
   if (arg.ref && arg.ref->type_name() == "bytearray") return std::string(value_arg(arg).data());
-  if (!arg.ref && (arg.value.is(Kind::Bytes) || arg.value.is(Kind::ByteArray))) return std::string(arg.value.data());
+  if (is_plain(arg) && (arg.value.is(Kind::Bytes) || arg.value.is(Kind::ByteArray))) return std::string(arg.value.data());
   throw bad_request("expected a bytes-like argument, got " + describe_arg(arg));
 }
 

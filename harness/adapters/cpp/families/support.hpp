@@ -26,6 +26,7 @@ struct Param {
 [[nodiscard]] std::vector<const Arg*> bind(std::string_view op, const Args& args, std::initializer_list<Param> params);
 void no_arguments(std::string_view op, const Args& args);
 
+[[nodiscard]] bool is_plain(const Arg& arg);
 [[nodiscard]] std::string describe_arg(const Arg& arg);
 // What Python would pickle or compare for the argument. A bytearray object is its current
 // contents; other objects have no value form in mpc's value model.

@@ -1,0 +1,162 @@
+// Module-level functions of the case language (`"target": null, "method": "multiprocessing.…"`,
+// spec/adapter-protocol.md#functions), over mpc's.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "actor.hpp"
+#include "families/connection.hpp"
+#include "families/process.hpp"
+#include "families/support.hpp"
+#include "mpc/errors.hpp"
+#include "mpc/process.hpp"
+#include "mpc/reduction.hpp"
+#include "mpc/wait.hpp"
+
+namespace mpconform::cpp_adapter {
+namespace {
+
+using mpc::Kind;
+using mpc::Value;
+
+using Function = Invocation (*)(const Args& args, const std::shared_ptr<ProcessSpace>& space);
+
+// One object of connection.wait's object_list: a Connection (ready when readable), or an int (a
+// sentinel, a bound value): the descriptor itself.
+struct Waitable {
+  Outcome reported;  // what wait() returns for it: the object itself
+  std::shared_ptr<ConnectionObject> connection;
+  int fd = -1;
+};
+
+Waitable waitable(const Arg& item) {
+  if (item.ref) {
+    if (auto connection = std::dynamic_pointer_cast<ConnectionObject>(item.ref)) return {Outcome::of(connection), connection, -1};
+    if (auto bound = std::dynamic_pointer_cast<BoundValue>(item.ref); bound && bound->value().is(Kind::Int))
+      return {Outcome::of(bound), nullptr, static_cast<int>(int_arg(item, "a sentinel"))};
+    throw bad_request("connection.wait cannot wait for " + describe_arg(item));
+  }
+  return {Outcome(item.value), nullptr, static_cast<int>(int_arg(item, "a sentinel"))};
+}
+
+Invocation connection_wait(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  auto b = bind("multiprocessing.connection.wait", args, {{"object_list", true}, {"timeout"}});
+  std::vector<Waitable> waitables;
+  if (b[0]->items) {
+    for (const auto& item : *b[0]->items) waitables.push_back(waitable(item));
+  } else {
+    for (const auto& v : items_arg(*b[0])) waitables.push_back(waitable(Arg{v, nullptr, std::nullopt}));
+  }
+  return [waitables = std::move(waitables), timeout = timeout_arg(b[1], std::nullopt)] {
+    // A Connection's descriptor is read when the call is made (a closed one raises OSError, as
+    // CPython's selector registration does).
+    std::vector<int> fds;
+    for (const auto& w : waitables) fds.push_back(w.connection ? w.connection->connection().fileno() : w.fd);
+    std::vector<int> ready = mpc::wait(fds, timeout);
+    std::vector<Outcome> out;
+    for (std::size_t i = 0; i < waitables.size(); ++i)
+      if (std::find(ready.begin(), ready.end(), fds[i]) != ready.end()) out.push_back(waitables[i].reported);
+    return Outcome::sequence(std::move(out), false);
+  };
+}
+
+Invocation active_children(const Args& args, const std::shared_ptr<ProcessSpace>& space) {
+  no_arguments("multiprocessing.active_children", args);
+  return [space] {
+    std::vector<pid_t> alive = mpc::active_children();
+    std::vector<std::shared_ptr<ProcessObject>> children;
+    {
+      std::lock_guard lock(space->started_m);
+      children = space->children;
+    }
+    std::vector<Outcome> out;
+    for (const auto& child : children)
+      if (auto pid = child->process().pid(); pid && std::find(alive.begin(), alive.end(), *pid) != alive.end())
+        out.push_back(Outcome::of(child));
+    return Outcome::sequence(std::move(out), false);
+  };
+}
+
+// One object per process for each, so that current_process() is current_process().
+std::shared_ptr<Object> view_of(const std::shared_ptr<ProcessSpace>& space, bool current) {
+  std::lock_guard lock(space->started_m);
+  auto& held = current ? space->current_view : space->parent_view;
+  if (!held) {
+    held = current ? std::make_shared<ProcessView>(true, mpc::current_process_name(), ::getpid())
+                   : std::make_shared<ProcessView>(false, space->parent_name == kMainActor ? "MainProcess" : space->parent_name,
+                                                   space->parent_pid);
+  }
+  return held;
+}
+
+Invocation current_process(const Args& args, const std::shared_ptr<ProcessSpace>& space) {
+  no_arguments("multiprocessing.current_process", args);
+  return [space] { return Outcome::of(view_of(space, true)); };
+}
+
+Invocation parent_process(const Args& args, const std::shared_ptr<ProcessSpace>& space) {
+  no_arguments("multiprocessing.parent_process", args);
+  return [space]() -> Outcome {
+    if (space->parent_pid == 0) return Value::none();  // main: its parent is not a multiprocessing process
+    return Outcome::of(view_of(space, false));
+  };
+}
+
+Invocation cpu_count(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  no_arguments("multiprocessing.cpu_count", args);
+  return [] {
+    auto n = mpc::cpu_count();
+    if (!n) throw mpc::NotImplementedError("cannot determine number of cpus");
+    return Value::integer(*n);
+  };
+}
+
+ConnectionObject& connection_arg(const Arg& arg, std::string_view op) {
+  if (auto* c = dynamic_cast<ConnectionObject*>(arg.ref.get())) return *c;
+  throw bad_request(std::string(op) + " needs a Connection, got " + describe_arg(arg));
+}
+
+Invocation send_handle(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  auto b = bind("multiprocessing.reduction.send_handle", args, {{"conn", true}, {"handle", true}, {"destination_pid", true}});
+  ConnectionObject& conn = connection_arg(*b[0], "send_handle");
+  return [&c = conn.connection(), handle = static_cast<int>(int_arg(*b[1], "handle")),
+          pid = static_cast<pid_t>(int_arg(*b[2], "destination_pid"))] {
+    mpc::send_handle(c, handle, pid);
+    return none();
+  };
+}
+
+Invocation recv_handle(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  auto b = bind("multiprocessing.reduction.recv_handle", args, {{"conn", true}});
+  ConnectionObject& conn = connection_arg(*b[0], "recv_handle");
+  return [&c = conn.connection()] { return Value::integer(mpc::recv_handle(c)); };
+}
+
+const std::map<std::string_view, Function>& functions() {
+  static const std::map<std::string_view, Function> all = {
+      {"multiprocessing.active_children", active_children},
+      {"multiprocessing.current_process", current_process},
+      {"multiprocessing.parent_process", parent_process},
+      {"multiprocessing.cpu_count", cpu_count},
+      {"multiprocessing.connection.wait", connection_wait},
+      {"multiprocessing.reduction.send_handle", send_handle},
+      {"multiprocessing.reduction.recv_handle", recv_handle},
+  };
+  return all;
+}
+
+}  // namespace
+
+Invocation prepare_function(const std::string& name, const Args& args, const std::shared_ptr<ProcessSpace>& space) {
+  auto it = functions().find(name);
+  if (it == functions().end()) throw unknown_op("no module function '" + name + "'");
+  return it->second(args, space);
+}
+
+std::vector<std::string> supported_functions() {
+  std::vector<std::string> names;
+  for (const auto& entry : functions()) names.emplace_back(entry.first);
+  return names;
+}
+
+}  // namespace mpconform::cpp_adapter
