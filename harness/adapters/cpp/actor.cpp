@@ -237,8 +237,12 @@ std::optional<int> Actor::handle_call(const json& message) {
   send({{"type", "started"}, {"re", seq}});
   std::optional<int> exit_code;
   Invocation call;
+  std::exception_ptr refused;  // arguments Python's signature refuses: the call's TypeError
   try {
     call = prepare(message, exit_code);
+  } catch (const mpc::Error&) {
+    refused = std::current_exception();
+    call = [refused]() -> Outcome { std::rethrow_exception(refused); };
   } catch (const CallError& e) {
     send_error(seq, e.kind(), e.what());
     return std::nullopt;

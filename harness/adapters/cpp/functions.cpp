@@ -45,7 +45,7 @@ Invocation connection_wait(const Args& args, const std::shared_ptr<ProcessSpace>
   if (b[0]->items) {
     for (const auto& item : *b[0]->items) waitables.push_back(waitable(item));
   } else {
-    for (const auto& v : items_arg(*b[0])) waitables.push_back(waitable(Arg{v, nullptr, std::nullopt}));
+    for (const auto& v : items_arg(*b[0])) waitables.push_back(waitable(Arg{v, nullptr, std::nullopt, true}));
   }
   return [waitables = std::move(waitables), timeout = timeout_arg(b[1], std::nullopt)] {
     // A Connection's descriptor is read when the call is made (a closed one raises OSError, as

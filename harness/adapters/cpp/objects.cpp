@@ -31,25 +31,28 @@ Arg decode_arg(const json& node, const Registry& registry) {
     auto object = lookup(name->get<std::string>());
     mpc::Value value = mpc::Value::none();
     if (const auto* bound = dynamic_cast<const BoundValue*>(object.get())) value = bound->value();
-    return Arg{std::move(value), std::move(object), std::nullopt};
+    return Arg{std::move(value), std::move(object), std::nullopt, true};
   }
-  // A list of objects (connection.wait's object_list): its items stay arguments.
+  // A list holding refs (connection.wait's object_list): its items stay arguments as well.
+  std::optional<std::vector<Arg>> items;
+  bool value_form = true;
   if (node.is_object() && (node.value("t", std::string()) == "list" || node.value("t", std::string()) == "tuple") &&
       node.contains("v") && node["v"].is_array()) {
-    bool holds_objects = false;
-    for (const auto& item : node["v"])
-      if (is_ref(item) && item.contains("name") && item["name"].is_string())
-        if (auto object = registry.find(item["name"].get<std::string>()); object && !has_value_form(*object)) holds_objects = true;
-    if (holds_objects) {
-      std::vector<Arg> items;
-      for (const auto& item : node["v"]) items.push_back(decode_arg(item, registry));
-      return Arg{mpc::Value::none(), nullptr, std::move(items)};
+    bool holds_refs = false;
+    for (const auto& item : node["v"]) holds_refs = holds_refs || is_ref(item);
+    if (holds_refs) {
+      items.emplace();
+      for (const auto& item : node["v"]) {
+        items->push_back(decode_arg(item, registry));
+        if (items->back().ref && !has_value_form(*items->back().ref)) value_form = false;
+      }
+      if (!value_form) return Arg{mpc::Value::none(), nullptr, std::move(items), false};
     }
   }
   // A ref nested in a value (in a list, say) stands for what Python would pickle.
-  RefAsValue nested = [&lookup](const std::string& name) { return value_arg(Arg{mpc::Value::none(), lookup(name), std::nullopt}); };
+  RefAsValue nested = [&lookup](const std::string& name) { return value_arg(Arg{mpc::Value::none(), lookup(name), std::nullopt, true}); };
   try {
-    return Arg{decode_value(node, nested), nullptr, std::nullopt};
+    return Arg{decode_value(node, nested), nullptr, std::move(items), true};
   } catch (const ValueFormatError& e) {
     throw bad_request(std::string("bad value: ") + e.what());
   }

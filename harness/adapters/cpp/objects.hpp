@@ -38,12 +38,14 @@ class CallError : public std::runtime_error {
 class Object;
 
 // One argument: a value, or the object itself for a top-level {"t": "ref"} (then `ref` is set).
-// A list or tuple holding refs to objects that have no value form (connection.wait's
-// object_list) keeps its items as arguments (then `items` is set).
+// A list or tuple holding refs keeps its items as arguments too (then `items` is set), so that
+// connection.wait returns the very objects it was given; `value` is then its value form, if the
+// refs have one (`value_form`).
 struct Arg {
   mpc::Value value;
   std::shared_ptr<Object> ref;
   std::optional<std::vector<Arg>> items;
+  bool value_form = true;
 };
 
 struct Args {

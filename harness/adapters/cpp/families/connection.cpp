@@ -131,7 +131,7 @@ const OpTable<ConnectionObject>& connection_ops() {
        [](ConnectionObject& self, const Args& args) -> Invocation {
          auto b = bind("Connection.send_bytes_many", args, {{"items", true}});
          std::vector<std::string> buffers;
-         for (const auto& item : items_arg(*b[0])) buffers.push_back(buffer_arg(Arg{item, nullptr, std::nullopt}));
+         for (const auto& item : items_arg(*b[0])) buffers.push_back(buffer_arg(Arg{item, nullptr, std::nullopt, true}));
          return [&c = self.connection(), buffers = std::move(buffers)] {
            for (const auto& buf : buffers) c.send_bytes(std::string_view(buf));
            return none();

@@ -1,29 +1,58 @@
 #include "families/support.hpp"
 
 #include "families/buffers.hpp"
+#include "mpc/errors.hpp"
 
 namespace mpconform::cpp_adapter {
 
 using mpc::Kind;
 using mpc::Value;
 
+namespace {
+
+// Python's name of the callable in its signature errors: the qualified name of a method
+// ("SimpleQueue.put", as CPython names it from 3.10), the bare name of a module function.
+std::string signature_name(std::string_view op) {
+  if (op.starts_with("multiprocessing.")) return std::string(op.substr(op.rfind('.') + 1));
+  return std::string(op);
+}
+
+std::string plural(std::size_t n, std::string_view word) { return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s"); }
+
+}  // namespace
+
 std::vector<const Arg*> bind(std::string_view op, const Args& args, std::initializer_list<Param> params) {
   std::vector<Param> p(params);
-  if (args.positional.size() > p.size())
-    throw bad_request(std::string(op) + " takes at most " + std::to_string(p.size()) + " arguments (" +
-                      std::to_string(args.positional.size()) + " given)");
+  // Arguments a Python signature refuses are Python's TypeError, with CPython's message; a
+  // method counts self among its positional arguments.
+  const std::string name = signature_name(op);
+  const std::size_t self = op.starts_with("multiprocessing.") ? 0 : 1;
+  if (args.positional.size() > p.size()) {
+    std::size_t required = 0;
+    for (const auto& param : p) required += param.required ? 1 : 0;
+    std::string takes = required == p.size() ? std::to_string(p.size() + self)
+                                             : "from " + std::to_string(required + self) + " to " + std::to_string(p.size() + self);
+    const std::size_t given = args.positional.size() + self;
+    throw mpc::TypeError(name + "() takes " + takes + " positional argument" + (p.size() + self == 1 ? "" : "s") + " but " +
+                         std::to_string(given) + (given == 1 ? " was" : " were") + " given");
+  }
   std::vector<const Arg*> slot(p.size(), nullptr);
   for (std::size_t i = 0; i < args.positional.size(); ++i) slot[i] = &args.positional[i];
-  for (const auto& [name, arg] : args.keyword) {
+  for (const auto& [keyword, arg] : args.keyword) {
     std::size_t i = 0;
-    while (i < p.size() && p[i].name != name) ++i;
-    if (i == p.size()) throw bad_request(std::string(op) + " got an unexpected keyword argument '" + name + "'");
-    if (slot[i]) throw bad_request(std::string(op) + " got multiple values for argument '" + name + "'");
+    while (i < p.size() && p[i].name != keyword) ++i;
+    if (i == p.size()) throw mpc::TypeError(name + "() got an unexpected keyword argument '" + keyword + "'");
+    if (slot[i]) throw mpc::TypeError(name + "() got multiple values for argument '" + keyword + "'");
     slot[i] = &arg;
   }
+  std::vector<std::string> missing;
   for (std::size_t i = 0; i < p.size(); ++i)
-    if (p[i].required && !slot[i])
-      throw bad_request(std::string(op) + " is missing the argument '" + std::string(p[i].name) + "'");
+    if (p[i].required && !slot[i]) missing.push_back("'" + std::string(p[i].name) + "'");
+  if (!missing.empty()) {
+    std::string names = missing[0];
+    for (std::size_t i = 1; i < missing.size(); ++i) names += (i + 1 == missing.size() ? " and " : ", ") + missing[i];
+    throw mpc::TypeError(name + "() missing " + plural(missing.size(), "required positional argument") + ": " + names);
+  }
   return slot;
 }
 
@@ -32,10 +61,10 @@ void no_arguments(std::string_view op, const Args& args) { (void)bind(op, args, 
 // ---- argument conversion ------------------------------------------------------------------------
 
 // A value, or a value bound to a name (its Arg carries the value too).
-bool is_plain(const Arg& arg) { return !arg.items && (!arg.ref || dynamic_cast<const BoundValue*>(arg.ref.get())); }
+bool is_plain(const Arg& arg) { return arg.value_form && (!arg.ref || dynamic_cast<const BoundValue*>(arg.ref.get())); }
 
 std::string describe_arg(const Arg& arg) {
-  if (arg.items) return "a list of objects";
+  if (!arg.value_form) return "a list of objects";
   if (arg.ref && !is_plain(arg)) return "a " + std::string(arg.ref->type_name()) + " object";
   return "a value of type " + std::string(mpc::kind_name(arg.value.kind()));
 }
@@ -43,8 +72,9 @@ std::string describe_arg(const Arg& arg) {
 // What Python would pickle or compare for the argument. A bytearray object is its current
 // contents; other objects have no value form in mpc's value model.
 Value value_arg(const Arg& arg) {
+  if (const auto* bound = dynamic_cast<const BoundValue*>(arg.ref.get())) return bound->value();
   if (is_plain(arg)) return arg.value;
-  if (arg.items) throw bad_request("a list of objects cannot be passed as a value to mpc");
+  if (!arg.value_form) throw bad_request("a list of objects cannot be passed as a value to mpc");
   if (arg.ref->type_name() == "bytearray") return Value::bytearray(static_cast<const ByteArrayObject&>(*arg.ref).snapshot());
   throw bad_request("a " + std::string(arg.ref->type_name()) + " object cannot be passed as a value to mpc");
 }
