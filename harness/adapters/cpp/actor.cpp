@@ -214,6 +214,9 @@ json Actor::encode_outcome(const Outcome& outcome) const {
     case Outcome::Form::value:
       return encode_value(outcome.value);
     case Outcome::Form::object: {
+      // A bound value is a value (CPython's adapter names no int or str, which are not objects
+      // with an identity a case could rely on).
+      if (const auto* bound = dynamic_cast<const BoundValue*>(outcome.object.get())) return encode_value(bound->value());
       json node = {{"t", "object"}, {"type", std::string(outcome.object->type_name())}, {"repr", outcome.object->repr()}};
       if (auto name = space_->objects.name_of(outcome.object.get())) node["name"] = *name;
       return node;
