@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "adapter_check.hpp"
 #include "adapter_process.hpp"
 #include "case_loader.hpp"
 #include "diff.hpp"
@@ -37,6 +38,7 @@ namespace {
 const char* kUsage = R"(usage: mpconform [options] [GoogleTest options]
        mpconform diff A B | --impl X --impl Y [options]   (see mpconform diff --help)
        mpconform page RESULTS.json --html OUT.html [--markdown OUT.md]   (see mpconform page --help)
+       mpconform adapter-check 'COMMAND ARGS…'   (checks one adapter against the protocol; see mpconform adapter-check --help)
 
 Runs the conformance cases against one or more implementations through their adapters.
 
@@ -569,6 +571,8 @@ int main(int argc, char** argv) {
     return diff_main(std::vector<std::string>(argv + 2, argv + argc), self.empty() ? argv[0] : self);
   }
   if (argc > 1 && std::string(argv[1]) == "page") return page_main(std::vector<std::string>(argv + 2, argv + argc));
+  if (argc > 1 && std::string(argv[1]) == "adapter-check")
+    return adapter_check_main(std::vector<std::string>(argv + 2, argv + argc), fs::path(MPC_SOURCE_DIR) / "spec");
   testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
   Options o;
   try {

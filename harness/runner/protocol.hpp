@@ -50,7 +50,16 @@ void check_message(const json& message);
 // adapter chose could cost unbounded time.
 void check_adapter_value(const json& value, const std::string& pointer);
 
-// The whole layer: size, UTF-8, nesting, JSON, then check_message. Throws ProtocolError.
+// spec/protocol/from-adapter.schema.json (built into the runner at compile time), applied to a
+// message check_message has accepted, against the one definition its type (role, status) selects:
+// nullopt if it is valid, else "POINTER does not satisfy …: reason", POINTER the deepest field
+// (a JSON pointer). The schema's `pattern`s are left out here: check_message checks that number
+// and hex text by hand, and valijson's std::regex recurses per character, which a long string of
+// an adapter would turn into a stack overflow.
+std::optional<std::string> from_adapter_schema_violation(const json& message);
+
+// The whole layer: size, UTF-8, nesting, JSON, check_message, then from_adapter_schema_violation.
+// Throws ProtocolError.
 json decode_message(std::string_view frame, const Limits& limits);
 
 }  // namespace mpconform

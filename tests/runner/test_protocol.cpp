@@ -209,6 +209,32 @@ TEST(Decode, LongExceptionMessagesAreSearchedInBoundedTime) {
   EXPECT_EQ(check_outcome(&e, o), "message does not match /(a|b){1000}c/");
 }
 
+// After the field checks, the runner validates against spec/protocol/from-adapter.schema.json: what
+// only the schema says (an enum, a field the checks do not know) is refused, naming the field.
+TEST(Decode, WhatOnlyTheSchemaRefusesIsNamedByPointer) {
+  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": 3, "status": "error", "elapsed": 0, "error": {"kind": "oops", "message": "m"}})")
+                .rfind("a bad 'result' message: /error/kind does not satisfy spec/protocol/from-adapter.schema.json "
+                       "(#/definitions/result_error): ",
+                       0),
+            0u);
+  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "goodbye", "re": 2, "cleanup": [{"kind": "file", "path": 7}]})"),
+            "a bad 'goodbye' message: /cleanup/0/path must be a string");  // the field checks come first
+  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": 3, "status": "error", "elapsed": 0, "error": {"kind": "internal", "message": "m"}})"), "");
+}
+
+// Validation is bounded: the deepest message the nesting bound lets through, and a long list, are
+// each validated in well under a second (valijson recurses per level; patterns are not run on the
+// long text, see protocol.hpp).
+TEST(Decode, SchemaValidationIsBounded) {
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(error_of(result_with(R"("value": )" + nested_list(127))), "");  // 256 levels with the message
+  std::string items;
+  for (int i = 0; i < 100000; ++i) items += std::string(i ? "," : "") + R"({"t": "int", "v": "12345"})";
+  EXPECT_EQ(error_of(result_with(R"("value": {"t": "list", "v": [)" + items + "]}")), "");
+  EXPECT_EQ(error_of(result_with(R"("value": {"t": "bytes", "v": ")" + std::string(4 << 20, 'a') + ""}")), "");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+}
+
 // spec/protocol/from-adapter.schema.json and check_message describe the same messages: every
 // frame the real adapters sent (the recorded seeds) is valid under the schema, and whatever the
 // schema accepts among all seeds, the runner accepts.
