@@ -66,7 +66,14 @@ def test_the_recording_covers_every_message_and_form_the_cases_use(sent):
     calls = [m for m in sent if m["type"] == "call"]
     assert any(m["target"] is None and m["method"] == "exit" for m in calls)
     assert any(m["target"] is not None and m["kwargs"] for m in calls)
+    # The case language v2 forms (spec/adapter-protocol.md#call-fields-of-the-case-language-v2).
+    assert any(m.get("bind") for m in calls)
+    assert any(m.get("form") == "set" and "value" in m for m in calls)
+    assert any(m["target"] is None and m["method"].startswith("multiprocessing.") for m in calls)
+    assert any(m["method"] in ("__enter__", "__exit__") for m in calls)
+    assert any(m["target"] is None and m["method"] == "start" for m in calls)
     setups = [m for m in sent if m["type"] == "setup"]
+    assert any(a.get("start") == "step" for s in setups for a in s["actors"])
     assert any(o.get("names") for s in setups for o in s["objects"])  # Pipe ends
     assert any(a["kind"] == "thread" for s in setups for a in s["actors"])
     assert any(a["kind"] == "process" for s in setups for a in s["actors"])
