@@ -479,6 +479,8 @@ class Check {
     } catch (const ProtocolError& e) {
       violation(from + " sent " + e.what());
       return;
+    } catch (const std::exception& e) {  // the runner's own schema could not be used: nothing can be checked
+      throw Stop{std::string("the check could not decode a message: ") + e.what()};
     }
     dispatch(m->from, from, msg);
   }
