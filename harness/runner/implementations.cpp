@@ -87,6 +87,7 @@ Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const Inter
     else if (key == "start" && kind == "cpython") start = value;
     else if (key == "older" && kind == "cpython") older = value;
     else if (key == "label") label = sanitize(value);
+    else if (key == "known" && kind != "cmd") impl.known_divergences = value;
     else throw std::invalid_argument("--impl " + spec + ": unknown option '" + key + "' for " + kind);
   }
   if (kind == "cpython") {
@@ -107,7 +108,8 @@ Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const Inter
     // A bare `cpython` keeps its short label (the README's and CI's filters use it); an
     // interpreter named explicitly is labelled by what it is, not how it was spelled.
     impl.label = path.empty() ? "cpython" : sanitize(it.name) + "_" + version_suffix(it);
-    if (!module.empty() && module != "multiprocessing") impl.label += "_" + sanitize(module);
+    // A dotted module is labelled by its last name: joblib.externals.loky is loky.
+    if (!module.empty() && module != "multiprocessing") impl.label += "_" + sanitize(module.substr(module.rfind('.') + 1));
     if (!start.empty()) impl.label += "_" + start;
     if (Version{it.major, it.minor} < kSpecOldest) {
       if (older.empty())

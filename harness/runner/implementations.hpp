@@ -37,12 +37,13 @@ Interpreter query_interpreter(const std::string& python, double timeout_seconds 
 using InterpreterQuery = std::function<Interpreter(const std::string& python)>;
 
 // Forms (options after commas, in any order):
-//   cpython[:PYTHON][,module=M][,start=fork|spawn|forkserver][,older=run][,label=L]
-//   cpp[:ADAPTER][,label=L]
+//   cpython[:PYTHON][,module=M][,start=fork|spawn|forkserver][,older=run][,label=L][,known=FILE]
+//   cpp[:ADAPTER][,label=L][,known=FILE]
 //   cmd:LABEL=COMMAND WORDS…   (any other adapter, split on spaces)
 // A cpython label is the interpreter's own name and full version (cpython_3_11_2, pypy_3_9_16),
-// then the module and start method where given; the bare `cpython` (the default interpreter) is
-// labelled `cpython`. Throws std::invalid_argument with a message that says what is wrong,
+// then the module (its last dotted name) and start method where given; the bare `cpython` (the
+// default interpreter) is labelled `cpython`. known=FILE names the implementation's
+// known-divergence file (spec/known-divergences.md). Throws std::invalid_argument with a message that says what is wrong,
 // among others for an interpreter older than kSpecOldest without older=run, or a Python 2.
 // `note`, if not empty afterwards, is a sentence the user must see (e.g. how an older
 // interpreter is judged).

@@ -24,7 +24,9 @@
 #include "case_loader.hpp"
 #include "diff.hpp"
 #include "implementations.hpp"
+#include "known_divergences.hpp"
 #include "limits.hpp"
+#include "matrix.hpp"
 #include "page.hpp"
 #include "progress.hpp"
 #include "report.hpp"
@@ -44,9 +46,13 @@ Runs the conformance cases against one or more implementations through their ada
 
 options:
   --impl SPEC        an implementation to test (repeatable; default: cpython and cpp):
-                       cpython[:PYTHON][,module=M][,start=fork|spawn|forkserver][,older=run][,label=L]
-                       cpp[:ADAPTER][,label=L]
+                       cpython[:PYTHON][,module=M][,start=fork|spawn|forkserver][,older=run][,label=L][,known=FILE]
+                       cpp[:ADAPTER][,label=L][,known=FILE]
                        cmd:LABEL=COMMAND ...   any other adapter (see spec/adapter-protocol.md)
+                     known=FILE: the cases it is known to fail (spec/known-divergences.md): such a
+                     case is an expected divergence, a listed case that passes is newly passing
+  --matrix FILE      every implementation of a matrix file (harness/matrix.yaml) whose needs exist
+                     on this machine, with its known-divergence file; one line per entry skipped
   --cases DIR        the case tree (default: the source tree's cases/)
   --schema FILE      the case schema (default: the source tree's spec/case.schema.json)
   --jobs N           run N shards in parallel (default: the number of cores; 1 = in this process)
@@ -91,6 +97,7 @@ struct Options {
   fs::path schema = fs::path(MPC_SOURCE_DIR) / "spec" / "case.schema.json";
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   std::string report;
+  std::string matrix;
   bool check_only = false;
   bool strict = false;  // a failed recommended case fails the run
   Limits limits;
@@ -190,6 +197,9 @@ Record planned_record(const Case& c, const Implementation& impl, const fs::path&
   return r;
 }
 
+// Each implementation's known-divergence file, by label.
+std::map<std::string, KnownDivergences> g_known;
+
 class CaseTest : public testing::Test {
  public:
   CaseTest(const Case* c, const Implementation* impl, const Options* options) : case_(c), impl_(impl), options_(options) {}
@@ -208,10 +218,21 @@ class CaseTest : public testing::Test {
       if (!s.problem.empty() && s.line > 0) rec.line = s.line;
     if (rec.line == 1 && r.verdict != Verdict::Pass && !r.trace.empty() && r.trace.back().observed.empty() && r.trace.back().line > 0)
       rec.line = r.trace.back().line;
+    if (auto known = g_known.find(impl_->label); known != g_known.end())
+      if (auto k = reclassify(known->second, case_->id, r.verdict, r.reason, r.implementation)) {
+        rec.verdict = k->verdict;
+        rec.reason = k->reason;
+        rec.known = k->known;
+      }
     add_record(rec);
-    RecordProperty("verdict", verdict_name(r.verdict));
-    switch (r.verdict) {
+    RecordProperty("verdict", verdict_name(rec.verdict));
+    switch (rec.verdict) {
       case Verdict::Pass:
+        return;
+      case Verdict::ExpectedDivergence:
+        GTEST_SKIP() << "expected divergence: " << rec.reason << "\n" << rec.details;
+      case Verdict::NewlyPassing:  // not a failure, but said so that the list gets pruned
+        std::cout << "mpconform: " << impl_->label << "." << case_->id << " newly passing: " << rec.reason << std::endl;
         return;
       case Verdict::Skipped:
         GTEST_SKIP() << r.reason;
@@ -322,6 +343,8 @@ Options parse_options(int argc, char** argv) {
       o.report = value("--report");
     } else if (a == "--results" || a.starts_with("--results=")) {
       o.report = value("--results");
+    } else if (a == "--matrix" || a.starts_with("--matrix=")) {
+      o.matrix = value("--matrix");
     } else if (a == "--check") {
       o.check_only = true;
     } else if (a == "--strict") {
@@ -330,7 +353,7 @@ Options parse_options(int argc, char** argv) {
       throw std::invalid_argument("unknown option '" + a + "' (see --help)");
     }
   }
-  if (!impls_given) o.impls = {"cpython", "cpp"};
+  if (!impls_given && o.matrix.empty()) o.impls = {"cpython", "cpp"};
   return o;
 }
 
@@ -593,6 +616,21 @@ int main(int argc, char** argv) {
   g_self = fs::read_symlink("/proc/self/exe", ec).string();
   if (g_self.empty()) g_self = original_args[0];
   AdapterPaths paths{(fs::path(MPC_SOURCE_DIR) / "harness" / "adapters" / "cpython" / "adapter.py").string(), MPC_CPP_ADAPTER};
+  if (!o.matrix.empty()) {
+    try {
+      MatrixPlan plan = plan_matrix(o.matrix, {{"cpp_adapter", MPC_CPP_ADAPTER}, {"source", MPC_SOURCE_DIR}});
+      if (!std::getenv("MPCONFORM_SHARD_RECORDS"))  // said once, by the parent of shards
+        for (const auto& line : plan.skipped) std::cout << "mpconform: matrix: " << line << std::endl;
+      for (const auto& e : plan.run) o.impls.push_back(matrix_impl_spec(e));
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "mpconform: " << e.what() << "\n";
+      return 2;
+    }
+    if (o.impls.empty()) {
+      std::cerr << "mpconform: no implementation of the matrix " << o.matrix << " exists on this machine\n";
+      return 2;
+    }
+  }
 
   std::vector<Implementation> impls;
   std::vector<std::string> notes;  // e.g. how an interpreter older than the spec is judged
@@ -625,6 +663,18 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "mpconform: " << e.what() << "\n";
     return 2;
+  }
+  {
+    std::set<std::string> case_ids;
+    for (const auto& c : loaded.cases) case_ids.insert(c.id);
+    try {
+      for (const auto& impl : impls)
+        if (!impl.known_divergences.empty())
+          g_known[impl.label] = read_known_divergences(impl.known_divergences, case_ids, o.schema.parent_path());
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "mpconform: " << e.what() << "\n";
+      return 2;
+    }
   }
   if (o.check_only) {
     for (const auto& e : loaded.errors) std::cout << e << "\n";

@@ -99,9 +99,11 @@ json trace_to_json(const std::vector<StepRecord>& trace) {
 }
 
 json record_to_json(const Record& r) {
-  return {{"implementation", r.impl}, {"case", r.case_id},   {"file", r.file},       {"line", r.line},       {"title", r.title},
-          {"level", r.level},         {"tags", r.tags},      {"spec", r.spec},       {"verdict", verdict_name(r.verdict)},
-          {"reason", r.reason},       {"seconds", r.seconds}, {"rerun", r.rerun},    {"trace", r.trace},     {"details", r.details}};
+  json j = {{"implementation", r.impl}, {"case", r.case_id},   {"file", r.file},       {"line", r.line},       {"title", r.title},
+            {"level", r.level},         {"tags", r.tags},      {"spec", r.spec},       {"verdict", verdict_name(r.verdict)},
+            {"reason", r.reason},       {"seconds", r.seconds}, {"rerun", r.rerun},    {"trace", r.trace},     {"details", r.details}};
+  if (!r.known.is_null()) j["known_divergence"] = r.known;
+  return j;
 }
 
 Record record_from_json(const json& j) {
@@ -120,6 +122,7 @@ Record record_from_json(const json& j) {
   r.tags = j.value("tags", std::vector<std::string>());
   r.rerun = j.value("rerun", std::string());
   r.trace = j.value("trace", json::array());
+  if (j.contains("known_divergence")) r.known = j["known_divergence"];
   return r;
 }
 

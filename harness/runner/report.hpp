@@ -29,6 +29,7 @@ struct Record {
   std::vector<std::string> tags;
   std::string rerun;             // one shell command that reruns only this case for this implementation
   json trace = json::array();    // the observed trace (trace_to_json)
+  json known = nullptr;          // expected divergence, newly passing: the entry of the known-divergence file
 };
 
 // The trace of a result as the results file has it: one object per step run.

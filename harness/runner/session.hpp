@@ -15,6 +15,7 @@ struct Implementation {
   std::string label;                 // names the GoogleTest suite: label.case_id
   std::vector<std::string> command;  // --endpoint E is appended
   std::string spec;                  // what the user wrote after --impl, for rerun commands
+  std::string known_divergences;     // its known-divergence file (known=FILE), or empty
 };
 
 // RecommendedFail: a case of level `recommended` failed (its own class; fails the run only with --strict).

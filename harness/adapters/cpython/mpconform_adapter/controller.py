@@ -55,6 +55,8 @@ class Controller(object):
         # What the runner judges by; --semantics sets it for an interpreter older than the spec.
         self.semantics = "%d.%d" % sys.version_info[:2]
         self.naming = ExceptionNames(module)
+        # The types of hello's capabilities (and the only ones setup makes).
+        self.types = offered_types(module, ctx)
         # Objects by name; in main the process actors' Process objects are here too.
         self.registry = {}
         self.processes = []
@@ -86,8 +88,9 @@ class Controller(object):
                 "platform": sys.platform,
             },
             "capabilities": {
-                "types": list(objects.TYPES),
-                "ops": objects.supported_operations(self.module, self.ctx) + module_functions.supported(self.module),
+                "types": [t for t in objects.TYPES if t in self.types],
+                "ops": [op for op in objects.supported_operations(self.module, self.ctx)
+                        if _op_type(op) in self.types] + module_functions.supported(self.module),
                 "start_methods": start_methods,
                 "features": list(actor.FEATURES),
                 # Objects and actors may each name their own context.
@@ -141,6 +144,8 @@ class Controller(object):
                 raise SetupError("an object must be a JSON object: %r" % (description,))
             type_name = description.get("type")
             names = _names_of(description)
+            if type_name in objects.TYPES and type_name not in self.types:
+                raise SetupError("%s is not offered by %s (not in hello's capabilities)" % (type_name, self.module.__name__))
             if len(names) != (2 if type_name == "Pipe" else 1):
                 raise SetupError("%s needs %s" % (type_name, "two names" if type_name == "Pipe" else "one name"))
             for name in names:
@@ -278,11 +283,49 @@ def _exit_watchdog():
     os._exit(0)
 
 
+# Modules that are no drop-in multiprocessing but give contexts of their own through
+# MODULE.backend.get_context: loky, also as joblib vendors it (joblib.externals.loky). The
+# backend is then the module under test; its default context is loky's own ("loky").
+CONTEXT_MODULES = ("loky", "joblib.externals.loky")
+
+
+def select_module(module_name, start_method):
+    """The module under test and the context whose factories setup uses."""
+    if module_name in CONTEXT_MODULES:
+        backend = importlib.import_module(module_name + ".backend")
+        return backend, backend.get_context(start_method or "loky")
+    module = importlib.import_module(module_name)
+    return module, module.get_context(start_method)
+
+
+def offered_types(module, ctx):
+    """The spec's types this module implements. A module other than multiprocessing whose context
+    takes a factory unchanged from the standard library's BaseContext (loky's Pipe and
+    JoinableQueue) does not implement that type: offering it would test CPython's again, so it is
+    left out of hello and its cases are skipped as unsupported."""
+    import multiprocessing.context
+    offered = set(objects.TYPES)
+    if module.__name__ == "multiprocessing" or not isinstance(ctx, multiprocessing.context.BaseContext):
+        return offered
+    for type_name in objects.TYPES:
+        for cls in type(ctx).__mro__:
+            if type_name in vars(cls):
+                if cls.__module__ == "multiprocessing.context":
+                    offered.discard(type_name)
+                break
+    return offered
+
+
+def _op_type(op):
+    """The type of hello's `Type.method`, as a type of the Types table (a Connection is a Pipe's)."""
+    type_name = op.split(".", 1)[0]
+    return "Pipe" if type_name == "Connection" else type_name
+
+
 def main(argv=None):
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
-        module = importlib.import_module(arguments.module)
-        ctx = module.get_context(arguments.start_method)
+        module, ctx = select_module(arguments.module, arguments.start_method)
     except Exception as e:
         log("cannot use module %r with start method %r: %s: %s"
             % (arguments.module, arguments.start_method, type(e).__name__, e))
