@@ -46,8 +46,12 @@ std::string expand(const std::string& file, int line, const std::string& text, c
       out.push_back(text[i++]);
       continue;
     }
-    auto end = text.find('}', i);
-    if (end == std::string::npos) fail(file, line, "'" + text + "': ${ without }");
+    std::size_t end = i + 2;  // the matching }, past any ${...} in a default
+    for (int depth = 1; end < text.size(); ++end) {
+      if (text.compare(end, 2, "${") == 0) ++depth, ++end;
+      else if (text[end] == '}' && --depth == 0) break;
+    }
+    if (end >= text.size()) fail(file, line, "'" + text + "': ${ without }");
     std::string inner = text.substr(i + 2, end - i - 2), fallback;
     bool has_fallback = false;
     if (auto sep = inner.find(":-"); sep != std::string::npos) {
