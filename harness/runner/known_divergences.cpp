@@ -115,7 +115,6 @@ KnownDivergences read_known_divergences(const fs::path& path, const std::set<std
   const YAML::Node list = top["divergences"];
   if (!list.IsSequence()) fail(file, line_of(list), "divergences must be a list");
   static const std::regex spec_form(R"(^([a-z0-9][a-z0-9_-]*\.md)#([a-z0-9_-]+)$)");
-  std::map<std::string, int> line_by_case;
   for (const auto& item : list) {
     const int line = line_of(item);
     auto e = mapping(file, item, {"case", "reason", "spec", "start_methods", "versions"}, "a divergence");
@@ -124,9 +123,6 @@ KnownDivergences read_known_divergences(const fs::path& path, const std::set<std
     if (!e.contains("case")) fail(file, line, "a divergence without 'case'");
     d.case_id = text(file, e["case"], "case");
     if (!case_ids.contains(d.case_id)) fail(file, line_of(e["case"]), "unknown case '" + d.case_id + "' (no such case in the case tree)");
-    if (auto [it, fresh] = line_by_case.emplace(d.case_id, line); !fresh)
-      fail(file, line, "case '" + d.case_id + "' is listed twice (first at line " + std::to_string(it->second) +
-                           "): give it once, with start_methods or versions narrowing where it applies");
     if (!e.contains("reason")) fail(file, line, "divergence '" + d.case_id + "' has no 'reason' (why the implementation fails it)");
     d.reason = text(file, e["reason"], "reason");
     if (!e.contains("spec")) fail(file, line, "divergence '" + d.case_id + "' has no 'spec' (PAGE.md#ANCHOR of the sentence it breaks)");
@@ -143,6 +139,16 @@ KnownDivergences read_known_divergences(const fs::path& path, const std::set<std
       const YAML::Node methods = e["start_methods"];
       if (!methods.IsSequence() || methods.size() == 0) fail(file, line_of(methods), "start_methods must be a non-empty list");
       for (const auto& m : methods) d.start_methods.push_back(text(file, m, "a start method"));
+    }
+    // A case is listed once, or once per start method: entries for it must name disjoint ones.
+    for (const auto& other : out.divergences) {
+      if (other.case_id != d.case_id) continue;
+      bool disjoint = !d.start_methods.empty() && !other.start_methods.empty();
+      for (const auto& m : d.start_methods)
+        if (std::find(other.start_methods.begin(), other.start_methods.end(), m) != other.start_methods.end()) disjoint = false;
+      if (!disjoint)
+        fail(file, line, "case '" + d.case_id + "' is listed twice (first at line " + std::to_string(other.line) +
+                             ") for the same start methods: give it once, or once per start method (start_methods)");
     }
     if (e.contains("versions")) {
       try {

@@ -34,7 +34,7 @@ struct KnownDivergences {
 };
 
 // Reads and checks a file: YAML, the keys of spec/known-divergences.md, each case one of
-// `case_ids` and listed once, a reason, a spec anchor that exists below `spec_dir`. Throws
+// `case_ids` and listed once (or once per start method), a reason, a spec anchor that exists below `spec_dir`. Throws
 // std::invalid_argument "FILE:LINE: what is wrong".
 KnownDivergences read_known_divergences(const std::filesystem::path& file, const std::set<std::string>& case_ids,
                                         const std::filesystem::path& spec_dir);

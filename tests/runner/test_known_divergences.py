@@ -116,6 +116,16 @@ def test_an_entry_for_another_start_method_does_not_apply(mpconform, cases, tmp_
     assert by_case(report)[LISTED]["verdict"] == "failed"
 
 
+def test_a_case_may_be_listed_once_per_start_method(mpconform, cases, tmp_path):
+    known = known_file(tmp_path, LISTING + "    start_methods: [spawn]\n" + LISTING.split("divergences:\n")[1]
+                       + "    start_methods: [fork]\n")
+    impl = "cpp:%s,label=fake,known=%s" % (fake_adapter(tmp_path, "good"), known)
+    proc = run(mpconform, cases, "--impl", impl, "--gtest_filter=*." + LISTED)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Neither entry applies: the scripted adapter's hello names no start method.
+    assert "newly passing" not in proc.stdout
+
+
 def test_an_entry_for_its_semantics_applies(mpconform, cases, tmp_path):
     # The scripted adapter follows 3.12.
     known = known_file(tmp_path, LISTING + "    versions: '>=3.12'\n")
@@ -129,6 +139,8 @@ def test_an_entry_for_its_semantics_applies(mpconform, cases, tmp_path):
 @pytest.mark.parametrize("text,line,message", [
     (LISTING.replace("known.listed", "known.nonexistent"), 3, "unknown case 'known.nonexistent'"),
     (LISTING + LISTING.split("divergences:\n")[1], 6, "case 'known.listed' is listed twice (first at line 3)"),
+    (LISTING + "    start_methods: [fork, spawn]\n" + LISTING.split("divergences:\n")[1] + "    start_methods: [spawn]\n", 7,
+     "is listed twice (first at line 3) for the same start methods"),
     (LISTING.replace("    reason: main's sleep(0) returns 5 (the scripted adapter's mode wrong)\n", ""), 3,
      "divergence 'known.listed' has no 'reason'"),
     (LISTING.replace("reason: main's sleep(0) returns 5 (the scripted adapter's mode wrong)", "reason: ''"), 4,

@@ -17,7 +17,7 @@ SPEC = os.path.join(ROOT, "spec")
 CASES = os.path.join(ROOT, "cases")
 # Pages that state behaviours (the others define the format and the protocol).
 BEHAVIOUR_PAGES = sorted(p for p in os.listdir(SPEC) if p.endswith(".md") and p not in (
-    "case-format.md", "values.md", "adapter-protocol.md", "README.md"))
+    "case-format.md", "values.md", "adapter-protocol.md", "known-divergences.md", "README.md"))
 
 
 def anchor(heading):

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""The README's matrix tables, in Markdown, from one results file (spec/results.md):
+
+    python3 scripts/matrix_table.py RESULTS.json [--cases-link cases] [--spec-link spec]
+
+First one row per implementation (what its hello said and its counts per verdict class), then
+each divergence: the case, the implementations it was expected of, what they did, and the reason
+and spec section its known-divergence file gives (spec/known-divergences.md). Failures that no
+file lists, and cases newly passing, are listed too. Standard library only.
+"""
+import argparse
+import collections
+import json
+import sys
+
+COLUMNS = (("passed", "passed"), ("expected divergence", "expected divergences"), ("newly passing", "newly passing"),
+           ("skipped", "skipped"), ("differs (cpython-specific)", "differs (cpython-specific)"))
+NOT_FAILURES = {"passed", "skipped", "differs (cpython-specific)", "expected divergence", "newly passing"}
+
+
+def cell(text):
+    return str(text).replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+
+def describe(hello):
+    if not hello:
+        return "(no case reached its hello)"
+    words = ["%s %s" % (hello.get("name", "?"), hello.get("version", "?"))]
+    if hello.get("module") and hello.get("module") != "multiprocessing":
+        words.append(hello["module"])
+    if hello.get("start_method"):
+        words.append(hello["start_method"])
+    words.append("semantics %s" % hello.get("semantics", "?"))
+    return ", ".join(words)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results")
+    parser.add_argument("--cases-link", default="cases", help="where case files are, relative to the Markdown")
+    parser.add_argument("--spec-link", default="spec", help="where spec pages are, relative to the Markdown")
+    args = parser.parse_args()
+    with open(args.results) as f:
+        doc = json.load(f)
+    if doc.get("format") != "mpconform-results/1":
+        sys.exit("%s: not an mpconform-results/1 file" % args.results)
+    by_impl = collections.defaultdict(collections.Counter)
+    for r in doc["results"]:
+        by_impl[r["implementation"]][r["verdict"]] += 1
+    out = []
+    out.append("| implementation | what it is | %s | failed |" % " | ".join(title for _, title in COLUMNS))
+    out.append("|---|---|%s---|" % ("---:|" * len(COLUMNS)))
+    for impl in doc["implementations"]:
+        counts = by_impl[impl["label"]]
+        failed = sum(n for verdict, n in counts.items() if verdict not in NOT_FAILURES)
+        out.append("| `%s` | %s | %s | %d |" % (impl["label"], cell(describe(impl.get("implementation"))),
+                                               " | ".join(str(counts[v]) for v, _ in COLUMNS), failed))
+    out.append("")
+    out.append("%d implementations, %d cases each; the run took %.0f s with --jobs %d." % (
+        len(doc["implementations"]), max(sum(c.values()) for c in by_impl.values()) if by_impl else 0,
+        doc["run"]["wall_seconds"], doc["run"]["jobs"]))
+
+    # Each divergence once per (case, listed reason), with every implementation it was seen on.
+    divergences = collections.OrderedDict()
+    for r in sorted(doc["results"], key=lambda r: (r["case"], r["implementation"])):
+        known = r.get("known_divergence")
+        if r["verdict"] in ("expected divergence", "newly passing") and known:
+            key = (r["case"], known["reason"], known["spec"], known["file"].rsplit("/", 1)[-1])
+            divergences.setdefault(key, []).append((r["implementation"], r["verdict"], known["verdict"], r["file"]))
+    out.append("")
+    out.append("| case | implementations (verdict before the list) | reason (the known-divergence file) | spec |")
+    out.append("|---|---|---|---|")
+    for (case, reason, spec, known_file), seen in divergences.items():
+        impls = ", ".join("`%s` (%s)" % (label, before if verdict == "expected divergence" else "newly passing")
+                          for label, verdict, before, _ in seen)
+        page, _, anchor = spec.partition("#")
+        out.append("| [`%s`](%s/%s) | %s | %s (`%s`) | [%s](%s/%s#%s) |" % (
+            case, args.cases_link, seen[0][3], impls, cell(reason), known_file, spec, args.spec_link, page, anchor))
+    unlisted = [r for r in doc["results"] if r["verdict"] not in NOT_FAILURES]
+    if unlisted:
+        out.append("")
+        out.append("Failures no known-divergence file lists:")
+        out.append("")
+        for r in unlisted:
+            out.append("- `%s.%s`: %s: %s" % (r["implementation"], r["case"], r["verdict"], cell(r["reason"])))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
