@@ -6,7 +6,7 @@ from .base import Entry, TypeInfo, collect, read_attribute, repeat
 
 TYPES = (
     TypeInfo("Connection",
-             ("send", "recv", "send_bytes", "recv_bytes", "recv_bytes_into", "poll", "close",
+             ("send", "recv", "send_bytes", "recv_bytes", "recv_bytes_into", "poll", "close", "fileno",
               "closed", "readable", "writable", "send_many", "recv_many", "send_bytes_many",
               "recv_bytes_many"),
              attributes=dict((name, read_attribute(name)) for name in ("closed", "readable", "writable")),
