@@ -99,7 +99,8 @@ BENCHMARK(BM_QueueGetTimeout)->Iterations(5)->UseRealTime()->Unit(benchmark::kMi
 // the default disposition, under which each pipe write also blocks and unblocks SIGPIPE.
 void BM_ConnectionRoundTrip(benchmark::State& state) {
   const bool duplex = state.range(0) != 0;
-  struct sigaction ign {}, old {};
+  struct sigaction ign {
+  }, old{};
   ign.sa_handler = state.range(1) != 0 ? SIG_IGN : SIG_DFL;
   sigaction(SIGPIPE, &ign, &old);
   mpc::Connection my_rd, my_wr, their_rd, their_wr;
@@ -216,7 +217,13 @@ void BM_ConnectionBandwidth1MiB(benchmark::State& state) {
   w1.close();
   sink.join();
 }
-BENCHMARK(BM_ConnectionBandwidth1MiB)->ArgName("into")->Arg(0)->Arg(1)->MinTime(1.0)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ConnectionBandwidth1MiB)
+    ->ArgName("into")
+    ->Arg(0)
+    ->Arg(1)
+    ->MinTime(1.0)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_RawPipeBandwidth1MiB(benchmark::State& state) {
   raw_peer peer{};

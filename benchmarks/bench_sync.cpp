@@ -228,7 +228,13 @@ void BM_Queue1MiB(benchmark::State& state) {
     set_rates(state, kItems, dt, kMiB);
   }
 }
-BENCHMARK(BM_Queue1MiB)->ArgName("ring")->Arg(0)->Arg(16 << 20)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Queue1MiB)
+    ->ArgName("ring")
+    ->Arg(0)
+    ->Arg(16 << 20)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 // 4 producer processes and 4 consumer processes (this one and 3 children), int items.
 void BM_Queue4x4(benchmark::State& state) {
@@ -275,6 +281,11 @@ void BM_Queue1MiBWarmMalloc(benchmark::State& state) {
   (void)tuned;
   BM_Queue1MiB(state);
 }
-BENCHMARK(BM_Queue1MiBWarmMalloc)->ArgName("ring")->Arg(0)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Queue1MiBWarmMalloc)
+    ->ArgName("ring")
+    ->Arg(0)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -12,8 +12,8 @@ extern "C" {
 #endif
 
 struct raw_peer {
-  int to_child;    /* write end */
-  int from_child;  /* read end */
+  int to_child;   /* write end */
+  int from_child; /* read end */
   pid_t pid;
 };
 

@@ -95,8 +95,8 @@ static int spin_while_equal(_Atomic uint32_t* w, uint32_t v) {
  * `*_sleeping` and sleeps on the other side's position; the other side makes a futex call only
  * when it finds that announcement. */
 struct ring {
-  _Alignas(64) _Atomic uint32_t tail; /* items published (mod 2^32), written by the producer */
-  _Alignas(64) _Atomic uint32_t head; /* items consumed, written by the consumer */
+  _Alignas(64) _Atomic uint32_t tail;              /* items published (mod 2^32), written by the producer */
+  _Alignas(64) _Atomic uint32_t head;              /* items consumed, written by the consumer */
   _Alignas(64) _Atomic uint32_t consumer_sleeping; /* set by the consumer, cleared by its waker */
   _Alignas(64) _Atomic uint32_t producer_sleeping;
   _Alignas(64) unsigned char data[];

@@ -10,6 +10,7 @@ packages=(
   pypy3 python3-billiard python3-multiprocess
   stress-ng
   chromium chromium-driver  # tests/runner/test_page.py renders the compatibility page headless
+  clang-format  # tests: format.check (the one .clang-format)
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer (libclang_rt.fuzzer) with ASan+UBSan
 )
 missing=()

@@ -124,8 +124,8 @@ std::string join(const std::vector<std::string>& items, const std::string& sep =
 struct PlannedCall {
   std::string checks;  // the claimed operation this call is the trivial call of; "" for a call that prepares one
   std::string actor = "main";
-  json message;        // the call message without protocol and seq
-  std::string text;    // for the report: "queue_1.put(1)"
+  json message;      // the call message without protocol and seq
+  std::string text;  // for the report: "queue_1.put(1)"
 };
 
 struct Plan {
@@ -136,13 +136,19 @@ struct Plan {
   std::set<std::string> killed;    // actors a call ends (terminate, kill): sent no exit
 };
 
-json call_message(const json& target, const std::string& method, json args = json::array(), json kwargs = json::object()) {
-  return {{"type", "call"}, {"target", target}, {"method", method}, {"args", std::move(args)}, {"kwargs", std::move(kwargs)}};
+json call_message(const json& target, const std::string& method, json args = json::array(),
+                  json kwargs = json::object()) {
+  return {{"type", "call"},
+          {"target", target},
+          {"method", method},
+          {"args", std::move(args)},
+          {"kwargs", std::move(kwargs)}};
 }
 
 class Planner {
  public:
-  Planner(const Registry& reg, const std::set<std::string>& ops, const std::set<std::string>& types, const std::set<std::string>& features)
+  Planner(const Registry& reg, const std::set<std::string>& ops, const std::set<std::string>& types,
+          const std::set<std::string>& features)
       : reg_(reg), ops_(ops), types_(types), features_(features) {}
 
   Plan make() {
@@ -151,8 +157,10 @@ class Planner {
     add_call("", "main", call_message(nullptr, "sleep", json::array({v_float("0.01")})), "sleep(0.01)");
     for (const auto& op : ops_) {
       if (!reg_.ops().contains(op)) continue;  // a violation of its own
-      if (reg_.functions.contains(op)) plan_function(op);
-      else plan_operation(op.substr(0, op.find('.')), op.substr(op.find('.') + 1));
+      if (reg_.functions.contains(op))
+        plan_function(op);
+      else
+        plan_operation(op.substr(0, op.find('.')), op.substr(op.find('.') + 1));
     }
     return plan_;
   }
@@ -179,14 +187,17 @@ class Planner {
     }
     json args = json::array();
     for (const auto& p : it->second.ctor_params) {
-      if (param_name(p) == "source") args.push_back(v_int(16));  // bytearray(16): room for recv_bytes_into
-      else if (!has_default(p)) args.push_back(v_int(1));
+      if (param_name(p) == "source")
+        args.push_back(v_int(16));  // bytearray(16): room for recv_bytes_into
+      else if (!has_default(p))
+        args.push_back(v_int(1));
     }
     const std::string base = lower(type) + "_" + std::to_string(++counter_);
     std::vector<std::string> names;
     json object = {{"type", type}, {"args", args}, {"kwargs", json::object()}};
     if (it->second.makes.size() > 1) {
-      for (std::size_t i = 0; i < it->second.makes.size(); ++i) names.push_back(base + "_" + std::string(1, static_cast<char>('a' + i)));
+      for (std::size_t i = 0; i < it->second.makes.size(); ++i)
+        names.push_back(base + "_" + std::string(1, static_cast<char>('a' + i)));
       object["names"] = names;
     } else {
       names.push_back(base);
@@ -206,7 +217,8 @@ class Planner {
   }
 
   // A trivial value for a required parameter, or nullopt if there is none.
-  std::optional<json> trivial(const std::string& param, const RegOp& op, const std::string& op_name, const std::string& peer_end) {
+  std::optional<json> trivial(const std::string& param, const RegOp& op, const std::string& op_name,
+                              const std::string& peer_end) {
     const std::string name = param_name(param);
     const std::string writes = op.loop.empty() ? op_name : op.loop;
     if (name == "obj" || name == "value" || name == "item") return v_int(1);
@@ -242,9 +254,11 @@ class Planner {
     return std::make_pair(args, kwargs);
   }
 
-  static std::string text_of(const std::string& target, const std::string& method, const json& args, const json& kwargs) {
+  static std::string text_of(const std::string& target, const std::string& method, const json& args,
+                             const json& kwargs) {
     std::vector<std::string> parts;
-    for (const auto& a : args) parts.push_back(a.value("t", std::string()) == "ref" ? a["name"].get<std::string>() : a.dump());
+    for (const auto& a : args)
+      parts.push_back(a.value("t", std::string()) == "ref" ? a["name"].get<std::string>() : a.dump());
     for (const auto& [k, v] : kwargs.items()) parts.push_back(k + "=" + v.dump());
     return (target.empty() ? "" : target + ".") + method + "(" + join(parts) + ")";
   }
@@ -252,8 +266,10 @@ class Planner {
   void plan_function(const std::string& name) {
     const RegOp& f = reg_.functions.at(name);
     std::string end;
-    if (std::any_of(f.params.begin(), f.params.end(), [](const std::string& p) { return param_name(p) == "object_list"; })) {
-      auto names = offered("Connection.send") || types_.contains("Pipe") ? new_object(maker_of("Connection"), name) : std::nullopt;
+    if (std::any_of(f.params.begin(), f.params.end(),
+                    [](const std::string& p) { return param_name(p) == "object_list"; })) {
+      auto names = offered("Connection.send") || types_.contains("Pipe") ? new_object(maker_of("Connection"), name)
+                                                                         : std::nullopt;
       if (!names) return skip(name, "it needs a Connection");
       end = names->front();
     }
@@ -276,14 +292,19 @@ class Planner {
     const std::string repeated = op.loop.empty() ? method : op.loop;
     std::string feed;
     json feed_value;
-    if (repeated == "get" || repeated == "get_nowait") feed = "put", feed_value = v_int(1);
-    else if (repeated == "recv") feed = "send", feed_value = v_int(1);
-    else if (repeated == "recv_bytes" || repeated == "recv_bytes_into") feed = "send_bytes", feed_value = v_bytes("78");
+    if (repeated == "get" || repeated == "get_nowait")
+      feed = "put", feed_value = v_int(1);
+    else if (repeated == "recv")
+      feed = "send", feed_value = v_int(1);
+    else if (repeated == "recv_bytes" || repeated == "recv_bytes_into")
+      feed = "send_bytes", feed_value = v_bytes("78");
     if (!reg_.types.at(type).ops.contains(feed)) feed.clear();  // Global.get reads a value: nothing to wait for
     if (!feed.empty()) {
-      if (!offered(type + "." + feed)) return skip(label, "it would block without " + type + "." + feed + ", which is not offered");
+      if (!offered(type + "." + feed))
+        return skip(label, "it would block without " + type + "." + feed + ", which is not offered");
       const std::string on = names->size() > 1 ? other : self;
-      add_call("", "main", call_message(on, feed, json::array({feed_value})), text_of(on, feed, json::array({feed_value}), json::object()));
+      add_call("", "main", call_message(on, feed, json::array({feed_value})),
+               text_of(on, feed, json::array({feed_value}), json::object()));
     }
     if (method == "__exit__") add_call("", "main", call_message(self, "__enter__"), self + ".__enter__()");
     if (op.attribute) {
@@ -293,13 +314,15 @@ class Planner {
     }
     auto a = arguments(label, op, method);
     if (!a) return;
-    add_call(label, "main", call_message(self, method, a->first, a->second), text_of(self, method, a->first, a->second));
+    add_call(label, "main", call_message(self, method, a->first, a->second),
+             text_of(self, method, a->first, a->second));
   }
 
   // Calls on a process actor's Process object are made by its parent, main. terminate and kill
   // end their actor, so each has one of its own.
   void plan_process(const std::string& label, const std::string& method, const RegOp& op) {
-    if (!types_.contains("Process")) return skip(label, "its adapter does not list the type Process in capabilities.types");
+    if (!types_.contains("Process"))
+      return skip(label, "its adapter does not list the type Process in capabilities.types");
     std::string actor = "p0";
     if (method == "terminate" || method == "kill") {
       actor = "p_" + method;
@@ -320,7 +343,8 @@ class Planner {
     }
     auto a = arguments(label, op, method);
     if (!a) return;
-    add_call(label, "main", call_message(actor, method, a->first, a->second), text_of(actor, method, a->first, a->second));
+    add_call(label, "main", call_message(actor, method, a->first, a->second),
+             text_of(actor, method, a->first, a->second));
   }
 
   const Registry& reg_;
@@ -338,12 +362,13 @@ struct Request {
   std::string to;
   std::set<std::string> answers;  // message types that answer it (started + result for a call)
   std::optional<Clock::time_point> started;
-  std::optional<json> reply;      // the result, or the controller's answer
+  std::optional<json> reply;  // the result, or the controller's answer
 };
 
 class Check {
  public:
-  Check(std::vector<std::string> argv, const Registry& reg) : argv_(std::move(argv)), reg_(reg), channel_(context_, Limits{}) {}
+  Check(std::vector<std::string> argv, const Registry& reg)
+      : argv_(std::move(argv)), reg_(reg), channel_(context_, Limits{}) {}
 
   int run() {
     std::cout << "adapter-check: " << join(argv_, " ") << "\n";
@@ -378,8 +403,9 @@ class Check {
     check_capabilities();
     Planner planner(reg_, ops_, types_, features_);
     plan_ = planner.make();
-    const int setup = request({{"type", "setup"}, {"case", "adapter-check"}, {"objects", plan_.objects}, {"actors", plan_.actors}},
-                              {"ready", "setup_failed"});
+    const int setup =
+        request({{"type", "setup"}, {"case", "adapter-check"}, {"objects", plan_.objects}, {"actors", plan_.actors}},
+                {"ready", "setup_failed"});
     wait_until([&] { return requests_[setup].reply.has_value(); }, kReadyTimeout, "ready (the answer to setup)");
     if ((*requests_[setup].reply)["type"] == "setup_failed")
       throw Stop{"setup failed: " + (*requests_[setup].reply)["error"].value("message", std::string()) +
@@ -399,11 +425,13 @@ class Check {
     for (const char* kind : {"thread", "process"})  // threads first, as the runner does
       for (const auto& a : plan_.actors) {
         const std::string name = a["name"].get<std::string>();
-        if (a["kind"] == kind && !plan_.killed.contains(name)) call(PlannedCall{"", name, call_message(nullptr, "exit"), "[" + name + "] exit()"});
+        if (a["kind"] == kind && !plan_.killed.contains(name))
+          call(PlannedCall{"", name, call_message(nullptr, "exit"), "[" + name + "] exit()"});
       }
     const int teardown = request({{"type", "teardown"}}, {"goodbye"});
     ending_.insert("main");
-    wait_until([&] { return requests_[teardown].reply.has_value(); }, kReplyTimeout, "goodbye (the answer to teardown)");
+    wait_until([&] { return requests_[teardown].reply.has_value(); }, kReplyTimeout,
+               "goodbye (the answer to teardown)");
   }
 
   // Sends one planned call and waits for its started and result; false if they did not come.
@@ -414,17 +442,20 @@ class Check {
     ++calls_made_;
     if (!c.checks.empty()) called_.insert(c.checks);
     try {
-      wait_until([&] { return requests_[seq].reply.has_value(); }, kReplyTimeout, "result for call " + std::to_string(seq) + " " + c.text);
+      wait_until([&] { return requests_[seq].reply.has_value(); }, kReplyTimeout,
+                 "result for call " + std::to_string(seq) + " " + c.text);
     } catch (const Stop& s) {
       if (ended_) throw;
-      violation(s.why + (requests_[seq].started ? " (it had started)" : " (no 'started' either)") + " [actor '" + c.actor + "']");
+      violation(s.why + (requests_[seq].started ? " (it had started)" : " (no 'started' either)") + " [actor '" +
+                c.actor + "']");
       return false;
     }
     const json& r = *requests_[seq].reply;
     if (r["status"] == "error") {
       const std::string kind = r["error"].value("kind", std::string());
-      violation("call " + std::to_string(seq) + " " + c.text + (c.checks.empty() ? "" : " (claimed " + c.checks + ")") + " answered status error, kind " +
-                kind + ": " + excerpt(r["error"].value("message", std::string()), 200));
+      violation("call " + std::to_string(seq) + " " + c.text + (c.checks.empty() ? "" : " (claimed " + c.checks + ")") +
+                " answered status error, kind " + kind + ": " +
+                excerpt(r["error"].value("message", std::string()), 200));
     }
     return true;
   }
@@ -433,7 +464,9 @@ class Check {
     msg["protocol"] = 1;
     msg["seq"] = ++seq_;
     requests_[seq_].to = to;
-    if (!channel_.send(to, msg)) violation("'" + to + "' is not connected when the check sends it " + msg["type"].get<std::string>() + " " + std::to_string(seq_));
+    if (!channel_.send(to, msg))
+      violation("'" + to + "' is not connected when the check sends it " + msg["type"].get<std::string>() + " " +
+                std::to_string(seq_));
     return seq_;
   }
 
@@ -448,7 +481,8 @@ class Check {
     const auto limit = Clock::now() + timeout;
     while (!done()) {
       if (Clock::now() >= limit) throw Stop{"no " + what + " within " + std::to_string(timeout.count() / 1000) + " s"};
-      pump(std::min(std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()), std::chrono::milliseconds(50)));
+      pump(std::min(std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()),
+                    std::chrono::milliseconds(50)));
     }
   }
 
@@ -497,7 +531,9 @@ class Check {
         hello_ = msg;
         return;
       }
-      if (msg["name"] != peer) return violation(from + " sent an actor hello naming another actor, '" + excerpt(msg["name"].get<std::string>(), 40) + "'");
+      if (msg["name"] != peer)
+        return violation(from + " sent an actor hello naming another actor, '" +
+                         excerpt(msg["name"].get<std::string>(), 40) + "'");
       if (std::none_of(plan_.actors.begin(), plan_.actors.end(), [&](const json& a) { return a["name"] == peer; }))
         return violation(from + " sent an actor hello, but the setup declares no actor of that name");
       if (!actor_hellos_.insert(peer).second) violation(from + " sent a second actor hello");
@@ -506,7 +542,8 @@ class Check {
     const int re = msg["re"].get<int>();
     auto it = requests_.find(re);
     if (it == requests_.end() || !it->second.answers.contains(type) || it->second.to != peer)
-      return violation(from + " sent a '" + type + "' that answers nothing the check sent it (re " + std::to_string(re) + ")");
+      return violation(from + " sent a '" + type + "' that answers nothing the check sent it (re " +
+                       std::to_string(re) + ")");
     Request& r = it->second;
     if (type == "started") {
       if (r.started) return violation(from + " sent a second 'started' for call " + std::to_string(re));
@@ -514,7 +551,8 @@ class Check {
       r.started = Clock::now();
       return;
     }
-    if (type == "result" && !r.started) violation(from + " sent a 'result' for call " + std::to_string(re) + " before its 'started'");
+    if (type == "result" && !r.started)
+      violation(from + " sent a 'result' for call " + std::to_string(re) + " before its 'started'");
     if (r.reply) return violation(from + " sent a second answer ('" + type + "') to " + std::to_string(re));
     r.reply = msg;
     if (type == "goodbye") goodbye_ = true;
@@ -531,8 +569,11 @@ class Check {
     std::size_t i = 0;
     for (const auto& t : caps.value("types", json::array())) {
       const std::string name = t.get<std::string>();
-      if (!reg_.types.contains(name)) violation("hello /capabilities/types/" + std::to_string(i) + " '" + excerpt(name, 60) + "' is not a type of spec/api.yaml");
-      else if (!types_.insert(name).second) violation("hello /capabilities/types/" + std::to_string(i) + " '" + name + "' is listed twice");
+      if (!reg_.types.contains(name))
+        violation("hello /capabilities/types/" + std::to_string(i) + " '" + excerpt(name, 60) +
+                  "' is not a type of spec/api.yaml");
+      else if (!types_.insert(name).second)
+        violation("hello /capabilities/types/" + std::to_string(i) + " '" + name + "' is listed twice");
       ++i;
     }
     i = 0;
@@ -541,7 +582,8 @@ class Check {
       if (!registry_ops.contains(name)) {
         const auto dot = name.find('.');
         const std::string type = dot == std::string::npos ? "" : name.substr(0, dot);
-        violation("hello /capabilities/ops/" + std::to_string(i) + " '" + excerpt(name, 60) + "' is not an operation of spec/api.yaml" +
+        violation("hello /capabilities/ops/" + std::to_string(i) + " '" + excerpt(name, 60) +
+                  "' is not an operation of spec/api.yaml" +
                   (reg_.types.contains(type) ? " (" + type + " has no '" + name.substr(dot + 1) + "')" : ""));
       } else if (!ops_.insert(name).second) {
         violation("hello /capabilities/ops/" + std::to_string(i) + " '" + name + "' is listed twice");
@@ -578,11 +620,14 @@ class Check {
       }
     }
     if (hello_ && goodbye_) {
-      if (!process_->wait_all_gone(5s)) violation("processes of the adapter still alive 5 s after its main process exited: " + process_->describe_live());
+      if (!process_->wait_all_gone(5s))
+        violation("processes of the adapter still alive 5 s after its main process exited: " +
+                  process_->describe_live());
       if (std::string left = process_->leftovers(); !left.empty()) violation("left behind: " + left);
     }
     for (const auto& [seq, r] : requests_)
-      if (r.answers.contains("started") && r.started && !r.reply && !goodbye_) violation("call " + std::to_string(seq) + " started and never returned");
+      if (r.answers.contains("started") && r.started && !r.reply && !goodbye_)
+        violation("call " + std::to_string(seq) + " started and never returned");
     process_->kill_all();
     process_->wait_all_gone(5s);
     output_ = process_->output(4000);
@@ -591,20 +636,25 @@ class Check {
   void report() {
     if (hello_) {
       const json impl = hello_->value("implementation", json::object());
-      std::cout << "hello: " << impl.value("name", std::string("?")) << " " << impl.value("version", std::string("?")) << " (semantics "
-                << impl.value("semantics", std::string("?")) << ", family " << impl.value("family", std::string("?")) << ")\n";
+      std::cout << "hello: " << impl.value("name", std::string("?")) << " " << impl.value("version", std::string("?"))
+                << " (semantics " << impl.value("semantics", std::string("?")) << ", family "
+                << impl.value("family", std::string("?")) << ")\n";
       std::cout << "capabilities: " << types_.size() << " types, " << ops_.size() << " operations";
-      if (!features_.empty()) std::cout << ", features " << join(std::vector<std::string>(features_.begin(), features_.end()));
+      if (!features_.empty())
+        std::cout << ", features " << join(std::vector<std::string>(features_.begin(), features_.end()));
       std::cout << "\n";
-      std::cout << "calls: " << calls_made_ << " made; " << called_.size() << " of the " << ops_.size() << " operations offered called trivially\n";
+      std::cout << "calls: " << calls_made_ << " made; " << called_.size() << " of the " << ops_.size()
+                << " operations offered called trivially\n";
       for (const auto& n : plan_.notes) std::cout << "  note: " << n << "\n";
       std::vector<std::string> missing_types, missing_ops;
       for (const auto& [name, t] : reg_.types)
         if (!types_.contains(name) && (t.constructible || name == "Process")) missing_types.push_back(name);
       for (const auto& op : reg_.ops())
         if (!ops_.contains(op)) missing_ops.push_back(op);
-      std::cout << "not offered (in spec/api.yaml; a case that needs one is reported skipped as unsupported, never passed): ";
-      if (missing_types.empty() && missing_ops.empty()) std::cout << "none\n";
+      std::cout
+          << "not offered (in spec/api.yaml; a case that needs one is reported skipped as unsupported, never passed): ";
+      if (missing_types.empty() && missing_ops.empty())
+        std::cout << "none\n";
       else {
         std::cout << missing_types.size() << " types, " << missing_ops.size() << " operations\n";
         if (!missing_types.empty()) std::cout << "  types: " << join(missing_types) << "\n";

@@ -7,8 +7,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,7 +169,8 @@ std::set<std::pair<dev_t, ino_t>> shm_in_use() {
         char target[4096];
         ssize_t n = readlinkat(dirfd(fds), f->d_name, target, sizeof target - 1);
         struct stat st;
-        if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)).starts_with(prefix) && fstatat(dirfd(fds), f->d_name, &st, 0) == 0)
+        if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)).starts_with(prefix) &&
+            fstatat(dirfd(fds), f->d_name, &st, 0) == 0)
           out.emplace(st.st_dev, st.st_ino);
       }
       closedir(fds);
@@ -201,7 +202,7 @@ AdapterProcess::AdapterProcess(const std::vector<std::string>& argv) {
   char path[] = "/tmp/mpconform-adapter-XXXXXX";  // in the runner's /tmp, never the adapter's
   output_fd_ = mkstemp(path);
   if (output_fd_ < 0) throw std::runtime_error(std::string("mkstemp: ") + std::strerror(errno));
-  unlink(path);  // the file lives as long as the descriptor
+  unlink(path);               // the file lives as long as the descriptor
   int channel[2] = {-1, -1};  // the child reports its isolation, and hands over the tmpfs roots
   if (isolation.isolated() && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) {
     int err = errno;
@@ -274,7 +275,8 @@ AdapterProcess::AdapterProcess(const std::vector<std::string>& argv) {
     pollfd p{channel[0], POLLIN, 0};
     if (poll(&p, 1, 10000) <= 0) {
       report.err = ETIMEDOUT;
-      std::strncpy(report.step, "the adapter's child said nothing about its isolation for 10 s", sizeof report.step - 1);
+      std::strncpy(report.step, "the adapter's child said nothing about its isolation for 10 s",
+                   sizeof report.step - 1);
     } else if (recvmsg(channel[0], &msg, MSG_CMSG_CLOEXEC) == static_cast<ssize_t>(sizeof report) && report.err == 0) {
       cmsghdr* c = CMSG_FIRSTHDR(&msg);
       if (c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(2 * sizeof(int))) {
@@ -293,8 +295,9 @@ AdapterProcess::AdapterProcess(const std::vector<std::string>& argv) {
       waitpid(pid_, nullptr, 0);
       close(output_fd_);
       report.step[sizeof report.step - 1] = '\0';
-      throw std::runtime_error(std::string("cannot give the adapter a private /dev/shm and /tmp (") + isolation.description() +
-                               "): " + report.step + ": " + std::strerror(report.err) + "; MPCONFORM_ISOLATION=none runs without");
+      throw std::runtime_error(std::string("cannot give the adapter a private /dev/shm and /tmp (") +
+                               isolation.description() + "): " + report.step + ": " + std::strerror(report.err) +
+                               "; MPCONFORM_ISOLATION=none runs without");
     }
   }
 }
@@ -347,8 +350,10 @@ bool AdapterProcess::wait_all_gone(std::chrono::milliseconds timeout) {
     // of the case come back to the runner, a subreaper.
     bool alive = !status_;
     for (const auto& [pid, s] : descendants_of(self)) {
-      if (!is_zombie(s)) alive = true;
-      else if (s.ppid == self && pid != pid_) waitpid(pid, nullptr, WNOHANG);
+      if (!is_zombie(s))
+        alive = true;
+      else if (s.ppid == self && pid != pid_)
+        waitpid(pid, nullptr, WNOHANG);
     }
     if (!alive) return true;
     if (Clock::now() >= deadline) return false;
@@ -410,7 +415,8 @@ std::string AdapterProcess::leftovers() const {
   if (private_shm_ >= 0) {
     for (const auto& e : entries_of(private_shm_)) left.push_back("/dev/shm/" + printable(e, 200));
     for (const auto& e : entries_of(private_tmp_))
-      if (!kept_tmp_.keeps(e.ends_with("/") ? e.substr(0, e.size() - 1) : e)) left.push_back("/tmp/" + printable(e, 200));
+      if (!kept_tmp_.keeps(e.ends_with("/") ? e.substr(0, e.size() - 1) : e))
+        left.push_back("/tmp/" + printable(e, 200));
     return join_bounded(left, 20);
   }
   std::vector<std::string> appeared;
@@ -426,13 +432,15 @@ std::string AdapterProcess::leftovers() const {
   }
   if (left.empty()) return "";
   return join_bounded(left, 20) +
-         " (appeared in the machine's /dev/shm during the case and held by no process: without isolation, another program may have made it)";
+         " (appeared in the machine's /dev/shm during the case and held by no process: without isolation, another "
+         "program may have made it)";
 }
 
 bool AdapterProcess::exists_for_adapter(const std::string& path) const {
   struct stat st;
   if (private_shm_ >= 0) {
-    for (auto [root, fd] : {std::pair{std::string("/dev/shm"), private_shm_}, std::pair{std::string("/tmp"), private_tmp_}}) {
+    for (auto [root, fd] :
+         {std::pair{std::string("/dev/shm"), private_shm_}, std::pair{std::string("/tmp"), private_tmp_}}) {
       if (path == root) return true;
       if (!path.starts_with(root + "/")) continue;
       const std::string rest = path.substr(root.size() + 1);
@@ -448,8 +456,10 @@ std::string AdapterProcess::end_orphans() {
   auto live = [&] {
     std::vector<pid_t> out;
     for (const auto& [pid, s] : descendants_of(self)) {
-      if (!is_zombie(s)) out.push_back(pid);
-      else if (s.ppid == self) waitpid(pid, nullptr, WNOHANG);
+      if (!is_zombie(s))
+        out.push_back(pid);
+      else if (s.ppid == self)
+        waitpid(pid, nullptr, WNOHANG);
     }
     return out;
   };

@@ -27,7 +27,9 @@ std::string Expectation::describe() const {
     case Outcome::Ok: out = "completes without raising"; break;
     case Outcome::Returns: out = "returns " + to_python_repr(value); break;
     case Outcome::ReturnsAny: out = "returns one of " + describe_value_list(value); break;
-    case Outcome::ReturnsInterleaving: out = "returns an interleaving of " + std::to_string(value.size()) + " sequences"; break;
+    case Outcome::ReturnsInterleaving:
+      out = "returns an interleaving of " + std::to_string(value.size()) + " sequences";
+      break;
     case Outcome::ReturnsLength: out = "returns something of length " + std::to_string(length); break;
     case Outcome::Raises:
       out = "raises " + exc_type;
@@ -76,12 +78,14 @@ std::string Keys::describe() const {
 
 int signal_number(const std::string& name) {
   static const std::pair<const char*, int> known[] = {
-      {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},     {"SIGQUIT", SIGQUIT}, {"SIGILL", SIGILL},     {"SIGTRAP", SIGTRAP},
-      {"SIGABRT", SIGABRT}, {"SIGBUS", SIGBUS},     {"SIGFPE", SIGFPE},   {"SIGKILL", SIGKILL},   {"SIGUSR1", SIGUSR1},
-      {"SIGSEGV", SIGSEGV}, {"SIGUSR2", SIGUSR2},   {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},   {"SIGTERM", SIGTERM},
-      {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},   {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP},   {"SIGTTIN", SIGTTIN},
-      {"SIGTTOU", SIGTTOU}, {"SIGURG", SIGURG},     {"SIGXCPU", SIGXCPU}, {"SIGXFSZ", SIGXFSZ},   {"SIGVTALRM", SIGVTALRM},
-      {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH}, {"SIGIO", SIGIO},     {"SIGSYS", SIGSYS}};
+      {"SIGHUP", SIGHUP},       {"SIGINT", SIGINT},   {"SIGQUIT", SIGQUIT},   {"SIGILL", SIGILL},
+      {"SIGTRAP", SIGTRAP},     {"SIGABRT", SIGABRT}, {"SIGBUS", SIGBUS},     {"SIGFPE", SIGFPE},
+      {"SIGKILL", SIGKILL},     {"SIGUSR1", SIGUSR1}, {"SIGSEGV", SIGSEGV},   {"SIGUSR2", SIGUSR2},
+      {"SIGPIPE", SIGPIPE},     {"SIGALRM", SIGALRM}, {"SIGTERM", SIGTERM},   {"SIGCHLD", SIGCHLD},
+      {"SIGCONT", SIGCONT},     {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP},   {"SIGTTIN", SIGTTIN},
+      {"SIGTTOU", SIGTTOU},     {"SIGURG", SIGURG},   {"SIGXCPU", SIGXCPU},   {"SIGXFSZ", SIGXFSZ},
+      {"SIGVTALRM", SIGVTALRM}, {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH}, {"SIGIO", SIGIO},
+      {"SIGSYS", SIGSYS}};
   for (const auto& [n, v] : known)
     if (name == n) return v;
   return 0;
@@ -148,7 +152,8 @@ std::set<std::string> Case::required_features() const {
     if (!s.bind.empty()) out.insert("bind");
     if (s.set_form) out.insert("set");
     if (s.method == "return" || s.method == "raise") out.insert("process_end");
-    if (s.method == "exit" && !s.args.empty() && s.args[0].value("t", std::string()) != "int") out.insert("process_end");
+    if (s.method == "exit" && !s.args.empty() && s.args[0].value("t", std::string()) != "int")
+      out.insert("process_end");
     for (const auto& e : s.expects)
       if ((e.outcome == Expectation::Outcome::Returns && has_ref(e.value)) ||
           (e.outcome == Expectation::Outcome::ReturnsAny && std::any_of(e.value.begin(), e.value.end(), has_ref)))
@@ -177,8 +182,10 @@ std::set<std::string> Case::required_types() const {
 std::set<std::string> Case::required_ops() const {
   std::set<std::string> out;
   for (const auto& s : steps)
-    if (s.kind == Step::Kind::Call && !s.target.empty()) out.insert(type_of(s.target) + "." + s.method);
-    else if (s.kind == Step::Kind::Call && is_function_call(s.method)) out.insert(s.method);
+    if (s.kind == Step::Kind::Call && !s.target.empty())
+      out.insert(type_of(s.target) + "." + s.method);
+    else if (s.kind == Step::Kind::Call && is_function_call(s.method))
+      out.insert(s.method);
   return out;
 }
 
@@ -186,9 +193,12 @@ const Expectation* Case::expectation_for(const Step& step, Version v) const {
   return expectation_for_target(step, Target{v, "", ""});
 }
 
-const Expectation* Case::expectation_for_target(const Step& step, const Target& t) const { return expectation_in(step.expects, step, t); }
+const Expectation* Case::expectation_for_target(const Step& step, const Target& t) const {
+  return expectation_in(step.expects, step, t);
+}
 
-const Expectation* Case::expectation_in(const std::vector<Expectation>& expects, const Step& step, const Target& t) const {
+const Expectation* Case::expectation_in(const std::vector<Expectation>& expects, const Step& step,
+                                        const Target& t) const {
   if (expects.empty()) return nullptr;
   for (const auto& e : expects)
     if (e.keys().matches(t)) return &e;

@@ -37,8 +37,8 @@ struct ObjectDecl {
 
 struct ActorDecl {
   std::string name;
-  std::string kind;  // "process" or "thread"
-  std::string in;    // the actor the thread runs in, or the process actor that starts a process ("" = main)
+  std::string kind;             // "process" or "thread"
+  std::string in;               // the actor the thread runs in, or the process actor that starts a process ("" = main)
   std::string start = "setup";  // "setup" or "step" (started by a `start:` step of its parent)
   std::string start_method;     // a process actor's own start method ("" = the implementation's)
 };
@@ -62,16 +62,26 @@ struct Keys {
 };
 
 struct Expectation {
-  enum class Outcome { Ok, Returns, ReturnsAny, ReturnsInterleaving, ReturnsLength, Raises, Blocks, ReturnsMatching, Killed };
+  enum class Outcome {
+    Ok,
+    Returns,
+    ReturnsAny,
+    ReturnsInterleaving,
+    ReturnsLength,
+    Raises,
+    Blocks,
+    ReturnsMatching,
+    Killed
+  };
   std::optional<VersionSpec> versions;
   std::vector<std::string> start_methods, platforms;  // the other keys (see Keys)
   Outcome outcome = Outcome::Ok;
-  json value;               // Returns: the value; ReturnsAny / ReturnsInterleaving: a json array of values
-  std::uint64_t length = 0; // ReturnsLength
-  std::string exc_type;     // Raises
-  std::string exc_match;    // Raises: a regular expression searched in the message ("" = any)
+  json value;                // Returns: the value; ReturnsAny / ReturnsInterleaving: a json array of values
+  std::uint64_t length = 0;  // ReturnsLength
+  std::string exc_type;      // Raises
+  std::string exc_match;     // Raises: a regular expression searched in the message ("" = any)
   std::optional<json> exc_args;
-  double blocks = 0;        // Blocks: seconds
+  double blocks = 0;  // Blocks: seconds
   std::optional<double> min_elapsed;
   std::optional<double> max_elapsed;
   // ReturnsMatching: the value's type ("int", "str", ...), numeric bounds (typed int/float values)
@@ -101,18 +111,18 @@ struct Step {
   std::string method;
   json args = json::array();
   json kwargs = json::object();
-  std::string label;   // `as`, or the label awaited
+  std::string label;  // `as`, or the label awaited
   bool detach = false;
-  std::vector<Expectation> expects;  // empty: must complete without raising
-  std::vector<std::string> bind;        // names the result is stored under (two: a 2-tuple unpacked)
-  std::vector<std::string> bind_types;  // the spec's type of each bound name
-  bool set_form = false;                // `set: target.method` with `value`
-  json value;                           // the value assigned by a set step
-  std::vector<std::string> group;          // a group await: every label awaited (label is the first)
-  std::vector<Expectation> exactly_one;    // a group await's: exactly one of them meets this
-  std::string capture;                     // `capture: NAME`: the returned value is kept as NAME
-  int signal = 0;                          // Signal: the number
-  std::string signal_name;                 // Signal: SIGTERM
+  std::vector<Expectation> expects;      // empty: must complete without raising
+  std::vector<std::string> bind;         // names the result is stored under (two: a 2-tuple unpacked)
+  std::vector<std::string> bind_types;   // the spec's type of each bound name
+  bool set_form = false;                 // `set: target.method` with `value`
+  json value;                            // the value assigned by a set step
+  std::vector<std::string> group;        // a group await: every label awaited (label is the first)
+  std::vector<Expectation> exactly_one;  // a group await's: exactly one of them meets this
+  std::string capture;                   // `capture: NAME`: the returned value is kept as NAME
+  int signal = 0;                        // Signal: the number
+  std::string signal_name;               // Signal: SIGTERM
   SourcePos pos;
   std::string describe_call() const;  // q.get(timeout=0.2)
 };
@@ -126,7 +136,7 @@ struct Case {
   double timeout = 30;
   std::vector<ObjectDecl> objects;
   std::vector<ActorDecl> actors;
-  std::vector<Step> steps;  // `with` steps are flattened: __enter__, the nested steps, __exit__
+  std::vector<Step> steps;                         // `with` steps are flattened: __enter__, the nested steps, __exit__
   std::map<std::string, std::string> bound_types;  // names bound by steps -> their type
 
   // "Type.method" of every operation the case uses: an implementation lacking one skips the case.
@@ -156,7 +166,9 @@ inline bool is_actor_operation(const std::string& method) {
   return method == "sleep" || method == "exit" || method == "return" || method == "raise" || method == "start";
 }
 // Operations after which a process actor's end is intended.
-inline bool is_ending_operation(const std::string& method) { return method == "exit" || method == "return" || method == "raise"; }
+inline bool is_ending_operation(const std::string& method) {
+  return method == "exit" || method == "return" || method == "raise";
+}
 // A module-level call (spec/api.yaml `functions`).
 inline bool is_function_call(const std::string& method) { return method.starts_with("multiprocessing."); }
 

@@ -3,23 +3,23 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
 
 #include "pattern.hpp"
 
@@ -84,13 +84,13 @@ using NodeP = std::shared_ptr<const YNode>;
 struct YNode {
   enum class Kind { Null, Scalar, Seq, Map };
   Kind kind = Kind::Null;
-  std::string tag;    // "?" for a plain scalar or null, "!" for a quoted one, else the explicit tag
-  std::string value;  // Scalar
-  std::vector<NodeP> items;                     // Seq
-  std::vector<std::pair<NodeP, NodeP>> entries; // Map: scalar keys, no two alike
-  std::size_t offset = 0;  // where it starts in the text
-  std::uint64_t size = 1;  // nodes in this subtree, aliases expanded
-  int height = 0;          // levels of collections in this subtree: a scalar 0, [] 1
+  std::string tag;           // "?" for a plain scalar or null, "!" for a quoted one, else the explicit tag
+  std::string value;         // Scalar
+  std::vector<NodeP> items;  // Seq
+  std::vector<std::pair<NodeP, NodeP>> entries;  // Map: scalar keys, no two alike
+  std::size_t offset = 0;                        // where it starts in the text
+  std::uint64_t size = 1;                        // nodes in this subtree, aliases expanded
+  int height = 0;                                // levels of collections in this subtree: a scalar 0, [] 1
 
   bool is_null() const { return kind == Kind::Null; }
   bool is_scalar() const { return kind == Kind::Scalar; }
@@ -117,8 +117,9 @@ class Budget {
   bool fits(std::uint64_t n) const { return n <= limit_ - used_; }
   void take(std::uint64_t n, const Source& src, std::size_t offset) {
     if (n > limit_ - used_)
-      throw CaseError(src.at(offset), "more than " + std::to_string(limit_) +
-                              " items (YAML nodes, aliases expanded, and $range items count; --max-generated-items)");
+      throw CaseError(src.at(offset),
+                      "more than " + std::to_string(limit_) +
+                          " items (YAML nodes, aliases expanded, and $range items count; --max-generated-items)");
     used_ += n;
   }
 
@@ -133,10 +134,14 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, unsigned* cp) {
   std::size_t len;
   unsigned v, min;
   if (c < 0x80) return *cp = c, 1;
-  if ((c & 0xE0) == 0xC0) len = 2, v = c & 0x1F, min = 0x80;
-  else if ((c & 0xF0) == 0xE0) len = 3, v = c & 0x0F, min = 0x800;
-  else if ((c & 0xF8) == 0xF0) len = 4, v = c & 0x07, min = 0x10000;
-  else return 0;
+  if ((c & 0xE0) == 0xC0)
+    len = 2, v = c & 0x1F, min = 0x80;
+  else if ((c & 0xF0) == 0xE0)
+    len = 3, v = c & 0x0F, min = 0x800;
+  else if ((c & 0xF8) == 0xF0)
+    len = 4, v = c & 0x07, min = 0x10000;
+  else
+    return 0;
   if (i + len > s.size()) return 0;
   for (std::size_t k = 1; k < len; ++k) {
     const auto b = static_cast<unsigned char>(s[i + k]);
@@ -168,13 +173,15 @@ void check_text(const Source& src) {
     if (n == 0)
       throw CaseError(src.at(i), "not valid UTF-8: byte " + hex_byte(static_cast<unsigned char>(s[i])) +
                                      " (a case file is UTF-8 text)");
-    bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F || (cp >= 0x80 && cp < 0xA0 && cp != 0x85) ||
-                   cp == 0xFFFE || cp == 0xFFFF;
+    bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F ||
+                   (cp >= 0x80 && cp < 0xA0 && cp != 0x85) || cp == 0xFFFE || cp == 0xFFFF;
     if (control) {
       char buf[16];
       std::snprintf(buf, sizeof buf, "U+%04X", cp);
-      throw CaseError(src.at(i), std::string("control character ") + buf +
-                                     " in the text: YAML allows only tab and line breaks (write it as an escape in a double-quoted string)");
+      throw CaseError(
+          src.at(i),
+          std::string("control character ") + buf +
+              " in the text: YAML allows only tab and line breaks (write it as an escape in a double-quoted string)");
     }
     i += n;
   }
@@ -199,7 +206,8 @@ class TreeBuilder final : public YAML::EventHandler {
   NodeP root() const { return root_; }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
-    if (documents_++ > 0) throw CaseError(src_.at(mark), "a second YAML document starts here: a case file holds exactly one");
+    if (documents_++ > 0)
+      throw CaseError(src_.at(mark), "a second YAML document starts here: a case file holds exactly one");
   }
   void OnDocumentEnd() override {}
 
@@ -212,14 +220,17 @@ class TreeBuilder final : public YAML::EventHandler {
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = anchors_.find(anchor);
     // yaml-cpp registers an anchor when its node starts; ours is complete only when it ends.
-    if (it == anchors_.end()) throw CaseError(src_.at(mark), "an alias inside the node it refers to (a recursive alias)");
+    if (it == anchors_.end())
+      throw CaseError(src_.at(mark), "an alias inside the node it refers to (a recursive alias)");
     const NodeP& target = it->second;
-    if (static_cast<int>(stack_.size()) + target->height > max_depth_) throw CaseError(src_.at(mark), nesting_error(max_depth_));
+    if (static_cast<int>(stack_.size()) + target->height > max_depth_)
+      throw CaseError(src_.at(mark), nesting_error(max_depth_));
     budget_.take(target->size, src_, mark.pos > 0 ? static_cast<std::size_t>(mark.pos) : 0);
     attach(target, mark.pos > 0 ? static_cast<std::size_t>(mark.pos) : 0);
   }
 
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, const std::string& value) override {
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
     // The text is UTF-8; an escape can still make a string that is not (yaml-cpp refuses most).
     if (!valid_utf8(value)) throw CaseError(src_.at(mark), "this string is not valid UTF-8 once its escapes are read");
     auto n = make(YNode::Kind::Scalar, mark);
@@ -228,11 +239,13 @@ class TreeBuilder final : public YAML::EventHandler {
     finish(n, anchor);
   }
 
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
     open(YNode::Kind::Seq, mark, tag, anchor);
   }
   void OnSequenceEnd() override { close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
     open(YNode::Kind::Map, mark, tag, anchor);
   }
   void OnMapEnd() override { close(); }
@@ -241,8 +254,8 @@ class TreeBuilder final : public YAML::EventHandler {
   struct Open {
     std::shared_ptr<YNode> node;
     YAML::anchor_t anchor;
-    NodeP key;                                         // a mapping's key waiting for its value
-    std::unordered_map<std::string, std::size_t> keys; // a mapping's keys: where each is
+    NodeP key;                                          // a mapping's key waiting for its value
+    std::unordered_map<std::string, std::size_t> keys;  // a mapping's keys: where each is
   };
 
   std::shared_ptr<YNode> make(YNode::Kind kind, const YAML::Mark& mark) {
@@ -298,7 +311,8 @@ class TreeBuilder final : public YAML::EventHandler {
       auto [it, fresh] = parent.keys.emplace(n->value, offset);
       if (!fresh) {
         const SourcePos first = src_.at(it->second);
-        throw CaseError(at, "duplicate key '" + brief(n->value) + "' (first at " + std::to_string(first.line) + ":" + std::to_string(first.column) + ")");
+        throw CaseError(at, "duplicate key '" + brief(n->value) + "' (first at " + std::to_string(first.line) + ":" +
+                                std::to_string(first.column) + ")");
       }
       parent.key = n;
       return;
@@ -339,9 +353,7 @@ NodeP read_tree(const Source& src, const Limits& limits, Budget& budget) {
 
 // ---- YAML scalars to typed values (YAML 1.2 core schema resolution for plain scalars) ----
 
-bool all_of_class(std::string_view s, bool (*ok)(char)) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), ok);
-}
+bool all_of_class(std::string_view s, bool (*ok)(char)) { return !s.empty() && std::all_of(s.begin(), s.end(), ok); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_hex_digit(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool is_oct_digit(char c) { return c >= '0' && c <= '7'; }
@@ -408,8 +420,10 @@ json plain_scalar(const std::string& s) {
   if (s == "true" || s == "True" || s == "TRUE") return make_bool(true);
   if (s == "false" || s == "False" || s == "FALSE") return make_bool(false);
   if (is_int_text(s)) return make_int(s);
-  if (s.starts_with("0x") && all_of_class(std::string_view(s).substr(2), is_hex_digit)) return make_int(radix_to_decimal(std::string_view(s).substr(2), 16));
-  if (s.starts_with("0o") && all_of_class(std::string_view(s).substr(2), is_oct_digit)) return make_int(radix_to_decimal(std::string_view(s).substr(2), 8));
+  if (s.starts_with("0x") && all_of_class(std::string_view(s).substr(2), is_hex_digit))
+    return make_int(radix_to_decimal(std::string_view(s).substr(2), 16));
+  if (s.starts_with("0o") && all_of_class(std::string_view(s).substr(2), is_oct_digit))
+    return make_int(radix_to_decimal(std::string_view(s).substr(2), 8));
   if (is_float_text(s) || is_special_float(s)) return make_float(parse_float(s));
   return make_str(s);
 }
@@ -505,7 +519,8 @@ class ValueReader {
           fail(src_, n, e.what());
         }
       }
-      fail(src_, n, "unsupported YAML tag '" + brief(tag) + "' (values use plain scalars and $-forms; see spec/values.md)");
+      fail(src_, n,
+           "unsupported YAML tag '" + brief(tag) + "' (values use plain scalars and $-forms; see spec/values.md)");
     }
     if (n->is_seq()) {
       json items = json::array();
@@ -522,7 +537,8 @@ class ValueReader {
   }
 
   // A number of seconds: finite, >= 0 (> 0 unless zero_ok), at most `max` (named by max_what).
-  double duration(const YNode* n, const std::string& what, bool zero_ok, double max, const std::string& max_what) const {
+  double duration(const YNode* n, const std::string& what, bool zero_ok, double max,
+                  const std::string& max_what) const {
     json v = read(n);
     double d = 0;
     if (v["t"] != "int" && v["t"] != "float") fail(src_, n, what + " must be a number of seconds");
@@ -533,11 +549,14 @@ class ValueReader {
     }
     if (!std::isfinite(d)) {
       const std::string& shown = v["v"].get_ref<const std::string&>();
-      fail(src_, n, what + " must be a finite number of seconds, not " +
-                        (shown.size() > 24 ? "an integer of " + std::to_string(shown.size()) + " digits" : shown));
+      fail(src_, n,
+           what + " must be a finite number of seconds, not " +
+               (shown.size() > 24 ? "an integer of " + std::to_string(shown.size()) + " digits" : shown));
     }
-    if (d < 0 || (d == 0 && !zero_ok)) fail(src_, n, what + " must be " + (zero_ok ? "at least 0" : "more than 0") + " seconds");
-    if (d > max) fail(src_, n, what + " of " + format_float(d) + " s is more than " + max_what + " (" + format_float(max) + " s)");
+    if (d < 0 || (d == 0 && !zero_ok))
+      fail(src_, n, what + " must be " + (zero_ok ? "at least 0" : "more than 0") + " seconds");
+    if (d > max)
+      fail(src_, n, what + " of " + format_float(d) + " s is more than " + max_what + " (" + format_float(max) + " s)");
     return d;
   }
 
@@ -566,7 +585,8 @@ class ValueReader {
     const std::string& text = v["v"].get_ref<const std::string&>();
     std::int64_t out = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    if (ec != std::errc() || p != text.data() + text.size()) fail(src_, n, std::string(what) + ": integer out of range");
+    if (ec != std::errc() || p != text.data() + text.size())
+      fail(src_, n, std::string(what) + ": integer out of range");
     return out;
   }
 
@@ -593,12 +613,14 @@ class ValueReader {
       }
       return v;
     }
-    if (key == "$tuple" || key == "$set" || key == "$frozenset") return {{"t", key.substr(1)}, {"v", read_list(arg, key)}};
+    if (key == "$tuple" || key == "$set" || key == "$frozenset")
+      return {{"t", key.substr(1)}, {"v", read_list(arg, key)}};
     if (key == "$dict") {
       if (!arg->is_seq()) fail(src_, arg, "$dict takes a sequence of [key, value] pairs");
       json items = json::array();
       for (const auto& pair : arg->items) {
-        if (!pair->is_seq() || pair->items.size() != 2) fail(src_, pair.get(), "$dict item must be a [key, value] pair");
+        if (!pair->is_seq() || pair->items.size() != 2)
+          fail(src_, pair.get(), "$dict item must be a [key, value] pair");
         items.push_back(json::array({read(pair->items[0].get()), read(pair->items[1].get())}));
       }
       return {{"t", "dict"}, {"v", items}};
@@ -620,11 +642,13 @@ class ValueReader {
     if (key == "$payload") {
       const YNode* size_node = arg->get("size");
       const YNode* seed_node = arg->get("seed");
-      if (!arg->is_map() || !size_node || !seed_node || arg->entries.size() != 2) fail(src_, arg, "$payload takes {size: N, seed: S}");
+      if (!arg->is_map() || !size_node || !seed_node || arg->entries.size() != 2)
+        fail(src_, arg, "$payload takes {size: N, seed: S}");
       std::uint64_t size = read_count(size_node, "$payload size"), seed = read_count(seed_node, "$payload seed");
       if (size > limits_.payload_bytes)
-        fail(src_, size_node, "$payload of " + std::to_string(size) + " bytes is more than " + std::to_string(limits_.payload_bytes) +
-                                  " (--max-payload-bytes)");
+        fail(src_, size_node,
+             "$payload of " + std::to_string(size) + " bytes is more than " + std::to_string(limits_.payload_bytes) +
+                 " (--max-payload-bytes)");
       return {{"t", "payload"}, {"size", size}, {"seed", seed}};
     }
     if (key == "$unpicklable") return {{"t", "unpicklable"}};
@@ -724,7 +748,8 @@ void for_each_expectation(const YNode* root, Fn fn) {
     const YNode* expect = step->get("expect");
     for (const YNode* x : {expect, step->get("exactly_one")}) {
       if (!x) continue;
-      if (!x->is_seq()) fn(x);
+      if (!x->is_seq())
+        fn(x);
       else
         for (const auto& e : x->items) fn(e.get());
     }
@@ -733,14 +758,15 @@ void for_each_expectation(const YNode* root, Fn fn) {
 
 // The schema says "exactly one outcome" with oneOf, whose failure message names no key; this says which.
 void check_outcome_keys(const Source& src, const YNode* root) {
-  static const char* outcomes[] = {"returns",  "returns_any", "returns_interleaving", "returns_length", "ok", "raises", "blocks",
-                                   "returns_matching", "killed"};
+  static const char* outcomes[] = {"returns", "returns_any", "returns_interleaving", "returns_length", "ok",
+                                   "raises",  "blocks",      "returns_matching",     "killed"};
   for_each_expectation(root, [&](const YNode* e) {
     if (!e->is_map()) return;
     std::string found;
     for (const char* key : outcomes)
       if (e->get(key)) found += found.empty() ? std::string(key) : std::string("' and '") + key;
-    if (found.find("' and '") != std::string::npos) fail(src, e, "expect has '" + found + "': an expectation has exactly one outcome");
+    if (found.find("' and '") != std::string::npos)
+      fail(src, e, "expect has '" + found + "': an expectation has exactly one outcome");
   });
 }
 
@@ -758,7 +784,9 @@ void check_finite_durations(const Source& src, const YNode* root) {
       }
     }
     if (!finite)
-      fail(src, n, std::string(what) + " must be a finite number of seconds, not " + (n->value.size() > 24 ? n->value.substr(0, 24) + "..." : n->value));
+      fail(src, n,
+           std::string(what) + " must be a finite number of seconds, not " +
+               (n->value.size() > 24 ? n->value.substr(0, 24) + "..." : n->value));
   };
   check(root->get("timeout"), "timeout");
   for_each_expectation(root, [&](const YNode* e) {
@@ -801,7 +829,8 @@ class CaseBuilder {
     if (const YNode* output = root_->get("output"))
       for (const auto& o : output->items) c.output.push_back(output_at(o.get()));
     c.timeout = std::min(c.timeout, limits_.case_timeout);
-    if (const YNode* t = root_->get("timeout")) c.timeout = values_.duration(t, "timeout", false, limits_.case_timeout, "--max-case-timeout");
+    if (const YNode* t = root_->get("timeout"))
+      c.timeout = values_.duration(t, "timeout", false, limits_.case_timeout, "--max-case-timeout");
     timeout_ = c.timeout;
     names_.insert("main");
     if (const YNode* objects = root_->get("objects"))
@@ -858,13 +887,17 @@ class CaseBuilder {
   void check_held(const Case& c, const std::string& actor, const std::string& name, const YNode* n) {
     const std::string p = process_of(c, actor);
     if (!holds_[p].contains(name))
-      fail(src_, n, "actor '" + actor + "' does not hold '" + name + "'" + (p == actor ? "" : " (its process '" + p + "' does not)") +
-                        ": a process holds the objects it was given when it started, what its actors bound, and the Process objects of the "
-                        "children it started");
+      fail(src_, n,
+           "actor '" + actor + "' does not hold '" + name + "'" +
+               (p == actor ? "" : " (its process '" + p + "' does not)") +
+               ": a process holds the objects it was given when it started, what its actors bound, and the Process "
+               "objects of the "
+               "children it started");
   }
 
   void claim_name(const std::string& name, const YNode* n) {
-    if (!names_.insert(name).second) fail(src_, n, "name '" + name + "' is used twice (objects and actors share one namespace)");
+    if (!names_.insert(name).second)
+      fail(src_, n, "name '" + name + "' is used twice (objects and actors share one namespace)");
   }
 
   // holder: the actor whose call carries the values (its process must hold every $ref); none in setup.
@@ -926,7 +959,9 @@ class CaseBuilder {
     }
     const std::size_t wanted = type->makes.empty() ? 1 : type->makes.size();
     if (o.names.size() != wanted)
-      fail(src_, name, wanted == 1 ? "only a Pipe has two names" : "a " + o.type + " is named by a list of " + std::to_string(wanted) + " names, one per end");
+      fail(src_, name,
+           wanted == 1 ? "only a Pipe has two names"
+                       : "a " + o.type + " is named by a list of " + std::to_string(wanted) + " names, one per end");
     for (std::size_t i = 0; i < o.names.size(); ++i) {
       claim_name(o.names[i], name);
       o.name_types.push_back(type->makes.empty() ? o.type : type->makes[i]);
@@ -947,14 +982,16 @@ class CaseBuilder {
       if (a.kind != "process") fail(src_, sm, "only a process actor has a start_method");
       a.start_method = text(sm);
     }
-    if (a.start == "step" && a.kind != "process") fail(src_, n->get("start"), "only a process actor is started by a step (a thread starts with its process)");
+    if (a.start == "step" && a.kind != "process")
+      fail(src_, n->get("start"), "only a process actor is started by a step (a thread starts with its process)");
     if (const YNode* in = n->get("in")) {
       a.in = text(in);
       bool ok = a.in == "main";
       for (const auto& other : c.actors) ok = ok || (other.name == a.in && other.kind == "process");
       if (!ok) fail(src_, in, "'" + a.in + "' is not main or a process actor declared before");
       if (a.kind == "process" && a.in != "main" && a.start != "step")
-        fail(src_, in, "a process actor started by another process actor has start: step (its parent starts it in a step)");
+        fail(src_, in,
+             "a process actor started by another process actor has start: step (its parent starts it in a step)");
     } else if (a.kind == "thread") {
       a.in = "main";
     }
@@ -1024,13 +1061,16 @@ class CaseBuilder {
       e.outcome = O::Ok;
     }
     if (const YNode* a = n->get("after")) e.after = text(a);
-    if (e.outcome == O::Killed && n->get("elapsed")) fail(src_, n->get("elapsed"), "elapsed does not go with killed (a killed call has no result)");
+    if (e.outcome == O::Killed && n->get("elapsed"))
+      fail(src_, n->get("elapsed"), "elapsed does not go with killed (a killed call has no result)");
     check_captured(e.value, n);
     if (const YNode* el = n->get("elapsed")) {
-      if (e.outcome == O::Blocks) fail(src_, el, "elapsed does not go with blocks (a blocked call has no elapsed time yet)");
+      if (e.outcome == O::Blocks)
+        fail(src_, el, "elapsed does not go with blocks (a blocked call has no elapsed time yet)");
       if (const YNode* m = el->get("min")) e.min_elapsed = window(m, "elapsed.min", true);
       if (const YNode* m = el->get("max")) e.max_elapsed = window(m, "elapsed.max", false);
-      if (e.min_elapsed && e.max_elapsed && *e.min_elapsed > *e.max_elapsed) fail(src_, el, "elapsed min is greater than max");
+      if (e.min_elapsed && e.max_elapsed && *e.min_elapsed > *e.max_elapsed)
+        fail(src_, el, "elapsed min is greater than max");
     }
     return e;
   }
@@ -1043,18 +1083,23 @@ class CaseBuilder {
     } else {
       for (const char* key : {"versions", "start_methods", "platforms"})
         if (const YNode* v = n->get(key))
-          fail(src_, v, std::string("a single expectation has no ") + key + "; use a list of keyed expectations (the first that matches applies)");
+          fail(src_, v,
+               std::string("a single expectation has no ") + key +
+                   "; use a list of keyed expectations (the first that matches applies)");
       out.push_back(expectation_at(n));
     }
     // Every item but the last says what it is for; the last may say nothing (it is for the rest).
     for (std::size_t i = 0; i + 1 < out.size(); ++i)
       if (out[i].keys().empty())
-        fail(src_, n->items[i].get(), "an expectation of a list that is not the last has versions, start_methods or platforms (else the ones after it never apply)");
+        fail(src_, n->items[i].get(),
+             "an expectation of a list that is not the last has versions, start_methods or platforms (else the ones "
+             "after it never apply)");
     return out;
   }
 
   static bool any_blocks(const std::vector<Expectation>& es) {
-    return std::any_of(es.begin(), es.end(), [](const Expectation& e) { return e.outcome == Expectation::Outcome::Blocks; });
+    return std::any_of(es.begin(), es.end(),
+                       [](const Expectation& e) { return e.outcome == Expectation::Outcome::Blocks; });
   }
 
   // Actor operations: sleep takes one duration within the case's timeout; exit an optional code.
@@ -1068,7 +1113,8 @@ class CaseBuilder {
       if (args && args->items.size() > 1) fail(src_, args, "exit takes args: [] or [code]");
       if (!s.args.empty()) {
         const std::string t = s.args[0]["t"];
-        if (t != "int" && t != "none" && t != "str") fail(src_, args->items[0].get(), "exit's code is an int, None or a str (as sys.exit takes)");
+        if (t != "int" && t != "none" && t != "str")
+          fail(src_, args->items[0].get(), "exit's code is an int, None or a str (as sys.exit takes)");
       }
     } else if (s.method == "return") {
       if (args && args->items.size() > 0) fail(src_, args, "return takes no args");
@@ -1084,7 +1130,9 @@ class CaseBuilder {
       std::vector<std::string> known;
       if (const auto* t = api_.type(type))
         for (const auto& [name, o] : t->ops) known.push_back(name);
-      fail(src_, n->get("call"), type + " has no operation '" + s.method + "' (spec/api.yaml lists " + (known.empty() ? "none" : join(known)) + ")");
+      fail(src_, n->get("call"),
+           type + " has no operation '" + s.method + "' (spec/api.yaml lists " +
+               (known.empty() ? "none" : join(known)) + ")");
     }
     if (op->attribute && (!s.args.empty() || !s.kwargs.empty()))
       fail(src_, n->get("call"), type + "." + s.method + " is an attribute: it is read with no args or kwargs");
@@ -1097,17 +1145,20 @@ class CaseBuilder {
     const ActorDecl* a = c.actor(name);
     if (!a || a->kind != "process" || a->start != "step")
       fail(src_, start, "'" + name + "' is not a process actor declared with start: step");
-    if (started_.contains(name) || tried_start_.contains(name)) fail(src_, start, "actor '" + name + "' is started twice");
+    if (started_.contains(name) || tried_start_.contains(name))
+      fail(src_, start, "actor '" + name + "' is started twice");
     s.actor = a->in.empty() ? "main" : a->in;
     if (const YNode* actor = n->get("actor"); actor && text(actor) != s.actor)
       fail(src_, actor, "'" + name + "' is started by its parent '" + s.actor + "'");
-    if (s.actor != "main" && !started_.contains(s.actor)) fail(src_, start, "its parent '" + s.actor + "' is not started yet");
+    if (s.actor != "main" && !started_.contains(s.actor))
+      fail(src_, start, "its parent '" + s.actor + "' is not started yet");
     if (exited_.contains(s.actor)) fail(src_, start, "its parent '" + s.actor + "' has already exited");
     check_idle(s.actor, n);
     s.method = "start";
     s.args = json::array({make_str(name)});
     for (const auto& e : s.expects)
-      if (e.outcome != Expectation::Outcome::Raises && e.outcome != Expectation::Outcome::Ok && e.outcome != Expectation::Outcome::Returns)
+      if (e.outcome != Expectation::Outcome::Raises && e.outcome != Expectation::Outcome::Ok &&
+          e.outcome != Expectation::Outcome::Returns)
         fail(src_, n->get("expect"), "a start step returns None or raises");
     tried_start_.insert(name);
     // Expected to start on some version: later steps may use it (where the start raised, the case
@@ -1119,7 +1170,7 @@ class CaseBuilder {
       started_.insert(name);
       for (const auto& held : holds_[s.actor])  // every object the parent's process holds now, but Process objects
         if (c.type_of(held) != "Process") holds_[name].insert(held);
-      holds_[s.actor].insert(name);    // and the parent holds the child's Process
+      holds_[s.actor].insert(name);  // and the parent holds the child's Process
       for (const auto& t : c.actors)
         if (t.kind == "thread" && t.in == name) started_.insert(t.name);
     }
@@ -1136,7 +1187,8 @@ class CaseBuilder {
       if (bind_type) fail(src_, bind_type, "bind_type without bind");
       return;
     }
-    if (s.set_form || (s.target.empty() && !is_function_call(s.method))) fail(src_, bind, "only a call of a method or a function binds its result");
+    if (s.set_form || (s.target.empty() && !is_function_call(s.method)))
+      fail(src_, bind, "only a call of a method or a function binds its result");
     if (bind->is_seq())
       for (const auto& x : bind->items) s.bind.push_back(text(x.get()));
     else
@@ -1150,10 +1202,13 @@ class CaseBuilder {
       for (const auto& t : types)
         if (!api_.type(t)) fail(src_, bind_type, "bind_type '" + t + "' is not a type of spec/api.yaml");
     }
-    if (types.empty()) fail(src_, bind, "bind needs bind_type: spec/api.yaml does not say what " + s.describe_call() + " returns (returns_type)");
+    if (types.empty())
+      fail(src_, bind,
+           "bind needs bind_type: spec/api.yaml does not say what " + s.describe_call() + " returns (returns_type)");
     if (types.size() != s.bind.size())
-      fail(src_, bind, "bind names " + std::to_string(s.bind.size()) + " and the result has " + std::to_string(types.size()) +
-                           " (" + join(types) + ")");
+      fail(src_, bind,
+           "bind names " + std::to_string(s.bind.size()) + " and the result has " + std::to_string(types.size()) +
+               " (" + join(types) + ")");
     const std::string p = process_of(c, s.actor);
     for (std::size_t i = 0; i < s.bind.size(); ++i) {
       claim_name(s.bind[i], bind);
@@ -1177,11 +1232,13 @@ class CaseBuilder {
       enter.pos = src_.at(n->offset);
       enter.target = text(with);
       if (const YNode* actor = n->get("actor")) enter.actor = text(actor);
-      if (enter.actor != "main" && !actors_.contains(enter.actor)) fail(src_, n->get("actor"), "unknown actor '" + enter.actor + "'");
+      if (enter.actor != "main" && !actors_.contains(enter.actor))
+        fail(src_, n->get("actor"), "unknown actor '" + enter.actor + "'");
       const std::string type = c.type_of(enter.target);
       if (type.empty()) fail(src_, with, "unknown object '" + enter.target + "'");
       const ApiRegistry::Type* t = api_.type(type);
-      if (!t || !t->context_manager) fail(src_, with, type + " is not a context manager in spec/api.yaml (context_manager: true)");
+      if (!t || !t->context_manager)
+        fail(src_, with, type + " is not a context manager in spec/api.yaml (context_manager: true)");
       check_held(c, enter.actor, enter.target, with);
       check_idle(enter.actor, n);
       enter.method = "__enter__";
@@ -1200,7 +1257,8 @@ class CaseBuilder {
 
   void check_idle(const std::string& actor, const YNode* n) {
     for (const auto& [label, node] : in_flight_)
-      if (label_actor_[label] == actor) fail(src_, n, "actor '" + actor + "' is busy with call '" + label + "': await it first");
+      if (label_actor_[label] == actor)
+        fail(src_, n, "actor '" + actor + "' is busy with call '" + label + "': await it first");
   }
 
   // The schema allows every key of a call step on each form; each form takes only its own.
@@ -1230,7 +1288,8 @@ class CaseBuilder {
     if (s.actor != "main" && !actors_.contains(s.actor)) fail(src_, n->get("actor"), "unknown actor '" + s.actor + "'");
     if (exited_.contains(s.actor)) fail(src_, n, "actor '" + s.actor + "' has already exited");
     check_not_killed(s.actor, n);
-    if (s.actor != "main" && !started_.contains(s.actor)) fail(src_, n, "actor '" + s.actor + "' is not started yet (its start step comes later)");
+    if (s.actor != "main" && !started_.contains(s.actor))
+      fail(src_, n, "actor '" + s.actor + "' is not started yet (its start step comes later)");
     const YNode* set_node = n->get("set");
     const YNode* call_node = set_node ? set_node : n->get("call");
     const std::string call = text(call_node);
@@ -1260,12 +1319,17 @@ class CaseBuilder {
       returns_type_ = f->second.returns_type;
     } else if (dot == std::string::npos) {
       s.method = call;
-      if (!is_actor_operation(s.method)) fail(src_, call_node, "'" + call + "' is not an actor operation (sleep, exit, return, raise); write OBJECT.METHOD or multiprocessing.FUNCTION");
+      if (!is_actor_operation(s.method))
+        fail(src_, call_node,
+             "'" + call +
+                 "' is not an actor operation (sleep, exit, return, raise); write OBJECT.METHOD or "
+                 "multiprocessing.FUNCTION");
       if (s.method == "start") fail(src_, call_node, "start an actor with `start: NAME`");
       if (is_ending_operation(s.method)) {
         if (s.actor == "main") fail(src_, call_node, "main cannot " + s.method + ": it is the controller");
         const ActorDecl* a = c.actor(s.actor);
-        if (s.method != "exit" && a && a->kind != "process") fail(src_, call_node, s.method + " ends a process actor's target; '" + s.actor + "' is a thread");
+        if (s.method != "exit" && a && a->kind != "process")
+          fail(src_, call_node, s.method + " ends a process actor's target; '" + s.actor + "' is a thread");
         exited_.insert(s.actor);
       }
       check_actor_operation(s, n);
@@ -1289,19 +1353,23 @@ class CaseBuilder {
     if (blocks && !std::all_of(s.expects.begin(), s.expects.end(),
                                [](const Expectation& e) { return e.outcome == Expectation::Outcome::Blocks; }))
       fail(src_, expect, "a step that blocks on one version must block on all (give the outcome in its await)");
-    if ((s.detach || blocks) && s.label.empty()) fail(src_, n, "a call that stays in flight (detach or blocks) needs 'as'");
+    if ((s.detach || blocks) && s.label.empty())
+      fail(src_, n, "a call that stays in flight (detach or blocks) needs 'as'");
     if (s.detach && !s.expects.empty()) fail(src_, expect, "a detached call is checked by its await, not here");
-    if ((s.detach || blocks) && !s.bind.empty()) fail(src_, n->get("bind"), "a call that binds is awaited at once (no detach or blocks)");
+    if ((s.detach || blocks) && !s.bind.empty())
+      fail(src_, n->get("bind"), "a call that binds is awaited at once (no detach or blocks)");
     capture_at(s, n);
     if (s.detach || blocks) {
       for (const auto& [label, node] : in_flight_)
         if (label_actor_[label] == s.actor)
-          fail(src_, n, "actor '" + s.actor + "' already has call '" + label + "' in flight: an actor makes one call at a time");
+          fail(src_, n,
+               "actor '" + s.actor + "' already has call '" + label + "' in flight: an actor makes one call at a time");
       in_flight_.emplace(s.label, n);
       label_actor_[s.label] = s.actor;
     } else {
       for (const auto& [label, node] : in_flight_)
-        if (label_actor_[label] == s.actor) fail(src_, n, "actor '" + s.actor + "' is busy with call '" + label + "': await it first");
+        if (label_actor_[label] == s.actor)
+          fail(src_, n, "actor '" + s.actor + "' is busy with call '" + label + "': await it first");
     }
     return s;
   }
@@ -1326,7 +1394,8 @@ class CaseBuilder {
 
   Pattern checked_pattern(const YNode* m, const std::string& what) {
     const std::string& p = text(m);
-    if (p.size() > kMaxPatternChars) fail(src_, m, what + ": a pattern of more than " + std::to_string(kMaxPatternChars) + " characters");
+    if (p.size() > kMaxPatternChars)
+      fail(src_, m, what + ": a pattern of more than " + std::to_string(kMaxPatternChars) + " characters");
     try {
       return Pattern(p);
     } catch (const PatternError& err) {
@@ -1354,13 +1423,15 @@ class CaseBuilder {
     for (const char* key : {"min", "max"}) {
       const YNode* b = m->get(key);
       if (!b) continue;
-      if (!number) fail(src_, b, std::string("returns_matching: ") + key + " goes with type int or float, not " + e.match_type);
+      if (!number)
+        fail(src_, b, std::string("returns_matching: ") + key + " goes with type int or float, not " + e.match_type);
       json v = values_.read(b);
       if (v["t"] == "float" && !std::isfinite(parse_float(v["v"].get<std::string>())))
         fail(src_, b, std::string("returns_matching: ") + key + " must be finite");
       (std::string_view(key) == "min" ? e.match_min : e.match_max) = v;
     }
-    if (e.match_min && e.match_max && compare_numbers(*e.match_max, *e.match_min) < 0) fail(src_, m, "returns_matching: min is greater than max");
+    if (e.match_min && e.match_max && compare_numbers(*e.match_max, *e.match_min) < 0)
+      fail(src_, m, "returns_matching: min is greater than max");
     if (const YNode* re = m->get("match")) {
       if (e.match_type != "str") fail(src_, re, "returns_matching: match goes with type str, not " + e.match_type);
       checked_pattern(re, "match");
@@ -1373,7 +1444,9 @@ class CaseBuilder {
     if (v.is_object() && v.value("t", json()) == "captured") {
       const std::string name = v["name"].get<std::string>();
       if (!captures_.contains(name))
-        fail(src_, n, "$captured '" + brief(name) + "' is not captured by an earlier step (capture: NAME on a call or an await)");
+        fail(
+            src_, n,
+            "$captured '" + brief(name) + "' is not captured by an earlier step (capture: NAME on a call or an await)");
       return;
     }
     if (v.is_array() || v.is_object())
@@ -1386,7 +1459,8 @@ class CaseBuilder {
     if (!cap) return;
     if (s.detach) fail(src_, cap, "a detached call's value is captured by its await");
     for (const auto& e : s.expects)
-      if (e.outcome == Expectation::Outcome::Raises || e.outcome == Expectation::Outcome::Blocks || e.outcome == Expectation::Outcome::Killed)
+      if (e.outcome == Expectation::Outcome::Raises || e.outcome == Expectation::Outcome::Blocks ||
+          e.outcome == Expectation::Outcome::Killed)
         fail(src_, cap, "capture keeps a returned value: this step expects no return");
     s.capture = text(cap);
     if (!captures_.insert(s.capture).second) fail(src_, cap, "capture '" + s.capture + "' is made twice");
@@ -1395,7 +1469,9 @@ class CaseBuilder {
   // A process actor killed by a SIGKILL of the case makes no more calls (nor do its threads).
   void check_not_killed(const std::string& actor, const YNode* n) {
     auto it = killed_.find(process_of_actor(actor));
-    if (it != killed_.end()) fail(src_, n, "actor '" + actor + "' is gone: its process was killed by the signal at line " + std::to_string(it->second));
+    if (it != killed_.end())
+      fail(src_, n,
+           "actor '" + actor + "' is gone: its process was killed by the signal at line " + std::to_string(it->second));
   }
 
   std::string process_of_actor(const std::string& actor) const {
@@ -1407,14 +1483,21 @@ class CaseBuilder {
     s.kind = Step::Kind::Signal;
     s.signal_name = text(sig);
     s.signal = signal_number(s.signal_name);
-    if (s.signal == 0) fail(src_, sig, "unknown signal '" + brief(s.signal_name) + "' (SIGTERM, SIGKILL, SIGINT, SIGUSR1, ...)");
+    if (s.signal == 0)
+      fail(src_, sig, "unknown signal '" + brief(s.signal_name) + "' (SIGTERM, SIGKILL, SIGINT, SIGUSR1, ...)");
     s.actor = text(n->get("actor"));
     const YNode* actor = n->get("actor");
     bool process = false;
     for (const auto& a : c.actors) process = process || (a.name == s.actor && a.kind == "process");
-    if (!process) fail(src_, actor, "a signal goes to a process actor; '" + s.actor + "' is " + (s.actor == "main" ? "the controller" : actors_.contains(s.actor) ? "a thread" : "no actor"));
+    if (!process)
+      fail(src_, actor,
+           "a signal goes to a process actor; '" + s.actor + "' is " +
+               (s.actor == "main"           ? "the controller"
+                : actors_.contains(s.actor) ? "a thread"
+                                            : "no actor"));
     if (exited_.contains(s.actor)) fail(src_, actor, "actor '" + s.actor + "' has already exited");
-    if (!started_.contains(s.actor)) fail(src_, actor, "actor '" + s.actor + "' is not started yet (its start step comes later)");
+    if (!started_.contains(s.actor))
+      fail(src_, actor, "actor '" + s.actor + "' is not started yet (its start step comes later)");
     check_not_killed(s.actor, actor);
     for (const auto& [label, node] : in_flight_)
       if (process_of_actor(label_actor_[label]) == s.actor) signalled_labels_.insert(label);
@@ -1425,20 +1508,24 @@ class CaseBuilder {
   Step in_flight_step(Step& s, const YNode* f) {
     s.kind = Step::Kind::InFlight;
     s.label = text(f);
-    if (!in_flight_.contains(s.label)) fail(src_, f, "'" + s.label + "' is not a call in flight (detach or blocks, not yet awaited)");
+    if (!in_flight_.contains(s.label))
+      fail(src_, f, "'" + s.label + "' is not a call in flight (detach or blocks, not yet awaited)");
     s.actor = label_actor_[s.label];
     return s;
   }
 
   Step await_step(Step& s, const YNode* n, const YNode* await) {
     s.kind = Step::Kind::Await;
-    if (await->is_seq()) s.group = strings_at(await);
-    else s.group.push_back(text(await));
+    if (await->is_seq())
+      s.group = strings_at(await);
+    else
+      s.group.push_back(text(await));
     s.label = s.group.front();
     for (std::size_t i = 0; i < s.group.size(); ++i) {
       const YNode* at = await->is_seq() ? await->items[i].get() : await;
       auto it = in_flight_.find(s.group[i]);
-      if (it == in_flight_.end()) fail(src_, at, "'" + s.group[i] + "' is not a call in flight (detach or blocks, not yet awaited)");
+      if (it == in_flight_.end())
+        fail(src_, at, "'" + s.group[i] + "' is not a call in flight (detach or blocks, not yet awaited)");
       in_flight_.erase(it);
     }
     s.actor = label_actor_[s.label];
@@ -1457,7 +1544,9 @@ class CaseBuilder {
         if (e.outcome == Expectation::Outcome::Killed)
           for (const auto& label : s.group)
             if (!signalled_labels_.contains(label))
-              fail(src_, n, "killed: no signal step goes to the process of '" + label_actor_[label] + "' while '" + label + "' is in flight");
+              fail(src_, n,
+                   "killed: no signal step goes to the process of '" + label_actor_[label] + "' while '" + label +
+                       "' is in flight");
       }
     if (const YNode* cap = n->get("capture")) {
       if (s.group.size() > 1) fail(src_, cap, "capture goes with an await of one call");
@@ -1473,15 +1562,15 @@ class CaseBuilder {
   ValueReader values_;
   double timeout_ = 30;
   std::set<std::string> names_, actors_, labels_, exited_;
-  std::set<std::string> started_, tried_start_;           // actors started (or whose start was tried) by now
-  std::map<std::string, std::set<std::string>> holds_;    // process -> the names it holds by now
-  std::vector<std::string> returns_type_;                 // of the call being read, for bind
+  std::set<std::string> started_, tried_start_;         // actors started (or whose start was tried) by now
+  std::map<std::string, std::set<std::string>> holds_;  // process -> the names it holds by now
+  std::vector<std::string> returns_type_;               // of the call being read, for bind
   std::map<std::string, const YNode*> in_flight_;
   std::map<std::string, std::string> label_actor_;
-  std::set<std::string> captures_;                 // capture names made so far
-  std::map<std::string, int> killed_;              // process actors killed by a SIGKILL step -> its line
-  std::set<std::string> signalled_labels_;         // calls in flight when a signal went to their actor's process
-  std::map<std::string, std::string> thread_host_; // thread actor -> the process actor (or main) it runs in
+  std::set<std::string> captures_;                  // capture names made so far
+  std::map<std::string, int> killed_;               // process actors killed by a SIGKILL step -> its line
+  std::set<std::string> signalled_labels_;          // calls in flight when a signal went to their actor's process
+  std::map<std::string, std::string> thread_host_;  // thread actor -> the process actor (or main) it runs in
 };
 
 // Reads at most limit + 1 bytes, in chunks, so that a huge file is refused without being read whole.
@@ -1490,7 +1579,8 @@ std::string read_text(const fs::path& p, std::size_t limit) {
   if (!in) throw std::runtime_error("cannot read " + p.string());
   std::string out;
   char chunk[1 << 16];
-  while (out.size() <= limit && in.read(chunk, sizeof chunk).gcount() > 0) out.append(chunk, static_cast<std::size_t>(in.gcount()));
+  while (out.size() <= limit && in.read(chunk, sizeof chunk).gcount() > 0)
+    out.append(chunk, static_cast<std::size_t>(in.gcount()));
   return out;
 }
 
@@ -1525,10 +1615,12 @@ std::vector<std::string> string_list(const Source& src, const YNode* n, const st
   return out;
 }
 
-void check_keys(const Source& src, const YNode* n, std::initializer_list<std::string_view> allowed, const std::string& what) {
+void check_keys(const Source& src, const YNode* n, std::initializer_list<std::string_view> allowed,
+                const std::string& what) {
   if (!n->is_map()) fail(src, n, what + " is a mapping");
   for (const auto& [k, v] : n->entries)
-    if (std::find(allowed.begin(), allowed.end(), k->value) == allowed.end()) fail(src, k.get(), what + ": unknown key '" + k->value + "'");
+    if (std::find(allowed.begin(), allowed.end(), k->value) == allowed.end())
+      fail(src, k.get(), what + ": unknown key '" + k->value + "'");
 }
 
 // returns_type: one type name, or a list of them (a tuple's items).
@@ -1546,7 +1638,8 @@ ApiRegistry parse_api(const Source& src, const YNode* root) {
   std::map<std::string, std::string> extends;
   for (const auto& [name_node, t] : types->entries) {
     const std::string& name = name_node->value;
-    check_keys(src, t.get(), {"constructor", "makes", "made_by", "extends", "methods", "attributes", "context_manager"}, name);
+    check_keys(src, t.get(), {"constructor", "makes", "made_by", "extends", "methods", "attributes", "context_manager"},
+               name);
     ApiRegistry::Type type;
     if (const YNode* cm = t->get("context_manager")) type.context_manager = cm->is_scalar() && cm->value == "true";
     if (const YNode* ctor = t->get("constructor")) {
@@ -1578,7 +1671,8 @@ ApiRegistry parse_api(const Source& src, const YNode* root) {
           op.returns_type = returns_types(src, o->get("returns_type"), what);
         }
         op.raises = string_list(src, o->get("raises"), what + ".raises");
-        if (!type.ops.emplace(op_name->value, op).second) fail(src, op_name.get(), what + " is both a method and an attribute");
+        if (!type.ops.emplace(op_name->value, op).second)
+          fail(src, op_name.get(), what + " is both a method and an attribute");
       }
     }
     api.types.emplace(name, std::move(type));
@@ -1587,7 +1681,8 @@ ApiRegistry parse_api(const Source& src, const YNode* root) {
     if (!functions->is_map()) fail(src, functions, "functions is a mapping");
     for (const auto& [fn_name, f] : functions->entries) {
       const std::string& what = fn_name->value;
-      if (!what.starts_with("multiprocessing.")) fail(src, fn_name.get(), "function '" + what + "' is not named from multiprocessing.");
+      if (!what.starts_with("multiprocessing."))
+        fail(src, fn_name.get(), "function '" + what + "' is not named from multiprocessing.");
       check_keys(src, f.get(), {"params", "raises", "returns_type"}, what);
       ApiRegistry::Operation op;
       op.params = string_list(src, f->get("params"), what + ".params");
@@ -1598,20 +1693,24 @@ ApiRegistry parse_api(const Source& src, const YNode* root) {
   }
   for (const auto& [name, base] : extends) {
     auto it = api.types.find(base);
-    if (it == api.types.end() || extends.contains(base)) fail(src, types->get(name), name + " extends '" + base + "', which is not a type without extends");
+    if (it == api.types.end() || extends.contains(base))
+      fail(src, types->get(name), name + " extends '" + base + "', which is not a type without extends");
     for (const auto& op : it->second.ops) api.types[name].ops.insert(op);  // its own take precedence
   }
   for (const auto& [name, f] : api.functions)
     for (const auto& r : f.returns_type)
-      if (!api.types.contains(r)) fail(src, root->get("functions")->get(name), name + " returns_type '" + r + "', which is not a type");
+      if (!api.types.contains(r))
+        fail(src, root->get("functions")->get(name), name + " returns_type '" + r + "', which is not a type");
   for (const auto& [name, t] : api.types) {
     for (const auto& [op_name, op] : t.ops)
       for (const auto& r : op.returns_type)
-        if (!api.types.contains(r)) fail(src, types->get(name), name + "." + op_name + " returns_type '" + r + "', which is not a type");
+        if (!api.types.contains(r))
+          fail(src, types->get(name), name + "." + op_name + " returns_type '" + r + "', which is not a type");
     for (const auto& m : t.makes)
       if (!api.types.contains(m)) fail(src, types->get(name), name + " makes '" + m + "', which is not a type");
     for (const auto& [op_name, op] : t.ops)
-      if (!op.loop.empty() && !t.ops.contains(op.loop)) fail(src, types->get(name), name + "." + op_name + " loops over '" + op.loop + "', which it lacks");
+      if (!op.loop.empty() && !t.ops.contains(op.loop))
+        fail(src, types->get(name), name + "." + op_name + " loops over '" + op.loop + "', which it lacks");
   }
   return api;
 }
@@ -1649,18 +1748,22 @@ std::vector<std::string> ApiRegistry::all_ops() const {
 std::string case_id_of(const fs::path& relative, const std::string& file) {
   std::vector<std::string> parts;
   for (const auto& part : relative) parts.push_back(part.string());
-  if (parts.empty() || !parts.back().ends_with(".yaml")) throw CaseError(SourcePos{file, 0, 0}, "a case file's name ends in .yaml");
+  if (parts.empty() || !parts.back().ends_with(".yaml"))
+    throw CaseError(SourcePos{file, 0, 0}, "a case file's name ends in .yaml");
   parts.back().resize(parts.back().size() - 5);
-  if (parts.size() < 2) throw CaseError(SourcePos{file, 0, 0}, "a case file lives in a directory below cases/ (its id is DIR.NAME)");
+  if (parts.size() < 2)
+    throw CaseError(SourcePos{file, 0, 0}, "a case file lives in a directory below cases/ (its id is DIR.NAME)");
   std::string id;
   for (const auto& part : parts) {
-    bool ok = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c) || c == '_'; });
+    bool ok = !part.empty() && std::all_of(part.begin(), part.end(),
+                                           [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c) || c == '_'; });
     if (!ok) {
       // Never echo a byte that is not UTF-8 (a file name can hold any).
       std::string shown = valid_utf8(part) ? part : "(a name that is not UTF-8)";
-      throw CaseError(SourcePos{file, 0, 0}, "path component '" + shown +
-                                                 "' may hold only a-z, 0-9 and _ (the id is the path below cases/ with / as ., so a . "
-                                                 "or any other character would make ids collide or break filters)");
+      throw CaseError(SourcePos{file, 0, 0},
+                      "path component '" + shown +
+                          "' may hold only a-z, 0-9 and _ (the id is the path below cases/ with / as ., so a . "
+                          "or any other character would make ids collide or break filters)");
     }
     id += (id.empty() ? "" : ".") + part;
   }
@@ -1702,7 +1805,8 @@ struct CaseLoader::Impl {
   ApiRegistry api;
 };
 
-CaseLoader::CaseLoader(const fs::path& schema_path, const Limits& limits, const fs::path& api_path) : impl_(std::make_unique<Impl>()) {
+CaseLoader::CaseLoader(const fs::path& schema_path, const Limits& limits, const fs::path& api_path)
+    : impl_(std::make_unique<Impl>()) {
   impl_->limits = limits;
   json doc;
   try {
@@ -1749,12 +1853,14 @@ Case CaseLoader::load_text(const std::string& text, const std::string& file, con
       std::vector<valijson::ValidationResults::Error> errors;
       valijson::ValidationResults::Error error;
       while (results.popError(error)) errors.push_back(error);
-      std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.context.size() > b.context.size(); });
+      std::stable_sort(errors.begin(), errors.end(),
+                       [](const auto& a, const auto& b) { return a.context.size() > b.context.size(); });
       const auto& best = errors.front();
       std::string why = best.description;
       std::set<std::string> seen{why};
       for (const auto& e : errors)
-        if (e.context == best.context && seen.insert(e.description).second && seen.size() <= 4) why += "; " + e.description;
+        if (e.context == best.context && seen.insert(e.description).second && seen.size() <= 4)
+          why += "; " + e.description;
       fail(src, node_at(root.get(), best.context), "schema: at " + context_path(best.context) + ": " + why);
     }
     return CaseBuilder(src, root.get(), budget, impl_->limits, impl_->api).build(expected_id);
@@ -1771,7 +1877,7 @@ Case CaseLoader::load_file(const fs::path& file, const fs::path& cases_root) con
   const auto size = fs::file_size(file, ec);
   if (!ec && size > impl_->limits.case_file_bytes)
     throw CaseError(SourcePos{shown, 0, 0}, "the file is " + std::to_string(size) + " bytes, more than " +
-                                                        std::to_string(impl_->limits.case_file_bytes) + " (--max-case-bytes)");
+                                                std::to_string(impl_->limits.case_file_bytes) + " (--max-case-bytes)");
   return load_text(read_text(file, impl_->limits.case_file_bytes), shown, id);
 }
 
@@ -1797,7 +1903,8 @@ CaseLoader::Loaded CaseLoader::load_tree(const fs::path& root) const {
       for (std::size_t j : group)
         if (j != i) others += (others.empty() ? "" : ", ") + display_path(files[j].string());
       const std::string shown = display_path(id);
-      collision[i] = display_path(files[i].string()) + ": its id '" + shown + "' is also the id of " + others + ": two cases cannot share an id";
+      collision[i] = display_path(files[i].string()) + ": its id '" + shown + "' is also the id of " + others +
+                     ": two cases cannot share an id";
     }
   }
   for (std::size_t i = 0; i < files.size(); ++i) {

@@ -15,20 +15,20 @@ namespace mpconform {
 // spec/api.yaml: the Python-side API that cases may use (spec/case-format.md#api-registry).
 struct ApiRegistry {
   struct Operation {
-    bool attribute = false;           // read with no arguments
-    std::vector<std::string> params;  // as Python writes them: "timeout=None"
-    std::vector<std::string> raises;  // portable exception types
-    std::string loop;                 // sequence operations: the method they repeat
-    bool settable = false;            // an attribute a case may assign (`set:`)
+    bool attribute = false;                 // read with no arguments
+    std::vector<std::string> params;        // as Python writes them: "timeout=None"
+    std::vector<std::string> raises;        // portable exception types
+    std::string loop;                       // sequence operations: the method they repeat
+    bool settable = false;                  // an attribute a case may assign (`set:`)
     std::vector<std::string> returns_type;  // the spec's type(s) of what it returns, for `bind`
   };
   struct Type {
-    bool constructible = false;       // may be named by objects[].type
-    std::vector<std::string> params;  // constructor's
-    std::vector<std::string> raises;  // constructor's
-    std::vector<std::string> makes;   // Pipe: [Connection, Connection]
+    bool constructible = false;            // may be named by objects[].type
+    std::vector<std::string> params;       // constructor's
+    std::vector<std::string> raises;       // constructor's
+    std::vector<std::string> makes;        // Pipe: [Connection, Connection]
     std::map<std::string, Operation> ops;  // methods and attributes, `extends` resolved
-    bool context_manager = false;     // `with:` may use it (__enter__ / __exit__)
+    bool context_manager = false;          // `with:` may use it (__enter__ / __exit__)
   };
   std::map<std::string, Type> types;
   // Module-level calls by qualified name ("multiprocessing.connection.wait").

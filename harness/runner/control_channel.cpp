@@ -26,7 +26,8 @@ ControlChannel::ControlChannel(zmq::context_t& context, const Limits& limits)
   socket_.set(zmq::sockopt::rcvhwm, kReceiveHighWater);
   // A dropped connection (an oversized frame, a broken ZMTP stream, a peer that closed its socket)
   // is seen at once through the monitor rather than as a silence that only a timeout ends.
-  const std::string monitor_endpoint = "inproc://mpconform-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  const std::string monitor_endpoint =
+      "inproc://mpconform-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
   if (zmq_socket_monitor(socket_.handle(), monitor_endpoint.c_str(), ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
     throw zmq::error_t();
   monitor_.set(zmq::sockopt::linger, 0);
@@ -99,8 +100,10 @@ std::optional<ControlChannel::Message> ControlChannel::read_frame() {
     fd = body.get(ZMQ_SRCFD);
   } catch (const zmq::error_t&) {
   }
-  if (fd >= 0) peer_of_fd_[fd] = m.from;
-  else attributes_disconnects_ = false;
+  if (fd >= 0)
+    peer_of_fd_[fd] = m.from;
+  else
+    attributes_disconnects_ = false;
   std::size_t frames = 1;
   for (bool more = body.more(); more; ++frames) {
     zmq::message_t extra;  // read and dropped one by one: never joined, never all held at once

@@ -109,14 +109,18 @@ StepDifferences step_differences(const json& a, const json& b, const DiffOptions
     if (!same_value(oa.value("value", json()), ob.value("value", json()))) {
       const std::string expected = str(a, "expected");
       const bool both_met = str(a, "problem").empty() && str(b, "problem").empty() && expected == str(b, "expected");
-      if (both_met && accepts_several_values(expected)) d.allowed.push_back("returned value (both meet \"" + expected + "\")");
-      else why.push_back("returned value");
+      if (both_met && accepts_several_values(expected))
+        d.allowed.push_back("returned value (both meet \"" + expected + "\")");
+      else
+        why.push_back("returned value");
     }
   } else if (ka == "raised") {
     if (str(oa, "type") != str(ob, "type")) why.push_back("exception type");
-    if (without_addresses(str(oa, "message")) != without_addresses(str(ob, "message"))) why.push_back("exception message");
+    if (without_addresses(str(oa, "message")) != without_addresses(str(ob, "message")))
+      why.push_back("exception message");
     // Args are compared apart only when the messages agree: the message is usually str(args[0]).
-    else if (!same_args(oa.value("args", json()), ob.value("args", json()))) why.push_back("exception args");
+    else if (!same_args(oa.value("args", json()), ob.value("args", json())))
+      why.push_back("exception args");
   } else if (oa.is_null() && str(a, "observed") != str(b, "observed")) {
     why.push_back("observed");  // no typed outcome on either side (a malformed result): compare the text
   }
@@ -157,7 +161,8 @@ double seconds_option(const std::string& name, const std::string& text) {
     v = std::stod(text, &used);
   } catch (const std::exception&) {
   }
-  if (used != text.size() || !(v >= 0) || !std::isfinite(v)) throw std::invalid_argument(name + " takes a number ≥ 0, not '" + text + "'");
+  if (used != text.size() || !(v >= 0) || !std::isfinite(v))
+    throw std::invalid_argument(name + " takes a number ≥ 0, not '" + text + "'");
   return v;
 }
 
@@ -190,8 +195,8 @@ DiffSide diff_side(const json& doc, const std::string& file, const std::string& 
     if (labels.size() != 1) {
       std::string list;
       for (const auto& l : labels) list += " " + l;
-      throw std::runtime_error(file + " holds " + std::to_string(labels.size()) + " implementations (" + (list.empty() ? " none" : list) +
-                               " ): name one as " + file + ":LABEL");
+      throw std::runtime_error(file + " holds " + std::to_string(labels.size()) + " implementations (" +
+                               (list.empty() ? " none" : list) + " ): name one as " + file + ":LABEL");
     }
     chosen = labels[0];
   }
@@ -249,8 +254,10 @@ DiffReport diff_results(const DiffSide& a, const DiffSide& b, const DiffOptions&
       const json* sa = i < ta.size() ? &ta[i] : nullptr;
       const json* sb = i < tb.size() ? &tb[i] : nullptr;
       StepDifferences d;
-      if (sa && sb) d = step_differences(*sa, *sb, o);
-      else d.why.push_back("step run by " + std::string(sa ? "A" : "B") + " only");
+      if (sa && sb)
+        d = step_differences(*sa, *sb, o);
+      else
+        d.why.push_back("step run by " + std::string(sa ? "A" : "B") + " only");
       const std::vector<std::string>& why = d.why;
       if (why.empty() && d.allowed.empty()) continue;
       trace_differs = trace_differs || !why.empty();
@@ -281,8 +288,11 @@ DiffReport diff_results(const DiffSide& a, const DiffSide& b, const DiffOptions&
     out << where << "\n  verdict: A " << verdict_text(*ra) << " | B " << verdict_text(*rb) << "\n" << steps.str();
   }
   out << report.differing << " of " << ids.size() << " cases differ: " << by_verdict << " in verdict, "
-      << (report.differing - by_verdict - only_a - only_b) << " in the trace only, " << only_a << " only in A, " << only_b << " only in B";
-  if (allowed_only) out << "; " << allowed_only << " more differ" << (allowed_only == 1 ? "s" : "") << " only as " << (allowed_only == 1 ? "its case allows" : "their cases allow");
+      << (report.differing - by_verdict - only_a - only_b) << " in the trace only, " << only_a << " only in A, "
+      << only_b << " only in B";
+  if (allowed_only)
+    out << "; " << allowed_only << " more differ" << (allowed_only == 1 ? "s" : "") << " only as "
+        << (allowed_only == 1 ? "its case allows" : "their cases allow");
   out << "\n";
   report.allowed_only = allowed_only;
   report.text = out.str();
@@ -312,10 +322,13 @@ int diff_main(const std::vector<std::string>& args, const std::string& self) {
         runner_args.push_back("--impl");
         runner_args.push_back(impls.back());
       } else if (a == "--report" || a.starts_with("--report=") || a == "--results" || a.starts_with("--results=")) {
-        throw std::invalid_argument("diff --impl writes its own results file; run the cases with --report FILE, then diff the files");
+        throw std::invalid_argument(
+            "diff --impl writes its own results file; run the cases with --report FILE, then diff the files");
       } else if (a.starts_with("-")) {
         runner_args.push_back(a);  // the runner's; one taking a value gets it with '=' or as the next word
-        if (a.find('=') == std::string::npos && !a.starts_with("--gtest_") && i + 1 < args.size() && !args[i + 1].starts_with("-")) runner_args.push_back(args[++i]);
+        if (a.find('=') == std::string::npos && !a.starts_with("--gtest_") && i + 1 < args.size() &&
+            !args[i + 1].starts_with("-"))
+          runner_args.push_back(args[++i]);
       } else {
         sides.push_back(a);
       }

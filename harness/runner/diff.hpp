@@ -18,9 +18,9 @@ struct DiffOptions {
 
 // One side of a diff: the results of one implementation in one results file.
 struct DiffSide {
-  std::string name;  // FILE:LABEL, for the header
+  std::string name;                      // FILE:LABEL, for the header
   json implementation = json::object();  // its entry of `implementations`
-  std::vector<json> results;  // its entries of `results`
+  std::vector<json> results;             // its entries of `results`
 };
 
 // Picks the side LABEL of a results document (read_results_file); with an empty label the file

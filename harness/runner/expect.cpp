@@ -32,7 +32,8 @@ Outcome outcome_from_result(const json& r) {
     o.value = r["value"];
   } else if (status == "raised") {
     const json& e = r.contains("exception") ? r["exception"] : json();
-    if (!e.is_object() || !e.contains("type") || !e["type"].is_string()) throw ValueError("raised result without exception.type");
+    if (!e.is_object() || !e.contains("type") || !e["type"].is_string())
+      throw ValueError("raised result without exception.type");
     o.kind = Outcome::Kind::Raised;
     o.exc_type = e["type"].get<std::string>();
     if (e.contains("bases") && e["bases"].is_array())
@@ -87,18 +88,21 @@ std::string check_value_outcome(const Expectation& e, const Outcome& o) {
       for (const auto& v : e.value)
         if (values_equal(o.value, v)) return "";
       return "value is none of the accepted ones";
-    case K::ReturnsInterleaving:
-      return check_interleaving(o.value, e.value);
+    case K::ReturnsInterleaving: return check_interleaving(o.value, e.value);
     case K::ReturnsLength: {
       const std::string t = o.value.value("t", std::string());
       std::uint64_t n = 0;
-      if (t == "list" || t == "tuple" || t == "set" || t == "frozenset" || t == "dict") n = o.value["v"].size();
-      else if (t == "digest") n = o.value["len"].get<std::uint64_t>();
-      else if (t == "bytes" || t == "bytearray") n = o.value["v"].get<std::string>().size() / 2;
+      if (t == "list" || t == "tuple" || t == "set" || t == "frozenset" || t == "dict")
+        n = o.value["v"].size();
+      else if (t == "digest")
+        n = o.value["len"].get<std::uint64_t>();
+      else if (t == "bytes" || t == "bytearray")
+        n = o.value["v"].get<std::string>().size() / 2;
       else if (t == "str") {
         const auto& s = o.value["v"].get_ref<const std::string&>();
         n = std::count_if(s.begin(), s.end(), [](unsigned char c) { return (c & 0xC0) != 0x80; });
-      } else return "value has no length";
+      } else
+        return "value has no length";
       return n == e.length ? "" : "length is " + std::to_string(n);
     }
     case K::ReturnsMatching: {
@@ -106,16 +110,17 @@ std::string check_value_outcome(const Expectation& e, const Outcome& o) {
       if (t == "digest") t = o.value.value("of", std::string());  // bytes too long to send whole
       if (t != e.match_type) return "value is a " + t + ", not a " + e.match_type;
       try {
-        if (e.match_min && compare_numbers(o.value, *e.match_min) < 0) return "value is below " + to_python_repr(*e.match_min);
-        if (e.match_max && compare_numbers(o.value, *e.match_max) > 0) return "value is above " + to_python_repr(*e.match_max);
+        if (e.match_min && compare_numbers(o.value, *e.match_min) < 0)
+          return "value is below " + to_python_repr(*e.match_min);
+        if (e.match_max && compare_numbers(o.value, *e.match_max) > 0)
+          return "value is above " + to_python_repr(*e.match_max);
       } catch (const ValueError& err) {
         return std::string("value has no order: ") + err.what();
       }
       if (!e.value_match.empty()) return search_message(e.value_match, o.value["v"].get<std::string>(), "value");
       return "";
     }
-    default:
-      return "";
+    default: return "";
   }
 }
 
@@ -150,9 +155,11 @@ std::string check_outcome(const Expectation* e, const Outcome& o) {
     // Said of what the call did: a call that raised did not return.
     const std::string did = o.kind == Outcome::Kind::Raised ? "raised" : "returned";
     if (e->min_elapsed && o.elapsed < *e->min_elapsed)
-      return "too early: " + did + " after " + format_float(o.elapsed) + " s, the minimum is " + format_float(*e->min_elapsed) + " s";
+      return "too early: " + did + " after " + format_float(o.elapsed) + " s, the minimum is " +
+             format_float(*e->min_elapsed) + " s";
     if (e->max_elapsed && o.elapsed > *e->max_elapsed)
-      return "took too long: " + did + " after " + format_float(o.elapsed) + " s, the maximum is " + format_float(*e->max_elapsed) + " s";
+      return "took too long: " + did + " after " + format_float(o.elapsed) + " s, the maximum is " +
+             format_float(*e->max_elapsed) + " s";
   }
   return "";
 }

@@ -19,7 +19,8 @@ namespace {
 
 std::string sanitize(const std::string& s) {
   std::string out;
-  for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_');
+  for (char c : s)
+    out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_');
   return out;
 }
 
@@ -49,9 +50,12 @@ struct Parsed {
 
 std::string version_suffix(const Interpreter& in) {
   std::string s = std::to_string(in.major) + "_" + std::to_string(in.minor) + "_" + std::to_string(in.micro);
-  if (in.releaselevel == "alpha") s += "a" + std::to_string(in.serial);
-  else if (in.releaselevel == "beta") s += "b" + std::to_string(in.serial);
-  else if (in.releaselevel == "candidate") s += "rc" + std::to_string(in.serial);
+  if (in.releaselevel == "alpha")
+    s += "a" + std::to_string(in.serial);
+  else if (in.releaselevel == "beta")
+    s += "b" + std::to_string(in.serial);
+  else if (in.releaselevel == "candidate")
+    s += "rc" + std::to_string(in.serial);
   return s;
 }
 
@@ -61,7 +65,8 @@ Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const Inter
   impl.spec = spec;
   if (spec.starts_with("cmd:")) {
     auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 4) throw std::invalid_argument("--impl cmd:LABEL=COMMAND: missing LABEL= in '" + spec + "'");
+    if (eq == std::string::npos || eq == 4)
+      throw std::invalid_argument("--impl cmd:LABEL=COMMAND: missing LABEL= in '" + spec + "'");
     impl.label = sanitize(spec.substr(4, eq - 4));
     std::istringstream words(spec.substr(eq + 1));
     for (std::string w; words >> w;) impl.command.push_back(w);
@@ -83,12 +88,18 @@ Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const Inter
     auto eq = parts[i].find('=');
     std::string key = parts[i].substr(0, eq), value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
     if (value.empty()) throw std::invalid_argument("--impl " + spec + ": option '" + parts[i] + "' is not key=value");
-    if (key == "module" && kind == "cpython") module = value;
-    else if (key == "start" && kind == "cpython") start = value;
-    else if (key == "older" && kind == "cpython") older = value;
-    else if (key == "label") label = sanitize(value);
-    else if (key == "known" && kind != "cmd") impl.known_divergences = value;
-    else throw std::invalid_argument("--impl " + spec + ": unknown option '" + key + "' for " + kind);
+    if (key == "module" && kind == "cpython")
+      module = value;
+    else if (key == "start" && kind == "cpython")
+      start = value;
+    else if (key == "older" && kind == "cpython")
+      older = value;
+    else if (key == "label")
+      label = sanitize(value);
+    else if (key == "known" && kind != "cmd")
+      impl.known_divergences = value;
+    else
+      throw std::invalid_argument("--impl " + spec + ": unknown option '" + key + "' for " + kind);
   }
   if (kind == "cpython") {
     if (!start.empty() && start != "fork" && start != "spawn" && start != "forkserver")
@@ -101,7 +112,8 @@ Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const Inter
     const std::string range = kSpecOldest.str() + "–" + kSpecNewest.str();
     if (it.major < 3)
       throw std::invalid_argument("--impl " + spec + ": " + what + " is Python " + std::to_string(it.major) +
-                                  ": the spec covers Python " + range + " and the CPython adapter needs Python 3; not run");
+                                  ": the spec covers Python " + range +
+                                  " and the CPython adapter needs Python 3; not run");
     impl.command = {python, paths.cpython_adapter};
     if (!module.empty()) impl.command.insert(impl.command.end(), {"--module", module});
     if (!start.empty()) impl.command.insert(impl.command.end(), {"--start-method", start});
@@ -109,16 +121,19 @@ Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const Inter
     // interpreter named explicitly is labelled by what it is, not how it was spelled.
     impl.label = path.empty() ? "cpython" : sanitize(it.name) + "_" + version_suffix(it);
     // A dotted module is labelled by its last name: joblib.externals.loky is loky.
-    if (!module.empty() && module != "multiprocessing") impl.label += "_" + sanitize(module.substr(module.rfind('.') + 1));
+    if (!module.empty() && module != "multiprocessing")
+      impl.label += "_" + sanitize(module.substr(module.rfind('.') + 1));
     if (!start.empty()) impl.label += "_" + start;
     if (Version{it.major, it.minor} < kSpecOldest) {
       if (older.empty())
-        throw std::invalid_argument("--impl " + spec + ": " + what + " predates the spec (" + range + "): not run; add ,older=run to run it anyway, judged against " +
-                                    kSpecOldest.str() + " expectations");
+        throw std::invalid_argument("--impl " + spec + ": " + what + " predates the spec (" + range +
+                                    "): not run; add ,older=run to run it anyway, judged against " + kSpecOldest.str() +
+                                    " expectations");
       // Its hello then says it follows the oldest semantics the spec has, and every test name says so.
       impl.command.insert(impl.command.end(), {"--semantics", kSpecOldest.str()});
       impl.label += "_as_" + sanitize(kSpecOldest.str());
-      out.note = "%LABEL%: " + what + " predates the spec (" + range + "): judged against " + kSpecOldest.str() + " expectations (older=run)";
+      out.note = "%LABEL%: " + what + " predates the spec (" + range + "): judged against " + kSpecOldest.str() +
+                 " expectations (older=run)";
     }
     out.identity = "cpython:" + it.executable + "|" + (module.empty() ? "multiprocessing" : module) + "|" + start;
   } else if (kind == "cpp") {
@@ -128,7 +143,8 @@ Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const Inter
     auto real = std::filesystem::weakly_canonical(impl.command[0], ec);
     out.identity = "cpp:" + (ec ? impl.command[0] : real.string());
   } else {
-    throw std::invalid_argument("--impl " + spec + ": unknown implementation '" + kind + "' (cpython, cpp or cmd:LABEL=COMMAND)");
+    throw std::invalid_argument("--impl " + spec + ": unknown implementation '" + kind +
+                                "' (cpython, cpp or cmd:LABEL=COMMAND)");
   }
   if (!label.empty()) impl.label = label;
   if (auto p = out.note.find("%LABEL%"); p != std::string::npos) out.note.replace(p, 7, impl.label);
@@ -139,16 +155,20 @@ Parsed parse_one(const std::string& spec, const AdapterPaths& paths, const Inter
 
 std::string Interpreter::version() const {
   std::string s = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(micro);
-  if (releaselevel == "alpha") s += "a" + std::to_string(serial);
-  else if (releaselevel == "beta") s += "b" + std::to_string(serial);
-  else if (releaselevel == "candidate") s += "rc" + std::to_string(serial);
+  if (releaselevel == "alpha")
+    s += "a" + std::to_string(serial);
+  else if (releaselevel == "beta")
+    s += "b" + std::to_string(serial);
+  else if (releaselevel == "candidate")
+    s += "rc" + std::to_string(serial);
   return s;
 }
 
 Interpreter query_interpreter(const std::string& python, double timeout_seconds) {
   const std::string who = "the interpreter " + python;
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw std::invalid_argument(who + " cannot be asked its version: pipe: " + std::strerror(errno));
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    throw std::invalid_argument(who + " cannot be asked its version: pipe: " + std::strerror(errno));
   pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
@@ -172,7 +192,8 @@ Interpreter query_interpreter(const std::string& python, double timeout_seconds)
   bool timed_out = false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) {
       timed_out = true;
       break;
@@ -215,7 +236,8 @@ Interpreter query_interpreter(const std::string& python, double timeout_seconds)
                               (said.empty() ? std::string(" and printed nothing") : ": " + said));
 }
 
-Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths, const InterpreterQuery& query, std::string* note) {
+Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths, const InterpreterQuery& query,
+                                    std::string* note) {
   Parsed p = parse_one(spec, paths, query);
   if (note) *note = p.note;
   return p.impl;
@@ -235,8 +257,8 @@ std::vector<Implementation> parse_implementations(const std::vector<std::string>
       throw std::invalid_argument("--impl " + it->second + " and --impl " + spec + " are the same implementation (" +
                                   p.identity.substr(p.identity.find(':') + 1) + "): give it once");
     if (auto [it, fresh] = spec_by_label.emplace(p.impl.label, spec); !fresh)
-      throw std::invalid_argument("--impl " + it->second + " and --impl " + spec + " would both be labelled '" + p.impl.label +
-                                  "' (test names must be unique): give one of them label=NAME");
+      throw std::invalid_argument("--impl " + it->second + " and --impl " + spec + " would both be labelled '" +
+                                  p.impl.label + "' (test names must be unique): give one of them label=NAME");
     if (!p.note.empty()) notes.push_back(p.note);
     impls.push_back(std::move(p.impl));
   }

@@ -22,11 +22,11 @@ inline constexpr Version kSpecNewest{3, 13};
 
 // What an interpreter says it is, asked by running it once.
 struct Interpreter {
-  std::string name;         // platform.python_implementation(): "CPython", "PyPy"
+  std::string name;  // platform.python_implementation(): "CPython", "PyPy"
   int major = 0, minor = 0, micro = 0;
   std::string releaselevel;  // "final", "candidate", …
   int serial = 0;
-  std::string executable;   // realpath(sys.executable): the same however it was spelled
+  std::string executable;       // realpath(sys.executable): the same however it was spelled
   std::string version() const;  // "3.11.2", "3.13.0rc1"
 };
 
@@ -43,10 +43,9 @@ using InterpreterQuery = std::function<Interpreter(const std::string& python)>;
 // A cpython label is the interpreter's own name and full version (cpython_3_11_2, pypy_3_9_16),
 // then the module (its last dotted name) and start method where given; the bare `cpython` (the
 // default interpreter) is labelled `cpython`. known=FILE names the implementation's
-// known-divergence file (spec/known-divergences.md). Throws std::invalid_argument with a message that says what is wrong,
-// among others for an interpreter older than kSpecOldest without older=run, or a Python 2.
-// `note`, if not empty afterwards, is a sentence the user must see (e.g. how an older
-// interpreter is judged).
+// known-divergence file (spec/known-divergences.md). Throws std::invalid_argument with a message that says what is
+// wrong, among others for an interpreter older than kSpecOldest without older=run, or a Python 2. `note`, if not empty
+// afterwards, is a sentence the user must see (e.g. how an older interpreter is judged).
 Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths, const InterpreterQuery& query,
                                     std::string* note = nullptr);
 Implementation parse_implementation(const std::string& spec, const AdapterPaths& paths);

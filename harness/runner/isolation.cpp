@@ -74,7 +74,9 @@ TmpKeep TmpKeep::for_command(const std::vector<std::string>& argv) {
   return keep;
 }
 
-bool TmpKeep::keeps(const std::string& name) const { return std::find(names.begin(), names.end(), name) != names.end(); }
+bool TmpKeep::keeps(const std::string& name) const {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 int Isolation::enter(Kind kind, int roots[2], const char** step, const TmpKeep& keep) const {
   roots[0] = roots[1] = -1;
@@ -140,7 +142,9 @@ Isolation Isolation::detect() {
   if (setting == "none")
     return Isolation(Kind::None, std::string("isolation: none (MPCONFORM_ISOLATION=none): ") + fallback, uid, gid);
   if (setting != "auto")
-    return Isolation(Kind::None, "isolation: none (MPCONFORM_ISOLATION=" + setting + " is neither auto nor none): " + fallback, uid, gid);
+    return Isolation(Kind::None,
+                     "isolation: none (MPCONFORM_ISOLATION=" + setting + " is neither auto nor none): " + fallback, uid,
+                     gid);
 
   std::string why_not;
   for (Kind kind : {Kind::MountNamespace, Kind::UserNamespace}) {
@@ -184,8 +188,10 @@ Isolation Isolation::detect() {
       step.assign(msg + sizeof(int), static_cast<std::size_t>(n) - sizeof(int));
     }
     if (err == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      return Isolation(kind, std::string("isolation: private /dev/shm and /tmp per case (") + kind_words(kind) + ")", uid, gid);
-    why_not += std::string(why_not.empty() ? "" : "; ") + "no " + kind_words(kind) + ": " + step + ": " + std::strerror(err);
+      return Isolation(kind, std::string("isolation: private /dev/shm and /tmp per case (") + kind_words(kind) + ")",
+                       uid, gid);
+    why_not +=
+        std::string(why_not.empty() ? "" : "; ") + "no " + kind_words(kind) + ": " + step + ": " + std::strerror(err);
   }
   return Isolation(Kind::None, "isolation: none (" + why_not + "): " + fallback, uid, gid);
 }

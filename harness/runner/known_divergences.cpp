@@ -21,8 +21,8 @@ int line_of(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line
 }
 
 // The keys of a mapping, refusing duplicates and keys outside `allowed`.
-std::map<std::string, YAML::Node> mapping(const std::string& file, const YAML::Node& node, const std::set<std::string>& allowed,
-                                          const std::string& what) {
+std::map<std::string, YAML::Node> mapping(const std::string& file, const YAML::Node& node,
+                                          const std::set<std::string>& allowed, const std::string& what) {
   if (!node.IsMap()) fail(file, line_of(node), what + " must be a mapping");
   std::map<std::string, YAML::Node> out;
   for (const auto& kv : node) {
@@ -64,8 +64,10 @@ std::set<std::string> heading_anchors(const fs::path& page) {
     std::string anchor;
     for (char c : m[1].str()) {
       unsigned char u = static_cast<unsigned char>(c);
-      if (std::isalnum(u) || c == '_' || c == '-') anchor.push_back(static_cast<char>(std::tolower(u)));
-      else if (c == ' ') anchor.push_back('-');
+      if (std::isalnum(u) || c == '_' || c == '-')
+        anchor.push_back(static_cast<char>(std::tolower(u)));
+      else if (c == ' ')
+        anchor.push_back('-');
     }
     while (!anchor.empty() && anchor.back() == '-') anchor.pop_back();  // a trailing space
     out.insert(anchor);
@@ -95,7 +97,8 @@ const KnownDivergence* KnownDivergences::find(const std::string& case_id, const 
   return nullptr;
 }
 
-KnownDivergences read_known_divergences(const fs::path& path, const std::set<std::string>& case_ids, const fs::path& spec_dir) {
+KnownDivergences read_known_divergences(const fs::path& path, const std::set<std::string>& case_ids,
+                                        const fs::path& spec_dir) {
   const std::string file = path.string();
   std::ifstream in(path);
   if (!in) throw std::invalid_argument(file + ": the known-divergence file cannot be read");
@@ -107,7 +110,8 @@ KnownDivergences read_known_divergences(const fs::path& path, const std::set<std
   }
   KnownDivergences out;
   out.file = file;
-  if (!root.IsDefined() || root.IsNull()) fail(file, 1, "empty: a known-divergence file is a mapping with implementation and divergences");
+  if (!root.IsDefined() || root.IsNull())
+    fail(file, 1, "empty: a known-divergence file is a mapping with implementation and divergences");
   auto top = mapping(file, root, {"implementation", "divergences"}, "the file");
   if (!top.contains("implementation")) fail(file, line_of(root), "missing 'implementation' (what the file is about)");
   out.implementation = text(file, top["implementation"], "implementation");
@@ -122,13 +126,17 @@ KnownDivergences read_known_divergences(const fs::path& path, const std::set<std
     d.line = line;
     if (!e.contains("case")) fail(file, line, "a divergence without 'case'");
     d.case_id = text(file, e["case"], "case");
-    if (!case_ids.contains(d.case_id)) fail(file, line_of(e["case"]), "unknown case '" + d.case_id + "' (no such case in the case tree)");
-    if (!e.contains("reason")) fail(file, line, "divergence '" + d.case_id + "' has no 'reason' (why the implementation fails it)");
+    if (!case_ids.contains(d.case_id))
+      fail(file, line_of(e["case"]), "unknown case '" + d.case_id + "' (no such case in the case tree)");
+    if (!e.contains("reason"))
+      fail(file, line, "divergence '" + d.case_id + "' has no 'reason' (why the implementation fails it)");
     d.reason = text(file, e["reason"], "reason");
-    if (!e.contains("spec")) fail(file, line, "divergence '" + d.case_id + "' has no 'spec' (PAGE.md#ANCHOR of the sentence it breaks)");
+    if (!e.contains("spec"))
+      fail(file, line, "divergence '" + d.case_id + "' has no 'spec' (PAGE.md#ANCHOR of the sentence it breaks)");
     d.spec = text(file, e["spec"], "spec");
     std::smatch m;
-    if (!std::regex_match(d.spec, m, spec_form)) fail(file, line_of(e["spec"]), "spec '" + d.spec + "' is not PAGE.md#ANCHOR");
+    if (!std::regex_match(d.spec, m, spec_form))
+      fail(file, line_of(e["spec"]), "spec '" + d.spec + "' is not PAGE.md#ANCHOR");
     if (!spec_dir.empty()) {
       const fs::path page = spec_dir / m[1].str();
       if (!fs::is_regular_file(page)) fail(file, line_of(e["spec"]), "spec '" + d.spec + "': no page " + page.string());
@@ -137,7 +145,8 @@ KnownDivergences read_known_divergences(const fs::path& path, const std::set<std
     }
     if (e.contains("start_methods")) {
       const YAML::Node methods = e["start_methods"];
-      if (!methods.IsSequence() || methods.size() == 0) fail(file, line_of(methods), "start_methods must be a non-empty list");
+      if (!methods.IsSequence() || methods.size() == 0)
+        fail(file, line_of(methods), "start_methods must be a non-empty list");
       for (const auto& m : methods) d.start_methods.push_back(text(file, m, "a start method"));
     }
     // A case is listed once, or once per start method: entries for it must name disjoint ones.
@@ -145,10 +154,12 @@ KnownDivergences read_known_divergences(const fs::path& path, const std::set<std
       if (other.case_id != d.case_id) continue;
       bool disjoint = !d.start_methods.empty() && !other.start_methods.empty();
       for (const auto& m : d.start_methods)
-        if (std::find(other.start_methods.begin(), other.start_methods.end(), m) != other.start_methods.end()) disjoint = false;
+        if (std::find(other.start_methods.begin(), other.start_methods.end(), m) != other.start_methods.end())
+          disjoint = false;
       if (!disjoint)
-        fail(file, line, "case '" + d.case_id + "' is listed twice (first at line " + std::to_string(other.line) +
-                             ") for the same start methods: give it once, or once per start method (start_methods)");
+        fail(file, line,
+             "case '" + d.case_id + "' is listed twice (first at line " + std::to_string(other.line) +
+                 ") for the same start methods: give it once, or once per start method (start_methods)");
     }
     if (e.contains("versions")) {
       try {
@@ -169,14 +180,18 @@ std::optional<Reclassified> reclassify(const KnownDivergences& list, const std::
   if (!d) return std::nullopt;
   const std::string where = list.file + ":" + std::to_string(d->line);
   Reclassified out;
-  out.known = {{"file", list.file}, {"line", d->line}, {"reason", d->reason}, {"spec", d->spec}, {"verdict", verdict_name(verdict)}};
+  out.known = {{"file", list.file},
+               {"line", d->line},
+               {"reason", d->reason},
+               {"spec", d->spec},
+               {"verdict", verdict_name(verdict)}};
   if (verdict == Verdict::Pass) {
     out.verdict = Verdict::NewlyPassing;
     out.reason = "listed as a known divergence (" + where + ": " + d->reason + ") but passed: remove it from the list";
   } else {
     out.verdict = Verdict::ExpectedDivergence;
-    out.reason = std::string(verdict_name(verdict)) + (reason.empty() ? "" : ": " + reason) + "; known divergence (" + where +
-                 ", " + d->spec + "): " + d->reason;
+    out.reason = std::string(verdict_name(verdict)) + (reason.empty() ? "" : ": " + reason) + "; known divergence (" +
+                 where + ", " + d->spec + "): " + d->reason;
   }
   return out;
 }

@@ -10,8 +10,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -105,7 +105,9 @@ struct Options {
 
 // Reports are written with invalid UTF-8 replaced, so that no byte an adapter printed can stop
 // the runner while it writes verdicts (the session also cleans what it keeps).
-std::string dump_json(const json& j, int indent = -1) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+std::string dump_json(const json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
 
 // A shard's verdicts, one JSON line each as they are given, flushed: a shard that dies loses
 // none of the verdicts it gave, and the line `started` names the case it died in.
@@ -143,7 +145,8 @@ class JournalListener : public testing::EmptyTestEventListener {
     for (int i = 0; i < unit.total_test_suite_count(); ++i) {
       const testing::TestSuite* suite = unit.GetTestSuite(i);
       for (int j = 0; j < suite->total_test_count(); ++j)
-        if (suite->GetTestInfo(j)->should_run()) planned.push_back(std::string(suite->name()) + "." + suite->GetTestInfo(j)->name());
+        if (suite->GetTestInfo(j)->should_run())
+          planned.push_back(std::string(suite->name()) + "." + suite->GetTestInfo(j)->name());
     }
     g_journal.write({{"planned", planned}});
   }
@@ -152,7 +155,8 @@ class JournalListener : public testing::EmptyTestEventListener {
   }
   // For the parent's progress line (a malformed file's test gives no record: this ends it).
   void OnTestEnd(const testing::TestInfo& info) override {
-    g_journal.write({{"finished", std::string(info.test_suite_name()) + "." + info.name()}, {"failed", info.result()->Failed()}});
+    g_journal.write(
+        {{"finished", std::string(info.test_suite_name()) + "." + info.name()}, {"failed", info.result()->Failed()}});
   }
 };
 
@@ -160,7 +164,9 @@ class JournalListener : public testing::EmptyTestEventListener {
 class ProgressListener : public testing::EmptyTestEventListener {
  public:
   explicit ProgressListener(Progress& progress) : progress_(progress) {}
-  void OnTestIterationStart(const testing::UnitTest& unit, int) override { progress_.planned(unit.test_to_run_count()); }
+  void OnTestIterationStart(const testing::UnitTest& unit, int) override {
+    progress_.planned(unit.test_to_run_count());
+  }
   void OnTestStart(const testing::TestInfo& info) override {
     progress_.started("", std::string(info.test_suite_name()) + "." + info.name(), Progress::Clock::now());
   }
@@ -192,8 +198,8 @@ Record planned_record(const Case& c, const Implementation& impl, const fs::path&
   r.title = c.title;
   r.spec = c.spec;
   r.tags = c.tags;
-  r.rerun = shell_quote(g_self) + " --cases " + shell_quote(fs::absolute(cases).string()) + " --jobs 1 --impl " + shell_quote(impl.spec) +
-            " --gtest_filter=" + shell_quote(impl.label + "." + c.id);
+  r.rerun = shell_quote(g_self) + " --cases " + shell_quote(fs::absolute(cases).string()) + " --jobs 1 --impl " +
+            shell_quote(impl.spec) + " --gtest_filter=" + shell_quote(impl.label + "." + c.id);
   return r;
 }
 
@@ -202,7 +208,8 @@ std::map<std::string, KnownDivergences> g_known;
 
 class CaseTest : public testing::Test {
  public:
-  CaseTest(const Case* c, const Implementation* impl, const Options* options) : case_(c), impl_(impl), options_(options) {}
+  CaseTest(const Case* c, const Implementation* impl, const Options* options)
+      : case_(c), impl_(impl), options_(options) {}
 
   void TestBody() override {
     CaseResult r = run_case(*case_, *impl_, options_->limits);
@@ -216,7 +223,8 @@ class CaseTest : public testing::Test {
     // A failure points at the step that failed (or was running when the case was ended), else at the case file.
     for (const auto& s : r.trace)
       if (!s.problem.empty() && s.line > 0) rec.line = s.line;
-    if (rec.line == 1 && r.verdict != Verdict::Pass && !r.trace.empty() && r.trace.back().observed.empty() && r.trace.back().line > 0)
+    if (rec.line == 1 && r.verdict != Verdict::Pass && !r.trace.empty() && r.trace.back().observed.empty() &&
+        r.trace.back().line > 0)
       rec.line = r.trace.back().line;
     if (auto known = g_known.find(impl_->label); known != g_known.end())
       if (auto k = reclassify(known->second, case_->id, r.verdict, r.reason, r.implementation)) {
@@ -227,22 +235,18 @@ class CaseTest : public testing::Test {
     add_record(rec);
     RecordProperty("verdict", verdict_name(rec.verdict));
     switch (rec.verdict) {
-      case Verdict::Pass:
-        return;
-      case Verdict::ExpectedDivergence:
-        GTEST_SKIP() << "expected divergence: " << rec.reason << "\n" << rec.details;
+      case Verdict::Pass: return;
+      case Verdict::ExpectedDivergence: GTEST_SKIP() << "expected divergence: " << rec.reason << "\n" << rec.details;
       case Verdict::NewlyPassing:  // not a failure, but said so that the list gets pruned
         std::cout << "mpconform: " << impl_->label << "." << case_->id << " newly passing: " << rec.reason << std::endl;
         return;
-      case Verdict::Skipped:
-        GTEST_SKIP() << r.reason;
-      case Verdict::Differs:
-        GTEST_SKIP() << "differs from CPython on a cpython-specific case:\n" << rec.details;
+      case Verdict::Skipped: GTEST_SKIP() << r.reason;
+      case Verdict::Differs: GTEST_SKIP() << "differs from CPython on a cpython-specific case:\n" << rec.details;
       case Verdict::RecommendedFail:
-        if (!options_->strict) GTEST_SKIP() << "failed a recommended behaviour (a failure with --strict):\n" << rec.details;
+        if (!options_->strict)
+          GTEST_SKIP() << "failed a recommended behaviour (a failure with --strict):\n" << rec.details;
         [[fallthrough]];
-      default:
-        ADD_FAILURE_AT(case_->file.c_str(), rec.line) << format_result(*case_, r) << "  rerun: " << rec.rerun;
+      default: ADD_FAILURE_AT(case_->file.c_str(), rec.line) << format_result(*case_, r) << "  rerun: " << rec.rerun;
     }
   }
 
@@ -292,12 +296,18 @@ bool bound_option(const std::string& a, Value value, Limits& limits) {
     if (n > 100000) throw std::invalid_argument(std::string(name) + " is at most 100000");
     return static_cast<int>(n);
   };
-  if (is("--max-case-bytes")) limits.case_file_bytes = count("--max-case-bytes");
-  else if (is("--max-generated-items")) limits.generated_items = count("--max-generated-items");
-  else if (is("--max-payload-bytes")) limits.payload_bytes = count("--max-payload-bytes");
-  else if (is("--max-case-nesting")) limits.case_nesting = depth("--max-case-nesting");
-  else if (is("--max-frame-bytes")) limits.frame_bytes = count("--max-frame-bytes");
-  else if (is("--max-message-nesting")) limits.message_nesting = depth("--max-message-nesting");
+  if (is("--max-case-bytes"))
+    limits.case_file_bytes = count("--max-case-bytes");
+  else if (is("--max-generated-items"))
+    limits.generated_items = count("--max-generated-items");
+  else if (is("--max-payload-bytes"))
+    limits.payload_bytes = count("--max-payload-bytes");
+  else if (is("--max-case-nesting"))
+    limits.case_nesting = depth("--max-case-nesting");
+  else if (is("--max-frame-bytes"))
+    limits.frame_bytes = count("--max-frame-bytes");
+  else if (is("--max-message-nesting"))
+    limits.message_nesting = depth("--max-message-nesting");
   else if (is("--max-case-timeout")) {
     std::string text = value("--max-case-timeout");
     double s = 0;
@@ -307,7 +317,8 @@ bool bound_option(const std::string& a, Value value, Limits& limits) {
       if (used != text.size()) s = 0;
     } catch (const std::exception&) {
     }
-    if (!(s > 0 && s <= 86400)) throw std::invalid_argument("--max-case-timeout takes seconds in (0, 86400], not '" + text + "'");
+    if (!(s > 0 && s <= 86400))
+      throw std::invalid_argument("--max-case-timeout takes seconds in (0, 86400], not '" + text + "'");
     limits.case_timeout = s;
   } else {
     return false;
@@ -365,7 +376,9 @@ std::string shard_output_flag(const std::string& flag, unsigned shard) {
   std::string path = value.substr(colon + 1);
   auto dot = path.rfind('.');
   std::string tag = ".shard" + std::to_string(shard);
-  path = dot == std::string::npos || path.find('/', dot) != std::string::npos ? path + tag : path.substr(0, dot) + tag + path.substr(dot);
+  path = dot == std::string::npos || path.find('/', dot) != std::string::npos
+             ? path + tag
+             : path.substr(0, dot) + tag + path.substr(dot);
   return "--gtest_output=" + value.substr(0, colon + 1) + path;
 }
 
@@ -407,8 +420,9 @@ std::vector<Record> read_journal(const std::string& path, int status, unsigned s
     for (int i = 0; i < count; ++i) {
       Record r = t != tests.end() ? t->second : Record{name.substr(0, name.find('.')), name.substr(name.find('.') + 1)};
       r.verdict = Verdict::Crashed;
-      r.reason = name == in_progress && i == 0 ? "the runner's shard " + std::to_string(shard) + " ended (" + how + ") during this case"
-                                               : "the runner's shard " + std::to_string(shard) + " ended (" + how + ") before this case ran";
+      r.reason = name == in_progress && i == 0
+                     ? "the runner's shard " + std::to_string(shard) + " ended (" + how + ") during this case"
+                     : "the runner's shard " + std::to_string(shard) + " ended (" + how + ") before this case ran";
       r.details = r.case_id + "\n  verdict: crashed: " + r.reason + "\n";
       r.trace = json::array();  // the shard's trace of this case died with it
       records.push_back(std::move(r));
@@ -453,17 +467,20 @@ class JournalTail {
 // Feeds a shard's journal lines to the progress line.
 void show_progress(Progress& progress, const std::string& slot, const std::vector<json>& lines) {
   for (const auto& j : lines) {
-    if (j.contains("planned") && j["planned"].is_array()) progress.planned(static_cast<int>(j["planned"].size()));
-    else if (j.contains("started") && j["started"].is_string()) progress.started(slot, j["started"], Progress::Clock::now());
-    else if (j.contains("finished")) progress.finished(slot, j.value("failed", false));
+    if (j.contains("planned") && j["planned"].is_array())
+      progress.planned(static_cast<int>(j["planned"].size()));
+    else if (j.contains("started") && j["started"].is_string())
+      progress.started(slot, j["started"], Progress::Clock::now());
+    else if (j.contains("finished"))
+      progress.finished(slot, j.value("failed", false));
   }
 }
 
 // Runs `jobs` copies of this program, each one GoogleTest shard, and merges their verdicts. The
 // shards' own output is printed only if they print any (GoogleTest's printer is theirs only with
 // MPCONFORM_PROGRESS=gtest); while they run, their journals feed the progress line.
-std::vector<Record> run_sharded(const std::vector<std::string>& original_args, const Options& o, const TestIndex& tests, int& worst,
-                                Progress& progress) {
+std::vector<Record> run_sharded(const std::vector<std::string>& original_args, const Options& o, const TestIndex& tests,
+                                int& worst, Progress& progress) {
   struct Shard {
     pid_t pid;
     std::string output_path, records_path;
@@ -507,13 +524,14 @@ std::vector<Record> run_sharded(const std::vector<std::string>& original_args, c
         if (got == s.pid || (got < 0 && errno != EINTR)) {
           s.status = got == s.pid ? status : 0;
           if (!WIFEXITED(*s.status))
-            progress.say("mpconform: shard " + std::to_string(k + 1) + " ended with " + describe_wait_status(*s.status) +
-                         ": the cases it had not finished are counted as crashed\n");
+            progress.say("mpconform: shard " + std::to_string(k + 1) + " ended with " +
+                         describe_wait_status(*s.status) + ": the cases it had not finished are counted as crashed\n");
         } else {
           running = true;
         }
       }
-      show_progress(progress, "shard " + std::to_string(k), s.tail->read_new());  // after the wait: a shard's last lines too
+      show_progress(progress, "shard " + std::to_string(k),
+                    s.tail->read_new());  // after the wait: a shard's last lines too
     }
     progress.tick(Progress::Clock::now());
     if (running) std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -527,7 +545,8 @@ std::vector<Record> run_sharded(const std::vector<std::string>& original_args, c
     std::ifstream out(shards[k].output_path);
     std::ostringstream said;
     said << out.rdbuf();
-    if (!said.str().empty()) std::cout << "==== shard " << k + 1 << " of " << shards.size() << " printed ====\n" << said.str() << std::flush;
+    if (!said.str().empty())
+      std::cout << "==== shard " << k + 1 << " of " << shards.size() << " printed ====\n" << said.str() << std::flush;
     for (auto& r : read_journal(shards[k].records_path, status, k + 1, tests)) records.push_back(std::move(r));
     unlink(shards[k].output_path.c_str());
     unlink(shards[k].records_path.c_str());
@@ -553,19 +572,22 @@ int finish_run(std::vector<Record> records, const std::vector<std::string>& malf
     if (!out) std::cerr << "mpconform: could not write the results file " << o.report << "\n";
   }
   // Counted in the summary as failures; the results file lists them under "malformed".
-  for (const auto& err : malformed) records.push_back(Record{"malformed", err, "", Verdict::CaseError, err, 0, json::object(), err});
+  for (const auto& err : malformed)
+    records.push_back(Record{"malformed", err, "", Verdict::CaseError, err, 0, json::object(), err});
   std::cout << comparison(records);
   // A person reads one line per case that did not pass, then the totals, then the full traces.
   std::vector<const Record*> listed;
   for (const auto& r : records)
-    if (r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped && r.verdict != Verdict::ExpectedDivergence && r.impl != "malformed")
+    if (r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped && r.verdict != Verdict::ExpectedDivergence &&
+        r.impl != "malformed")
       listed.push_back(&r);
   std::stable_sort(listed.begin(), listed.end(), [](const Record* a, const Record* b) {
     return std::tie(a->impl, a->case_id) < std::tie(b->impl, b->case_id);
   });
   for (const Record* r : listed) std::cout << failure_line(*r, o.cases.string()) << "\n";
   for (const auto& err : malformed) std::cout << "mpconform: malformed case file: " << err << "\n";
-  const bool any_failed = std::any_of(records.begin(), records.end(), [&](const Record& r) { return fails_run(r.verdict, o.strict); });
+  const bool any_failed =
+      std::any_of(records.begin(), records.end(), [&](const Record& r) { return fails_run(r.verdict, o.strict); });
   std::cout << "mpconform: " << summary_line(tally(records), wall) << (o.strict ? " (--strict)" : "") << std::endl;
   std::vector<Record> traced;
   for (const Record* r : listed) traced.push_back(*r);
@@ -615,7 +637,8 @@ int main(int argc, char** argv) {
   std::error_code ec;
   g_self = fs::read_symlink("/proc/self/exe", ec).string();
   if (g_self.empty()) g_self = original_args[0];
-  AdapterPaths paths{(fs::path(MPC_SOURCE_DIR) / "harness" / "adapters" / "cpython" / "adapter.py").string(), MPC_CPP_ADAPTER};
+  AdapterPaths paths{(fs::path(MPC_SOURCE_DIR) / "harness" / "adapters" / "cpython" / "adapter.py").string(),
+                     MPC_CPP_ADAPTER};
   if (!o.matrix.empty()) {
     try {
       MatrixPlan plan = plan_matrix(o.matrix, {{"cpp_adapter", MPC_CPP_ADAPTER}, {"source", MPC_SOURCE_DIR}});
@@ -635,7 +658,8 @@ int main(int argc, char** argv) {
   std::vector<Implementation> impls;
   std::vector<std::string> notes;  // e.g. how an interpreter older than the spec is judged
   try {
-    impls = parse_implementations(o.impls, paths, [](const std::string& python) { return query_interpreter(python); }, notes);
+    impls = parse_implementations(
+        o.impls, paths, [](const std::string& python) { return query_interpreter(python); }, notes);
   } catch (const std::invalid_argument& e) {
     std::cerr << "mpconform: " << e.what() << "\n";
     return 2;
@@ -645,8 +669,9 @@ int main(int argc, char** argv) {
 
   for (const auto& impl : impls) {
     const std::string& exe = impl.command[0];
-    bool found = exe.find('/') != std::string::npos ? access(exe.c_str(), X_OK) == 0
-                                                    : std::system(("command -v '" + exe + "' >/dev/null 2>&1").c_str()) == 0;
+    bool found = exe.find('/') != std::string::npos
+                     ? access(exe.c_str(), X_OK) == 0
+                     : std::system(("command -v '" + exe + "' >/dev/null 2>&1").c_str()) == 0;
     if (!found) {
       std::cerr << "mpconform: the adapter of '" << impl.spec << "' cannot be run: " << exe << " is not an executable"
                 << (impl.label == "cpp" ? " (build it: cmake --build build)" : "") << "\n";
@@ -690,7 +715,8 @@ int main(int argc, char** argv) {
     for (const auto& impl : impls)
       for (const auto& c : loaded.cases) tests[impl.label + "." + c.id] = planned_record(c, impl, o.cases);
     auto t0 = std::chrono::steady_clock::now();
-    std::cout << "mpconform: " << AdapterProcess::isolation_description() << std::endl;  // leftovers are checked per case
+    std::cout << "mpconform: " << AdapterProcess::isolation_description()
+              << std::endl;  // leftovers are checked per case
     int worst = 0;
     auto records = run_sharded(original_args, o, tests, worst, progress);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -714,7 +740,8 @@ int main(int argc, char** argv) {
   testing::TestEventListeners& listeners = testing::UnitTest::GetInstance()->listeners();
   // The run's output is the runner's own (progress, one line per failure, summary, traces), not
   // GoogleTest's per-test lines and totals, which a shard would print as if they were the run's.
-  if (style != ProgressStyle::GTest && !testing::GTEST_FLAG(list_tests)) delete listeners.Release(listeners.default_result_printer());
+  if (style != ProgressStyle::GTest && !testing::GTEST_FLAG(list_tests))
+    delete listeners.Release(listeners.default_result_printer());
   if (journal) {
     g_journal.open(journal);
     listeners.Append(new JournalListener);
@@ -724,7 +751,8 @@ int main(int argc, char** argv) {
 
   auto t0 = std::chrono::steady_clock::now();
   if (!journal && !testing::GTEST_FLAG(list_tests))
-    std::cout << "mpconform: " << AdapterProcess::isolation_description() << std::endl;  // leftovers are checked per case
+    std::cout << "mpconform: " << AdapterProcess::isolation_description()
+              << std::endl;  // leftovers are checked per case
   std::atomic<bool> tests_done = false;
   std::thread ticker;  // the live line moves on while a case runs (its time, on a terminal)
   if (!journal && !testing::GTEST_FLAG(list_tests))

@@ -48,8 +48,10 @@ std::string expand(const std::string& file, int line, const std::string& text, c
     }
     std::size_t end = i + 2;  // the matching }, past any ${...} in a default
     for (int depth = 1; end < text.size(); ++end) {
-      if (text.compare(end, 2, "${") == 0) ++depth, ++end;
-      else if (text[end] == '}' && --depth == 0) break;
+      if (text.compare(end, 2, "${") == 0)
+        ++depth, ++end;
+      else if (text[end] == '}' && --depth == 0)
+        break;
     }
     if (end >= text.size()) fail(file, line, "'" + text + "': ${ without }");
     std::string inner = text.substr(i + 2, end - i - 2), fallback;
@@ -68,7 +70,8 @@ std::string expand(const std::string& file, int line, const std::string& text, c
       value = env;
       found = true;
     }
-    if (!found && !has_fallback) fail(file, line, "'" + text + "': ${" + inner + "} is not set (give ${" + inner + ":-DEFAULT})");
+    if (!found && !has_fallback)
+      fail(file, line, "'" + text + "': ${" + inner + "} is not set (give ${" + inner + ":-DEFAULT})");
     out += found ? value : fallback;
     i = end + 1;
   }
@@ -109,7 +112,8 @@ std::string import_fails(const std::string& python, const std::string& module, d
   bool timed_out = false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) {
       timed_out = true;
       break;
@@ -146,9 +150,11 @@ std::vector<MatrixEntry> read_matrix(const fs::path& path, const MatrixVariables
   } catch (const YAML::Exception& e) {
     fail(file, e.mark.is_null() ? 0 : e.mark.line + 1, "not valid YAML: " + e.msg);
   }
-  if (!root.IsMap() || !root["implementations"]) fail(file, 1, "a matrix file is a mapping with a list 'implementations'");
+  if (!root.IsMap() || !root["implementations"])
+    fail(file, 1, "a matrix file is a mapping with a list 'implementations'");
   for (const auto& kv : root)
-    if (kv.first.Scalar() != "implementations") fail(file, line_of(kv.first), "unknown key '" + kv.first.Scalar() + "' (known: implementations)");
+    if (kv.first.Scalar() != "implementations")
+      fail(file, line_of(kv.first), "unknown key '" + kv.first.Scalar() + "' (known: implementations)");
   const YAML::Node list = root["implementations"];
   if (!list.IsSequence() || list.size() == 0) fail(file, line_of(list), "implementations must be a non-empty list");
   const fs::path dir = fs::absolute(path).parent_path();
@@ -181,7 +187,8 @@ std::vector<MatrixEntry> read_matrix(const fs::path& path, const MatrixVariables
         MatrixEntry::Need need;
         need.line = line_of(n);
         if (!n.IsMap() || n.size() != 1)
-          fail(file, need.line, "a need is one of {executable: PATH}, {file: PATH}, {python_module: {python: PATH, module: NAME}}");
+          fail(file, need.line,
+               "a need is one of {executable: PATH}, {file: PATH}, {python_module: {python: PATH, module: NAME}}");
         need.kind = n.begin()->first.Scalar();
         const YAML::Node value = n.begin()->second;
         if (need.kind == "executable" || need.kind == "file") {
@@ -223,12 +230,16 @@ MatrixPlan plan_matrix(const fs::path& file, const MatrixVariables& variables,
     std::string why;
     for (const auto& need : e.needs)
       if (why = check(need); !why.empty()) break;
-    if (why.empty()) plan.run.push_back(std::move(e));
-    else plan.skipped.push_back(e.name + " (" + file.string() + ":" + std::to_string(e.line) + "): not run: " + why);
+    if (why.empty())
+      plan.run.push_back(std::move(e));
+    else
+      plan.skipped.push_back(e.name + " (" + file.string() + ":" + std::to_string(e.line) + "): not run: " + why);
   }
   return plan;
 }
 
-std::string matrix_impl_spec(const MatrixEntry& entry) { return entry.known.empty() ? entry.impl : entry.impl + ",known=" + entry.known; }
+std::string matrix_impl_spec(const MatrixEntry& entry) {
+  return entry.known.empty() ? entry.impl : entry.impl + ",known=" + entry.known;
+}
 
 }  // namespace mpconform

@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kPageUsage = R"(usage: mpconform page RESULTS.json [--html OUT.html] [--markdown OUT.md] [--cases DIR] [--spec DIR]
+const char* kPageUsage =
+    R"(usage: mpconform page RESULTS.json [--html OUT.html] [--markdown OUT.md] [--cases DIR] [--spec DIR]
 
 Makes the compatibility page of a results file (mpconform --report FILE): cases × implementations,
 grouped by primitive, with each case's level and tags, each cell's verdict linked to its trace,
@@ -81,7 +82,8 @@ std::string upper_hex_byte(unsigned char c) {  // RFC 3986 percent-encoding
 // '-' is free to join the parts of an id and two texts never share one.
 std::string id_part(std::string_view text) {
   std::string out;
-  for (unsigned char c : text) out += is_hex_safe(c) || c == '.' || c == '_' ? std::string(1, static_cast<char>(c)) : "~" + hex_byte(c);
+  for (unsigned char c : text)
+    out += is_hex_safe(c) || c == '.' || c == '_' ? std::string(1, static_cast<char>(c)) : "~" + hex_byte(c);
   return out;
 }
 
@@ -182,7 +184,9 @@ std::string result_anchor(const std::string& label, const std::string& case_id, 
   return "r-" + id_part(label) + "-" + id_part(case_id) + (run ? "-" + std::to_string(run + 1) : "");
 }
 std::string case_anchor(const std::string& case_id) { return "c-" + id_part(case_id); }
-std::string filter_id(const std::string& primitive, const std::string& tag) { return "f-" + css_part(primitive) + "-" + css_part(tag); }
+std::string filter_id(const std::string& primitive, const std::string& tag) {
+  return "f-" + css_part(primitive) + "-" + css_part(tag);
+}
 
 std::string level_class(const std::string& level) {
   if (level == "required" || level == "recommended" || level == "cpython-specific") return "lvl-" + level;
@@ -217,7 +221,8 @@ std::string reason_of(const json& result) {
   if (!reason.empty() || !result.contains("trace") || !result["trace"].is_array()) return reason;
   for (const auto& st : result["trace"])
     if (!str(st, "problem").empty())
-      return "step " + std::to_string(st.value("step", 0)) + " (line " + std::to_string(st.value("line", 0)) + "): " + str(st, "problem");
+      return "step " + std::to_string(st.value("step", 0)) + " (line " + std::to_string(st.value("line", 0)) +
+             "): " + str(st, "problem");
   return reason;
 }
 
@@ -241,8 +246,8 @@ std::vector<std::string> verdict_order(const Counts& c) {
 // its name (after COUNT when given). Symbol and name never break apart; a long name may wrap.
 std::string badge(const std::string& verdict, const std::string& count = "") {
   const VerdictStyle* s = style_of(verdict);
-  return std::string("<span class=\"sym\" aria-hidden=\"true\">") + (s ? s->symbol : "?") + "</span> <span class=\"vt\">" +
-         (count.empty() ? "" : count + " ") + html_escape(verdict) + "</span>";
+  return std::string("<span class=\"sym\" aria-hidden=\"true\">") + (s ? s->symbol : "?") +
+         "</span> <span class=\"vt\">" + (count.empty() ? "" : count + " ") + html_escape(verdict) + "</span>";
 }
 
 const char* kCss = R"CSS(
@@ -328,7 +333,8 @@ class HtmlPage {
   std::string render() {
     out_ << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-         << "<title>mpconform compatibility</title>\n<style>" << kCss << filter_css() << "</style>\n</head>\n<body>\n<main>\n";
+         << "<title>mpconform compatibility</title>\n<style>" << kCss << filter_css()
+         << "</style>\n</head>\n<body>\n<main>\n";
     header();
     summary();
     matrix();
@@ -351,8 +357,8 @@ class HtmlPage {
       for (const auto& r : rows) tags.insert(r.tags.begin(), r.tags.end());
       for (const auto& t : tags) {
         const std::string f = filter_id(primitive, t);
-        css += "body:has(#" + f + ":target) tr.case:not(." + f + "),body:has(#" + f + ":target) section.primitive:not(:has(tr." + f +
-               ")){display:none}\n";
+        css += "body:has(#" + f + ":target) tr.case:not(." + f + "),body:has(#" + f +
+               ":target) section.primitive:not(:has(tr." + f + ")){display:none}\n";
       }
     }
     return css;
@@ -365,7 +371,8 @@ class HtmlPage {
     for (const auto& [_, rows] : m_.primitives) cases += rows.size();
     out_ << "<p class=\"meta\"><b>" << cases << "</b> cases × <b>" << m_.columns.size() << "</b> implementations";
     if (!str(run, "started").empty()) out_ << " · run started <b>" << h(str(run, "started")) << "</b>";
-    if (run.contains("wall_seconds") && run["wall_seconds"].is_number()) out_ << " in " << fixed(run["wall_seconds"].get<double>(), 1) << " s";
+    if (run.contains("wall_seconds") && run["wall_seconds"].is_number())
+      out_ << " in " << fixed(run["wall_seconds"].get<double>(), 1) << " s";
     if (!str(run, "runner_version").empty()) out_ << " · runner " << h(str(run, "runner_version"));
     out_ << "</p>\n";
     if (run.contains("cases") && run["cases"].is_object()) {
@@ -380,11 +387,12 @@ class HtmlPage {
     if (!str(run, "isolation").empty()) out_ << "<p class=\"meta\">" << h(str(run, "isolation")) << "</p>\n";
     if (run.contains("host") && run["host"].is_object()) {
       const json& host = run["host"];
-      out_ << "<p class=\"meta\">host: " << h(str(host, "name")) << " · " << h(str(host, "system")) << " " << h(str(host, "release")) << " "
-           << h(str(host, "machine")) << "</p>\n";
+      out_ << "<p class=\"meta\">host: " << h(str(host, "name")) << " · " << h(str(host, "system")) << " "
+           << h(str(host, "release")) << " " << h(str(host, "machine")) << "</p>\n";
     }
     out_ << "<nav>";
-    for (const auto& [primitive, rows] : m_.primitives) out_ << "<a href=\"#p-" << css_part(primitive) << "\">" << h(primitive) << "</a>";
+    for (const auto& [primitive, rows] : m_.primitives)
+      out_ << "<a href=\"#p-" << css_part(primitive) << "\">" << h(primitive) << "</a>";
     out_ << "<a href=\"#tags\">by tag</a>";
     if (!m_.malformed.empty()) out_ << "<a href=\"#malformed\">malformed case files</a>";
     out_ << "<a href=\"#traces\">traces</a></nav>\n";
@@ -403,14 +411,16 @@ class HtmlPage {
     out_ << passed << " of " << total << " passed";
     for (const auto& v : verdict_order(c)) {
       if (v == "passed") continue;
-      out_ << " <span class=\"v " << verdict_class(v) << "\" title=\"" << h(v) << "\">" << badge(v, std::to_string(c.at(v))) << "</span>";
+      out_ << " <span class=\"v " << verdict_class(v) << "\" title=\"" << h(v) << "\">"
+           << badge(v, std::to_string(c.at(v))) << "</span>";
     }
     out_ << "</td>";
   }
 
   void column_heads() {
     for (const auto& c : m_.columns)
-      out_ << "<th scope=\"col\" class=\"impl-head\">" << h(c.label) << "<span class=\"impl\">" << h(describe_hello(c.hello)) << "</span></th>";
+      out_ << "<th scope=\"col\" class=\"impl-head\">" << h(c.label) << "<span class=\"impl\">"
+           << h(describe_hello(c.hello)) << "</span></th>";
   }
 
   void summary_head(const char* first) {
@@ -441,7 +451,8 @@ class HtmlPage {
     out_ << "</tbody></table></div>\n";
     out_ << "<p class=\"meta\">";
     for (std::size_t i = 0; i < m_.columns.size(); ++i)
-      out_ << (i ? " · " : "") << "<b>" << h(m_.columns[i].label) << "</b>: <code>--impl " << h(m_.columns[i].spec) << "</code>";
+      out_ << (i ? " · " : "") << "<b>" << h(m_.columns[i].label) << "</b>: <code>--impl " << h(m_.columns[i].spec)
+           << "</code>";
     out_ << " · <a href=\"#tags\">by tag</a></p>\n</section>\n";
   }
 
@@ -450,13 +461,14 @@ class HtmlPage {
     out_ << "<section id=\"tags\">\n<h2>By primitive and tag</h2>\n";
     summary_head("tag");
     for (const auto& [primitive, rows] : m_.primitives) {
-      out_ << "<tr class=\"primitive\"><th scope=\"row\" colspan=\"" << m_.columns.size() + 1 << "\"><a href=\"#p-" << css_part(primitive)
-           << "\"><b>" << h(primitive) << "</b></a></th></tr>\n";
+      out_ << "<tr class=\"primitive\"><th scope=\"row\" colspan=\"" << m_.columns.size() + 1 << "\"><a href=\"#p-"
+           << css_part(primitive) << "\"><b>" << h(primitive) << "</b></a></th></tr>\n";
       std::map<std::string, std::vector<const Row*>> by_tag;
       for (const auto& r : rows)
         for (const auto& t : r.tags) by_tag[t].push_back(&r);
       for (const auto& [tag, tagged] : by_tag)
-        counts_row("tag-row", "<a class=\"tag\" href=\"#" + filter_id(primitive, tag) + "\">" + h(tag) + "</a>", tagged);
+        counts_row("tag-row", "<a class=\"tag\" href=\"#" + filter_id(primitive, tag) + "\">" + h(tag) + "</a>",
+                   tagged);
     }
     out_ << "</tbody></table></div>\n</section>\n";
   }
@@ -467,12 +479,12 @@ class HtmlPage {
       std::set<std::string> tags;
       for (const auto& r : rows) tags.insert(r.tags.begin(), r.tags.end());
       for (const auto& t : tags)
-        out_ << "<p class=\"tag-filter\" id=\"" << filter_id(primitive, t) << "\">Showing the " << h(primitive) << " cases tagged <b>" << h(t)
-             << "</b> · <a href=\"#matrix\">show all</a></p>\n";
+        out_ << "<p class=\"tag-filter\" id=\"" << filter_id(primitive, t) << "\">Showing the " << h(primitive)
+             << " cases tagged <b>" << h(t) << "</b> · <a href=\"#matrix\">show all</a></p>\n";
     }
     for (const auto& [primitive, rows] : m_.primitives) {
-      out_ << "<section class=\"primitive\" data-primitive=\"" << h(primitive) << "\">\n<h2 id=\"p-" << css_part(primitive) << "\">" << h(primitive)
-           << " <small>" << rows.size() << " cases</small></h2>\n";
+      out_ << "<section class=\"primitive\" data-primitive=\"" << h(primitive) << "\">\n<h2 id=\"p-"
+           << css_part(primitive) << "\">" << h(primitive) << " <small>" << rows.size() << " cases</small></h2>\n";
       out_ << "<div class=\"scroll\"><table class=\"matrix\">\n<thead><tr><th scope=\"col\" class=\"case\">case</th>";
       column_heads();
       out_ << "</tr></thead>\n<tbody>\n";
@@ -485,21 +497,25 @@ class HtmlPage {
   void row(const Row& r) {
     out_ << "<tr class=\"case " << level_class(r.level);
     for (const auto& t : r.tags) out_ << " " << filter_id(r.primitive, t);
-    out_ << "\" id=\"" << case_anchor(r.id) << "\" data-case=\"" << h(r.id) << "\" data-level=\"" << h(r.level) << "\">";
+    out_ << "\" id=\"" << case_anchor(r.id) << "\" data-case=\"" << h(r.id) << "\" data-level=\"" << h(r.level)
+         << "\">";
     const std::string name = r.id.size() > r.primitive.size() + 1 ? r.id.substr(r.primitive.size() + 1) : r.id;
-    out_ << "<th scope=\"row\" class=\"case\"><a class=\"name src\" href=\"" << h(case_file_href(r, o_)) << "\" title=\"" << h(r.file) << "\">"
-         << h(name) << "</a><span class=\"level\">" << h(r.level.empty() ? "no level" : r.level) << "</span>";
+    out_ << "<th scope=\"row\" class=\"case\"><a class=\"name src\" href=\"" << h(case_file_href(r, o_))
+         << "\" title=\"" << h(r.file) << "\">" << h(name) << "</a><span class=\"level\">"
+         << h(r.level.empty() ? "no level" : r.level) << "</span>";
     if (!r.title.empty()) out_ << "<div class=\"title\">" << h(r.title) << "</div>";
     if (!r.tags.empty()) {
       out_ << "<div class=\"tags\">";
-      for (const auto& t : r.tags) out_ << "<a class=\"tag\" href=\"#" << filter_id(r.primitive, t) << "\">" << h(t) << "</a>";
+      for (const auto& t : r.tags)
+        out_ << "<a class=\"tag\" href=\"#" << filter_id(r.primitive, t) << "\">" << h(t) << "</a>";
       out_ << "</div>";
     }
     out_ << "</th>";
     for (const auto& col : m_.columns) {
       auto it = r.runs.find(col.label);
       if (it == r.runs.end() || it->second.empty()) {
-        out_ << "<td class=\"cell\" data-impl=\"" << h(col.label) << "\" data-verdict=\"not run\"><span class=\"v v-notrun\">· not run</span></td>";
+        out_ << "<td class=\"cell\" data-impl=\"" << h(col.label)
+             << "\" data-verdict=\"not run\"><span class=\"v v-notrun\">· not run</span></td>";
         continue;
       }
       const auto verdicts = cell_verdicts(it->second);
@@ -511,7 +527,8 @@ class HtmlPage {
         std::size_t run = 0;
         while (str(*it->second[run], "verdict") != verdicts[i]) ++run;
         const std::string reason = reason_of(*it->second[run]);
-        out_ << (i ? " " : "") << "<a class=\"v " << verdict_class(verdicts[i]) << "\" href=\"#" << result_anchor(col.label, r.id, run) << "\" title=\""
+        out_ << (i ? " " : "") << "<a class=\"v " << verdict_class(verdicts[i]) << "\" href=\"#"
+             << result_anchor(col.label, r.id, run) << "\" title=\""
              << h(reason.empty() ? verdicts[i] : verdicts[i] + ": " + reason) << "\">" << badge(verdicts[i]) << "</a>";
       }
       if (it->second.size() > 1) out_ << " <small>(" << it->second.size() << " runs)</small>";
@@ -522,62 +539,75 @@ class HtmlPage {
 
   void malformed() {
     if (m_.malformed.empty()) return;
-    out_ << "<section id=\"malformed\">\n<h2>Malformed case files <small>" << m_.malformed.size() << "</small></h2>\n<ul>\n";
+    out_ << "<section id=\"malformed\">\n<h2>Malformed case files <small>" << m_.malformed.size()
+         << "</small></h2>\n<ul>\n";
     for (const auto& e : m_.malformed) {
       Row fake;
       fake.file = str(e, "file");
       out_ << "<li><span class=\"v v-malformed\">" << badge("malformed case") << "</span> <a href=\""
-           << h(case_file_href(fake, o_)) << "\">" << h(fake.file) << "</a>: <code>" << h(str(e, "error")) << "</code></li>\n";
+           << h(case_file_href(fake, o_)) << "\">" << h(fake.file) << "</a>: <code>" << h(str(e, "error"))
+           << "</code></li>\n";
     }
     out_ << "</ul>\n</section>\n";
   }
 
   void traces() {
-    out_ << "<section id=\"traces\">\n<h2>Traces</h2>\n<p class=\"meta\">Each case × implementation: its verdict and reason, the command that "
+    out_ << "<section id=\"traces\">\n<h2>Traces</h2>\n<p class=\"meta\">Each case × implementation: its verdict and "
+            "reason, the command that "
             "reruns only it, and each step run with its expectation and what was observed.</p>\n";
     for (const auto& [primitive, rows] : m_.primitives)
       for (const auto& r : rows)
         for (const auto& col : m_.columns) {
           auto it = r.runs.find(col.label);
           if (it == r.runs.end()) continue;
-          for (std::size_t run = 0; run < it->second.size(); ++run) trace(r, col, *it->second[run], run, it->second.size());
+          for (std::size_t run = 0; run < it->second.size(); ++run)
+            trace(r, col, *it->second[run], run, it->second.size());
         }
     out_ << "</section>\n";
   }
 
   void trace(const Row& r, const Column& col, const json& res, std::size_t run, std::size_t runs) {
     const std::string verdict = str(res, "verdict");
-    out_ << "<article class=\"trace " << verdict_class(verdict) << "-trace\" id=\"" << result_anchor(col.label, r.id, run) << "\">\n";
+    out_ << "<article class=\"trace " << verdict_class(verdict) << "-trace\" id=\""
+         << result_anchor(col.label, r.id, run) << "\">\n";
     out_ << "<h3><a href=\"#" << case_anchor(r.id) << "\">" << h(r.id) << "</a> × " << h(col.label);
     if (runs > 1) out_ << " <small>run " << run + 1 << " of " << runs << "</small>";
     out_ << " <span class=\"v " << verdict_class(verdict) << "\">" << badge(verdict) << "</span></h3>\n<dl>\n";
-    if (const std::string reason = reason_of(res); !reason.empty()) out_ << "<dt>reason</dt><dd class=\"reason\">" << h(reason) << "</dd>\n";
+    if (const std::string reason = reason_of(res); !reason.empty())
+      out_ << "<dt>reason</dt><dd class=\"reason\">" << h(reason) << "</dd>\n";
     out_ << "<dt>case</dt><dd>" << h(r.title) << "</dd>\n";
     const int line = res.value("line", 1);
-    out_ << "<dt>file</dt><dd><a class=\"src\" href=\"" << h(case_file_href(r, o_)) << "#L" << line << "\">" << h(r.file) << ":" << line << "</a></dd>\n";
+    out_ << "<dt>file</dt><dd><a class=\"src\" href=\"" << h(case_file_href(r, o_)) << "#L" << line << "\">"
+         << h(r.file) << ":" << line << "</a></dd>\n";
     out_ << "<dt>level</dt><dd>" << h(r.level) << "</dd>\n";
     if (!r.spec.empty()) {
       const std::string href = spec_href(r.spec, o_);
       out_ << "<dt>spec</dt><dd>";
-      if (href.empty()) out_ << h(r.spec);
-      else out_ << "<a class=\"spec\" href=\"" << h(href) << "\">" << h(r.spec) << "</a>";
+      if (href.empty())
+        out_ << h(r.spec);
+      else
+        out_ << "<a class=\"spec\" href=\"" << h(href) << "\">" << h(r.spec) << "</a>";
       out_ << "</dd>\n";
     }
-    if (res.contains("seconds") && res["seconds"].is_number()) out_ << "<dt>time</dt><dd>" << fixed(res["seconds"].get<double>(), 3) << " s</dd>\n";
+    if (res.contains("seconds") && res["seconds"].is_number())
+      out_ << "<dt>time</dt><dd>" << fixed(res["seconds"].get<double>(), 3) << " s</dd>\n";
     out_ << "<dt>rerun</dt><dd><pre class=\"rerun\"><code>" << h(str(res, "rerun")) << "</code></pre></dd>\n</dl>\n";
     const json& steps = res.contains("trace") && res["trace"].is_array() ? res["trace"] : json::array();
     if (steps.empty()) {
       out_ << "<p class=\"meta\">No step was run.</p>\n";
     } else {
-      out_ << "<div class=\"scroll\"><table class=\"steps\">\n<thead><tr><th scope=\"col\">step</th><th scope=\"col\">actor</th><th scope=\"col\">call</th>"
-              "<th scope=\"col\">expected</th><th scope=\"col\">observed</th><th scope=\"col\">elapsed</th><th scope=\"col\">problem</th></tr></thead>\n<tbody>\n";
+      out_ << "<div class=\"scroll\"><table class=\"steps\">\n<thead><tr><th scope=\"col\">step</th><th "
+              "scope=\"col\">actor</th><th scope=\"col\">call</th>"
+              "<th scope=\"col\">expected</th><th scope=\"col\">observed</th><th scope=\"col\">elapsed</th><th "
+              "scope=\"col\">problem</th></tr></thead>\n<tbody>\n";
       for (const auto& st : steps) {
         const std::string problem = str(st, "problem");
-        out_ << "<tr" << (problem.empty() ? "" : " class=\"bad\"") << "><td>" << st.value("step", 0) << " <small>(line " << st.value("line", 0)
-             << ")</small></td><td>" << h(str(st, "actor")) << "</td><td>" << h(str(st, "call")) << "</td><td>" << h(str(st, "expected")) << "</td><td>"
-             << h(str(st, "observed")) << "</td><td>"
-             << (st.contains("elapsed") && st["elapsed"].is_number() ? fixed(st["elapsed"].get<double>(), 3) + " s" : std::string("—")) << "</td><td>"
-             << h(problem) << "</td></tr>\n";
+        out_ << "<tr" << (problem.empty() ? "" : " class=\"bad\"") << "><td>" << st.value("step", 0) << " <small>(line "
+             << st.value("line", 0) << ")</small></td><td>" << h(str(st, "actor")) << "</td><td>" << h(str(st, "call"))
+             << "</td><td>" << h(str(st, "expected")) << "</td><td>" << h(str(st, "observed")) << "</td><td>"
+             << (st.contains("elapsed") && st["elapsed"].is_number() ? fixed(st["elapsed"].get<double>(), 3) + " s"
+                                                                     : std::string("—"))
+             << "</td><td>" << h(problem) << "</td></tr>\n";
       }
       out_ << "</tbody></table></div>\n";
     }
@@ -602,7 +632,9 @@ bool write_output(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
-fs::path output_dir(const std::string& path) { return path == "-" ? fs::current_path() : fs::absolute(path).parent_path(); }
+fs::path output_dir(const std::string& path) {
+  return path == "-" ? fs::current_path() : fs::absolute(path).parent_path();
+}
 
 }  // namespace
 
@@ -625,8 +657,10 @@ std::string html_escape(std::string_view text) {
 std::string href_path(std::string_view path) {
   std::string out;
   for (unsigned char c : path) {
-    if (is_hex_safe(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') out += static_cast<char>(c);
-    else out += "%" + upper_hex_byte(c);
+    if (is_hex_safe(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
+      out += static_cast<char>(c);
+    else
+      out += "%" + upper_hex_byte(c);
   }
   // "//host/…" would be read as another host: one leading slash is a path.
   while (out.starts_with("//")) out.erase(0, 1);
@@ -636,12 +670,18 @@ std::string href_path(std::string_view path) {
 std::string markdown_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c == '\n' || c == '\r' || c == '\t') out += ' ';
-    else if (c == '<') out += "&lt;";  // GitHub passes some HTML through
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (std::string_view("\\`*_[]|~").find(c) != std::string_view::npos) out += std::string("\\") + c;
-    else out += c;
+    if (c == '\n' || c == '\r' || c == '\t')
+      out += ' ';
+    else if (c == '<')
+      out += "&lt;";  // GitHub passes some HTML through
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else if (std::string_view("\\`*_[]|~").find(c) != std::string_view::npos)
+      out += std::string("\\") + c;
+    else
+      out += c;
   }
   return out;
 }
@@ -668,7 +708,8 @@ std::string render_markdown(const json& doc, const PageOptions& o) {
   out << "<!-- written by mpconform page from " << html_escape(o.source) << " -->\n";
   out << cases << " cases × " << m.columns.size() << " implementations";
   if (!str(run, "started").empty()) out << ", run " << md(str(run, "started"));
-  if (run.contains("cases") && run["cases"].is_object() && run["cases"].contains("git") && run["cases"]["git"].is_object())
+  if (run.contains("cases") && run["cases"].is_object() && run["cases"].contains("git") &&
+      run["cases"]["git"].is_object())
     out << ", cases at commit " << md(str(run["cases"]["git"], "commit").substr(0, 12));
   out << ".\n\n";
   for (const auto& col : m.columns) {
@@ -708,7 +749,8 @@ std::string render_markdown(const json& doc, const PageOptions& o) {
           continue;
         }
         std::string cell;
-        for (const auto& v : cell_verdicts(it->second)) cell += (cell.empty() ? "" : " / ") + std::string(verdict_symbol(v));
+        for (const auto& v : cell_verdicts(it->second))
+          cell += (cell.empty() ? "" : " / ") + std::string(verdict_symbol(v));
         out << " " << cell << " |";
       }
       out << "\n";
@@ -752,7 +794,8 @@ int page_main(const std::vector<std::string>& args) {
       }
     }
     if (results.empty()) throw std::invalid_argument("page needs a results file (see mpconform page --help)");
-    if (html.empty() && markdown.empty()) throw std::invalid_argument("page needs --html FILE, --markdown FILE or both");
+    if (html.empty() && markdown.empty())
+      throw std::invalid_argument("page needs --html FILE, --markdown FILE or both");
   } catch (const std::invalid_argument& e) {
     std::cerr << "mpconform page: " << e.what() << "\n";
     return 2;
@@ -764,8 +807,10 @@ int page_main(const std::vector<std::string>& args) {
     if (cases.empty() && doc.contains("run") && doc["run"].is_object() && doc["run"].contains("cases"))
       cases = str(doc["run"]["cases"], "dir");
     o.cases_dir = cases.empty() ? fs::path(".") : fs::path(cases);
-    if (!spec.empty()) o.spec_dir = spec;
-    else if (fs::is_directory(o.cases_dir / ".." / "spec")) o.spec_dir = (o.cases_dir / ".." / "spec").lexically_normal();
+    if (!spec.empty())
+      o.spec_dir = spec;
+    else if (fs::is_directory(o.cases_dir / ".." / "spec"))
+      o.spec_dir = (o.cases_dir / ".." / "spec").lexically_normal();
     int rc = 0;
     if (!html.empty()) {
       o.out_dir = output_dir(html);

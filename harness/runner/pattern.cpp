@@ -61,8 +61,10 @@ Ranges normalized(Ranges r) {
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.lo < b.lo; });
   Ranges out;
   for (const auto& x : r) {
-    if (!out.empty() && x.lo <= out.back().hi + 1) out.back().hi = std::max(out.back().hi, x.hi);
-    else out.push_back(x);
+    if (!out.empty() && x.lo <= out.back().hi + 1)
+      out.back().hi = std::max(out.back().hi, x.hi);
+    else
+      out.push_back(x);
   }
   return out;
 }
@@ -218,9 +220,12 @@ class PatternCompiler {
       max = min;
     } else if (p < chars_.size() && chars_[p] == ',') {
       ++p;
-      if (p < chars_.size() && chars_[p] == '}') max = kInfinite;
-      else if (!number(max) || p >= chars_.size() || chars_[p] != '}') return false;
-      if (max < min) fail(pos_, "{" + std::to_string(min) + "," + std::to_string(max) + "}: the bounds are out of order");
+      if (p < chars_.size() && chars_[p] == '}')
+        max = kInfinite;
+      else if (!number(max) || p >= chars_.size() || chars_[p] != '}')
+        return false;
+      if (max < min)
+        fail(pos_, "{" + std::to_string(min) + "," + std::to_string(max) + "}: the bounds are out of order");
     } else {
       return false;
     }
@@ -243,13 +248,18 @@ class PatternCompiler {
     NodeP atom_node = atom(depth);
     if (!quantifier_ahead()) return atom_node;
     const std::size_t qat = pos_;
-    if (atom_node->kind == Node::Bol || atom_node->kind == Node::Eol) fail(qat, "an anchor (^ or $) cannot be repeated");
+    if (atom_node->kind == Node::Bol || atom_node->kind == Node::Eol)
+      fail(qat, "an anchor (^ or $) cannot be repeated");
     std::uint32_t min = 0, max = kInfinite;
     const char32_t c = peek();
-    if (c == '*') ++pos_;
-    else if (c == '+') min = 1, ++pos_;
-    else if (c == '?') max = 1, ++pos_;
-    else brace_quantifier(min, max);
+    if (c == '*')
+      ++pos_;
+    else if (c == '+')
+      min = 1, ++pos_;
+    else if (c == '?')
+      max = 1, ++pos_;
+    else
+      brace_quantifier(min, max);
     if (peek() == '?' && !at_end()) fail(pos_, "lazy quantifiers (a '?' after a quantifier) are not supported");
     if (quantifier_ahead()) fail(pos_, "a quantifier after a quantifier (nothing to repeat)");
     auto n = std::make_unique<Node>();
@@ -268,15 +278,20 @@ class PatternCompiler {
     const char32_t c = chars_[pos_++];
     switch (c) {
       case '(': {
-        if (depth >= Pattern::kMaxNesting) fail(at, "groups nested deeper than " + std::to_string(Pattern::kMaxNesting));
+        if (depth >= Pattern::kMaxNesting)
+          fail(at, "groups nested deeper than " + std::to_string(Pattern::kMaxNesting));
         if (peek() == '?') {
           const char32_t k = peek(1), k2 = peek(2);
-          if (k == ':') pos_ += 2;
-          else if (k == '=' || k == '!') fail(at, "lookahead (?" + std::string(1, char(k)) + "...) is not supported");
+          if (k == ':')
+            pos_ += 2;
+          else if (k == '=' || k == '!')
+            fail(at, "lookahead (?" + std::string(1, char(k)) + "...) is not supported");
           else if (k == '<' && (k2 == '=' || k2 == '!'))
             fail(at, "lookbehind (?<" + std::string(1, char(k2)) + "...) is not supported");
-          else if (k == '<') fail(at, "named groups (?<name>...) are not supported");
-          else fail(at, "'(?' other than '(?:' (flags, or other extensions) is not supported");
+          else if (k == '<')
+            fail(at, "named groups (?<name>...) are not supported");
+          else
+            fail(at, "'(?' other than '(?:' (flags, or other extensions) is not supported");
         }
         NodeP inner = alternation(depth + 1);
         if (at_end() || peek() != ')') fail(at, "'(' without a ')' after it");
@@ -290,14 +305,18 @@ class PatternCompiler {
       case '\\': return escape(at);
       case '*':
       case '+':
-      case '?': fail(at, "'" + std::string(1, char(c)) + "' with nothing to repeat (write \\" + std::string(1, char(c)) + " for the character)");
+      case '?':
+        fail(at, "'" + std::string(1, char(c)) + "' with nothing to repeat (write \\" + std::string(1, char(c)) +
+                     " for the character)");
       case '{': {
         --pos_;
         if (quantifier_ahead()) fail(at, "a quantifier {...} with nothing to repeat");
         fail(at, "'{' that is not a quantifier {m}, {m,} or {m,n} (write \\{ for the character)");
       }
       case '}':
-      case ']': fail(at, "a lone '" + std::string(1, char(c)) + "' (write \\" + std::string(1, char(c)) + " for the character)");
+      case ']':
+        fail(at,
+             "a lone '" + std::string(1, char(c)) + "' (write \\" + std::string(1, char(c)) + " for the character)");
       default: return leaf(Node::Char, c);
     }
   }
@@ -319,7 +338,8 @@ class PatternCompiler {
     if (c == 'x' || c == 'u' || c == 'c' || c == '0')
       return "the escape \\" + std::string(1, char(c)) + " is not supported (write the character itself)";
     if (c == 'p' || c == 'P') return "Unicode property escapes (\\" + std::string(1, char(c)) + ") are not supported";
-    return "unknown escape: '\\' before " + describe_char(c) + " (escape only ASCII punctuation, or \\d \\w \\s \\D \\W \\S \\n \\t \\r \\f \\v)";
+    return "unknown escape: '\\' before " + describe_char(c) +
+           " (escape only ASCII punctuation, or \\d \\w \\s \\D \\W \\S \\n \\t \\r \\f \\v)";
   }
 
   // One member of a class: a character (true) or a class escape, added to `set` (false).
@@ -340,9 +360,12 @@ class PatternCompiler {
       return false;
     }
     if (e == 'b') fail(at, "\\b in a class (a backspace) is not supported");
-    if (char32_t ctl = control_escape(e)) ch = ctl;
-    else if (is_identity_escape(e)) ch = e;
-    else fail(at, escape_refusal(e));
+    if (char32_t ctl = control_escape(e))
+      ch = ctl;
+    else if (is_identity_escape(e))
+      ch = e;
+    else
+      fail(at, escape_refusal(e));
     return true;
   }
 

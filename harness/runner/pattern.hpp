@@ -29,9 +29,9 @@ class PatternError : public std::runtime_error {
 class Pattern {
  public:
   // Bounds, so that no pattern makes the program (and so each step of a search) large.
-  static constexpr std::uint32_t kMaxRepeat = 1000;         // m and n of {m}, {m,}, {m,n}
-  static constexpr std::size_t kMaxInstructions = 10000;    // of the compiled program
-  static constexpr int kMaxNesting = 100;                   // groups inside groups
+  static constexpr std::uint32_t kMaxRepeat = 1000;       // m and n of {m}, {m,}, {m,n}
+  static constexpr std::size_t kMaxInstructions = 10000;  // of the compiled program
+  static constexpr int kMaxNesting = 100;                 // groups inside groups
 
   // Compiles `pattern` (UTF-8); throws PatternError.
   explicit Pattern(std::string_view pattern);

@@ -20,7 +20,8 @@ ProgressStyle progress_style_from_env() {
   throw std::invalid_argument("MPCONFORM_PROGRESS is auto, tty, lines, off or gtest, not '" + excerpt(s, 40) + "'");
 }
 
-Progress::Progress(std::ostream& out, ProgressStyle style, int width) : out_(out), style_(style), width_(width < 20 ? 20 : width) {}
+Progress::Progress(std::ostream& out, ProgressStyle style, int width)
+    : out_(out), style_(style), width_(width < 20 ? 20 : width) {}
 
 void Progress::planned(int tests) {
   std::lock_guard lock(mutex_);
@@ -68,7 +69,8 @@ void Progress::tick(Clock::time_point now) {
     shown_ = true;
   } else if (style_ == ProgressStyle::Lines) {
     const auto since = now - (last_line_ ? *last_line_ : created_);
-    const bool due = (finished_since_line_ && (!last_line_ || since >= kLogEvery)) || (since >= kLogQuiet && done_ < total_);
+    const bool due =
+        (finished_since_line_ && (!last_line_ || since >= kLogEvery)) || (since >= kLogQuiet && done_ < total_);
     if (!due) return;
     out_ << "mpconform: " << line(now) << std::endl;
     last_line_ = now;

@@ -60,7 +60,7 @@ class Progress {
     Clock::time_point since;
   };
   std::map<std::string, Running> running_;  // by slot
-  bool shown_ = false;                       // a Tty line is on the screen
+  bool shown_ = false;                      // a Tty line is on the screen
   bool finished_since_line_ = false;
   std::string drawn_;  // the Tty line on the screen
   std::optional<Clock::time_point> last_line_;

@@ -42,7 +42,9 @@ std::string hex_byte(unsigned char c) {
   return buf;
 }
 
-[[noreturn]] void bad(const std::string& pointer, const std::string& what) { throw ProtocolError(pointer + " " + what); }
+[[noreturn]] void bad(const std::string& pointer, const std::string& what) {
+  throw ProtocolError(pointer + " " + what);
+}
 
 const json& field(const json& object, const std::string& pointer, const char* key) {
   auto it = object.find(key);
@@ -82,7 +84,8 @@ void string_array(const json& v, const std::string& pointer) {
 long long int_field(const json& object, const std::string& pointer, const char* key, long long min) {
   const json& v = field(object, pointer, key);
   if (!v.is_number_integer()) bad(pointer + "/" + key, "must be an integer");
-  if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT_MAX) : v.get<std::int64_t>() < min)
+  if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT_MAX)
+                             : v.get<std::int64_t>() < min)
     bad(pointer + "/" + key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(INT_MAX));
   return v.get<long long>();
 }
@@ -99,7 +102,8 @@ void check_hello(const json& m) {
   if (role != "controller") bad("/role", "must be \"controller\" or \"actor\"");
   const json& impl = object_field(m, "", "implementation");
   string_field(impl, "/implementation", "semantics");
-  for (const char* key : {"name", "version", "language", "family", "module", "start_method", "platform"}) optional_string(impl, "/implementation", key);
+  for (const char* key : {"name", "version", "language", "family", "module", "start_method", "platform"})
+    optional_string(impl, "/implementation", key);
   if (const json* caps = optional_field(m, "capabilities")) {
     if (!caps->is_object()) bad("/capabilities", "must be an object");
     for (const char* key : {"types", "ops", "start_methods"})
@@ -117,9 +121,12 @@ void check_goodbye(const json& m) {
     const json& item = (*cleanup)[i];
     if (!item.is_object()) bad(p, "must be an object");
     const std::string& kind = string_field(item, p, "kind");
-    if (kind == "file") string_field(item, p, "path");
-    else if (kind == "shm") string_field(item, p, "name");
-    else bad(p + "/kind", "must be \"file\" or \"shm\"");
+    if (kind == "file")
+      string_field(item, p, "path");
+    else if (kind == "shm")
+      string_field(item, p, "name");
+    else
+      bad(p + "/kind", "must be \"file\" or \"shm\"");
   }
 }
 
@@ -134,7 +141,8 @@ void check_result(const json& m) {
   const std::string& status = string_field(m, "", "status");
   const json& elapsed = field(m, "", "elapsed");
   if (!elapsed.is_number() || !(elapsed.get<double>() >= 0)) bad("/elapsed", "must be a number of seconds, 0 or more");
-  for (const char* key : {"started_at", "ended_at"})  // optional: the adapter's monotonic clock (spec/case-format.md#ordering)
+  for (const char* key :
+       {"started_at", "ended_at"})  // optional: the adapter's monotonic clock (spec/case-format.md#ordering)
     if (const json* at = optional_field(m, key); at && (!at->is_number() || !(at->get<double>() >= 0)))
       bad(std::string("/") + key, "must be a number of seconds, 0 or more");
   if (status == "returned") {
@@ -146,7 +154,8 @@ void check_result(const json& m) {
     optional_string(e, "/exception", "message");
     if (const json* args = optional_field(e, "args")) {
       if (!args->is_array()) bad("/exception/args", "must be an array of values");
-      for (std::size_t i = 0; i < args->size(); ++i) check_adapter_value((*args)[i], "/exception/args/" + std::to_string(i));
+      for (std::size_t i = 0; i < args->size(); ++i)
+        check_adapter_value((*args)[i], "/exception/args/" + std::to_string(i));
     }
   } else if (status == "error") {
     check_error(m, true);
@@ -173,11 +182,14 @@ void find_invalid_utf8(const json& v, const std::string& pointer, std::optional<
   if (v.is_string()) {
     if (invalid_utf8_offset(v.get_ref<const std::string&>())) found = pointer;
   } else if (v.is_array()) {
-    for (std::size_t i = 0; i < v.size() && !found; ++i) find_invalid_utf8(v[i], pointer + "/" + std::to_string(i), found);
+    for (std::size_t i = 0; i < v.size() && !found; ++i)
+      find_invalid_utf8(v[i], pointer + "/" + std::to_string(i), found);
   } else if (v.is_object()) {
     for (const auto& [key, item] : v.items()) {
-      if (invalid_utf8_offset(key)) found = pointer + "/" + valid_utf8(key);
-      else find_invalid_utf8(item, pointer + "/" + key, found);
+      if (invalid_utf8_offset(key))
+        found = pointer + "/" + valid_utf8(key);
+      else
+        find_invalid_utf8(item, pointer + "/" + key, found);
       if (found) return;
     }
   }
@@ -226,8 +238,10 @@ std::optional<std::size_t> nesting_exceeds(std::string_view text, int max_depth)
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;  // the escaped character, which may be '"'
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;  // the escaped character, which may be '"'
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -303,19 +317,26 @@ void check_message(const json& m) {
   const std::string* type_ptr = nullptr;
   try {
     const json& protocol = field(m, "", "protocol");
-    if (!protocol.is_number_integer() || protocol != 1) bad("/protocol", "must be 1, not " + excerpt(protocol.dump(), 40));
+    if (!protocol.is_number_integer() || protocol != 1)
+      bad("/protocol", "must be 1, not " + excerpt(protocol.dump(), 40));
     type_ptr = &string_field(m, "", "type");
   } catch (const ProtocolError& e) {
     throw ProtocolError(std::string("a message where ") + e.what());
   }
   const std::string& type = *type_ptr;
   try {
-    if (type == "hello") check_hello(m);
-    else if (type == "ready" || type == "started") check_re(m);
-    else if (type == "setup_failed") check_re(m), check_error(m, false);
-    else if (type == "goodbye") check_goodbye(m);
-    else if (type == "result") check_result(m);
-    else bad("/type", "\"" + excerpt(type, 40) + "\" is not a message an adapter sends");
+    if (type == "hello")
+      check_hello(m);
+    else if (type == "ready" || type == "started")
+      check_re(m);
+    else if (type == "setup_failed")
+      check_re(m), check_error(m, false);
+    else if (type == "goodbye")
+      check_goodbye(m);
+    else if (type == "result")
+      check_result(m);
+    else
+      bad("/type", "\"" + excerpt(type, 40) + "\" is not a message an adapter sends");
   } catch (const ProtocolError& e) {
     throw ProtocolError("a bad '" + type + "' message: " + e.what());
   }
@@ -348,7 +369,8 @@ class FromAdapterSchema {
       const std::string ref = branch.at("$ref").get<std::string>();
       json one = doc;
       one["allOf"] = json::array({branch});
-      valijson::SchemaParser(valijson::SchemaParser::kDraft7).populateSchema(valijson::adapters::NlohmannJsonAdapter(one), schemas_[ref.substr(ref.rfind('/') + 1)]);
+      valijson::SchemaParser(valijson::SchemaParser::kDraft7)
+          .populateSchema(valijson::adapters::NlohmannJsonAdapter(one), schemas_[ref.substr(ref.rfind('/') + 1)]);
     }
   }
   const valijson::Schema* for_definition(const std::string& name) const {
@@ -365,7 +387,8 @@ std::string pointer_of(const std::vector<std::string>& context) {
   for (const auto& part : context) {
     if (part.size() < 2 || part.front() != '[' || part.back() != ']') continue;  // "<root>"
     out += '/';
-    for (char c : part.substr(1, part.size() - 2)) out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+    for (char c : part.substr(1, part.size() - 2))
+      out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
   }
   return out.empty() ? "/" : out;
 }
@@ -376,9 +399,12 @@ std::optional<std::string> from_adapter_schema_violation(const json& m) {
   static const FromAdapterSchema schemas;  // parsed once; const afterwards, so shards' threads may share it
   const std::string type = m.value("type", std::string());
   std::string definition = type;
-  if (type == "hello") definition = m.value("role", std::string()) == "actor" ? "hello_actor" : "hello_controller";
-  else if (type == "ready" || type == "started") definition = "reply";
-  else if (type == "result") definition = "result_" + m.value("status", std::string());
+  if (type == "hello")
+    definition = m.value("role", std::string()) == "actor" ? "hello_actor" : "hello_controller";
+  else if (type == "ready" || type == "started")
+    definition = "reply";
+  else if (type == "result")
+    definition = "result_" + m.value("status", std::string());
   const valijson::Schema* schema = schemas.for_definition(definition);
   if (!schema) return "/type is not a message of spec/protocol/from-adapter.schema.json";
   valijson::Validator validator(valijson::Validator::kStrongTypes);
@@ -392,31 +418,36 @@ std::optional<std::string> from_adapter_schema_violation(const json& m) {
   while (results.popError(error)) errors.push_back(error);
   if (errors.empty()) return "/ does not satisfy spec/protocol/from-adapter.schema.json";
   // The deepest error is the most specific (a oneOf failure also reports each branch's reason).
-  std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.context.size() > b.context.size(); });
-  return pointer_of(errors.front().context) + " does not satisfy spec/protocol/from-adapter.schema.json (#/definitions/" + definition +
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const auto& a, const auto& b) { return a.context.size() > b.context.size(); });
+  return pointer_of(errors.front().context) +
+         " does not satisfy spec/protocol/from-adapter.schema.json (#/definitions/" + definition +
          "): " + excerpt(errors.front().description, 160);
 }
 
 json decode_message(std::string_view frame, const Limits& limits) {
   if (frame.size() > limits.frame_bytes)
-    throw ProtocolError("a frame of " + std::to_string(frame.size()) + " bytes, over the limit of " + std::to_string(limits.frame_bytes) +
-                        " (--max-frame-bytes)");
+    throw ProtocolError("a frame of " + std::to_string(frame.size()) + " bytes, over the limit of " +
+                        std::to_string(limits.frame_bytes) + " (--max-frame-bytes)");
   if (auto at = invalid_utf8_offset(frame))
-    throw ProtocolError("a frame that is not UTF-8: byte " + hex_byte(static_cast<unsigned char>(frame[*at])) + " at offset " +
-                        std::to_string(*at) + " (" + excerpt(frame, 80) + ")");
+    throw ProtocolError("a frame that is not UTF-8: byte " + hex_byte(static_cast<unsigned char>(frame[*at])) +
+                        " at offset " + std::to_string(*at) + " (" + excerpt(frame, 80) + ")");
   if (auto at = nesting_exceeds(frame, limits.message_nesting))
-    throw ProtocolError("a message nested deeper than " + std::to_string(limits.message_nesting) + " levels (at byte " + std::to_string(*at) +
-                        "; --max-message-nesting)");
+    throw ProtocolError("a message nested deeper than " + std::to_string(limits.message_nesting) + " levels (at byte " +
+                        std::to_string(*at) + "; --max-message-nesting)");
   json message;
   try {
     message = json::parse(frame);
   } catch (const json::parse_error& e) {
-    throw ProtocolError("a frame that is not JSON (near byte " + std::to_string(e.byte) + "): '" + excerpt(frame, 80) + "'");
+    throw ProtocolError("a frame that is not JSON (near byte " + std::to_string(e.byte) + "): '" + excerpt(frame, 80) +
+                        "'");
   } catch (const json::exception& e) {
     // out_of_range.406, a number past a double (1e1211), found by fuzz_adapter_message.
     std::string why = e.what();
-    if (auto end = why.find("] "); why.starts_with("[json.exception") && end != std::string::npos) why.erase(0, end + 2);
-    throw ProtocolError("a frame that is not JSON the runner can read (" + excerpt(why, 120) + "): '" + excerpt(frame, 80) + "'");
+    if (auto end = why.find("] "); why.starts_with("[json.exception") && end != std::string::npos)
+      why.erase(0, end + 2);
+    throw ProtocolError("a frame that is not JSON the runner can read (" + excerpt(why, 120) + "): '" +
+                        excerpt(frame, 80) + "'");
   }
   check_message(message);
   if (auto why = from_adapter_schema_violation(message))

@@ -22,11 +22,11 @@ namespace mpconform {
 
 namespace {
 
-const Verdict kVerdicts[] = {Verdict::Pass,          Verdict::Fail,           Verdict::Differs,
-                             Verdict::Skipped,       Verdict::Crashed,        Verdict::TimedOut,
-                             Verdict::ProtocolError, Verdict::AdapterError,   Verdict::Leaked,
-                             Verdict::CaseError,     Verdict::RecommendedFail, Verdict::ExpectedDivergence,
-                             Verdict::NewlyPassing};
+const Verdict kVerdicts[] = {
+    Verdict::Pass,        Verdict::Fail,      Verdict::Differs,         Verdict::Skipped,
+    Verdict::Crashed,     Verdict::TimedOut,  Verdict::ProtocolError,   Verdict::AdapterError,
+    Verdict::Leaked,      Verdict::CaseError, Verdict::RecommendedFail, Verdict::ExpectedDivergence,
+    Verdict::NewlyPassing};
 
 // The output of a short command (git), or nullopt when it fails.
 std::optional<std::string> command_output(const std::string& command) {
@@ -61,8 +61,9 @@ json host_json() {
 }
 
 json limits_json(const Limits& l) {
-  return {{"max_case_bytes", l.case_file_bytes},     {"max_generated_items", l.generated_items}, {"max_payload_bytes", l.payload_bytes},
-          {"max_case_nesting", l.case_nesting},      {"max_case_timeout", l.case_timeout},       {"max_frame_bytes", l.frame_bytes},
+  return {{"max_case_bytes", l.case_file_bytes},     {"max_generated_items", l.generated_items},
+          {"max_payload_bytes", l.payload_bytes},    {"max_case_nesting", l.case_nesting},
+          {"max_case_timeout", l.case_timeout},      {"max_frame_bytes", l.frame_bytes},
           {"max_message_nesting", l.message_nesting}};
 }
 
@@ -70,7 +71,8 @@ json limits_json(const Limits& l) {
 json malformed_json(const std::string& error) {
   static const std::regex where(R"(^(.*?):(\d+):(\d+): )");
   std::smatch m;
-  if (std::regex_search(error, m, where)) return {{"file", m[1].str()}, {"line", std::stoi(m[2].str())}, {"error", error}};
+  if (std::regex_search(error, m, where))
+    return {{"file", m[1].str()}, {"line", std::stoi(m[2].str())}, {"error", error}};
   auto colon = error.find(':');
   return {{"file", error.substr(0, colon)}, {"line", 0}, {"error", error}};
 }
@@ -99,9 +101,11 @@ json trace_to_json(const std::vector<StepRecord>& trace) {
 }
 
 json record_to_json(const Record& r) {
-  json j = {{"implementation", r.impl}, {"case", r.case_id},   {"file", r.file},       {"line", r.line},       {"title", r.title},
-            {"level", r.level},         {"tags", r.tags},      {"spec", r.spec},       {"verdict", verdict_name(r.verdict)},
-            {"reason", r.reason},       {"seconds", r.seconds}, {"rerun", r.rerun},    {"trace", r.trace},     {"details", r.details}};
+  json j = {{"implementation", r.impl}, {"case", r.case_id},    {"file", r.file},
+            {"line", r.line},           {"title", r.title},     {"level", r.level},
+            {"tags", r.tags},           {"spec", r.spec},       {"verdict", verdict_name(r.verdict)},
+            {"reason", r.reason},       {"seconds", r.seconds}, {"rerun", r.rerun},
+            {"trace", r.trace},         {"details", r.details}};
   if (!r.known.is_null()) j["known_divergence"] = r.known;
   return j;
 }
@@ -159,7 +163,11 @@ json results_document(const RunInfo& run, const std::vector<ImplInfo>& impls, co
                    {"isolation", run.isolation},
                    {"limits", limits_json(run.limits)},
                    {"host", host_json()}};
-  return {{"format", kResultsFormat}, {"run", run_json}, {"implementations", implementations}, {"results", results}, {"malformed", bad}};
+  return {{"format", kResultsFormat},
+          {"run", run_json},
+          {"implementations", implementations},
+          {"results", results},
+          {"malformed", bad}};
 }
 
 json read_results_file(const std::string& path) {
@@ -168,10 +176,13 @@ json read_results_file(const std::string& path) {
   json doc = json::parse(in, nullptr, false);
   if (doc.is_discarded()) throw std::runtime_error(path + ": not JSON");
   if (doc.is_array())
-    throw std::runtime_error(path + ": a bare array is the report of mpconform before " + std::string(kResultsFormat) + "; run the cases again");
+    throw std::runtime_error(path + ": a bare array is the report of mpconform before " + std::string(kResultsFormat) +
+                             "; run the cases again");
   if (!doc.is_object() || doc.value("format", std::string()) != kResultsFormat)
-    throw std::runtime_error(path + ": not an mpconform results file (\"format\" is not \"" + std::string(kResultsFormat) + "\")");
-  if (!doc.contains("results") || !doc["results"].is_array() || !doc.contains("implementations") || !doc["implementations"].is_array())
+    throw std::runtime_error(path + ": not an mpconform results file (\"format\" is not \"" +
+                             std::string(kResultsFormat) + "\")");
+  if (!doc.contains("results") || !doc["results"].is_array() || !doc.contains("implementations") ||
+      !doc["implementations"].is_array())
     throw std::runtime_error(path + ": a results file needs the arrays \"implementations\" and \"results\"");
   return doc;
 }
@@ -181,13 +192,10 @@ bool fails_run(Verdict v, bool strict) {
     case Verdict::Pass:
     case Verdict::Skipped:
     case Verdict::Differs:
-    case Verdict::ExpectedDivergence:
-      return false;
+    case Verdict::ExpectedDivergence: return false;
     case Verdict::RecommendedFail:
-    case Verdict::NewlyPassing:
-      return strict;
-    default:
-      return true;
+    case Verdict::NewlyPassing: return strict;
+    default: return true;
   }
 }
 
@@ -220,9 +228,11 @@ std::string summary_line(const Tally& t, double wall_seconds) {
   // Passed and failed always; then each class some case was given, on its own (a crash is not a
   // failed expectation, and a case that differs on a cpython-specific quirk was not skipped);
   // skipped always, last.
-  std::string out = count_phrase(Verdict::Pass, t.of(Verdict::Pass)) + ", " + count_phrase(Verdict::Fail, t.of(Verdict::Fail));
-  for (Verdict v : {Verdict::RecommendedFail, Verdict::Crashed, Verdict::TimedOut, Verdict::ProtocolError, Verdict::AdapterError,
-                    Verdict::Leaked, Verdict::CaseError, Verdict::Differs, Verdict::ExpectedDivergence, Verdict::NewlyPassing})
+  std::string out =
+      count_phrase(Verdict::Pass, t.of(Verdict::Pass)) + ", " + count_phrase(Verdict::Fail, t.of(Verdict::Fail));
+  for (Verdict v :
+       {Verdict::RecommendedFail, Verdict::Crashed, Verdict::TimedOut, Verdict::ProtocolError, Verdict::AdapterError,
+        Verdict::Leaked, Verdict::CaseError, Verdict::Differs, Verdict::ExpectedDivergence, Verdict::NewlyPassing})
     if (t.of(v) > 0) out += ", " + count_phrase(v, t.of(v));
   out += ", " + count_phrase(Verdict::Skipped, t.of(Verdict::Skipped));
   char wall[32];
@@ -255,7 +265,8 @@ std::string failure_line(const Record& r, const std::string& cases_dir) {
     const fs::path here = fs::relative(full, fs::current_path(ec), ec);
     file = !ec && !here.empty() && !here.string().starts_with("..") ? here.string() : full.string();
   }
-  std::string out = std::string(verdict_name(r.verdict)) + ": " + r.impl + "." + r.case_id + " (" + file + ":" + std::to_string(r.line) + "): ";
+  std::string out = std::string(verdict_name(r.verdict)) + ": " + r.impl + "." + r.case_id + " (" + file + ":" +
+                    std::to_string(r.line) + "): ";
   // The step that failed its expectation; else, for the runner's own verdicts, the step that was
   // running (it has no outcome yet).
   const json* step = nullptr;
@@ -266,8 +277,10 @@ std::string failure_line(const Record& r, const std::string& cases_dir) {
     out += "step " + std::to_string(step->value("step", 0)) + " " + one_line(field(*step, "call"), 120) + " expected " +
            one_line(field(*step, "expected"), 200) + "; ";
     const std::string observed = field(*step, "observed"), problem = field(*step, "problem");
-    if (!observed.empty()) out += "got " + one_line(observed, 200);
-    else out += "got no outcome";
+    if (!observed.empty())
+      out += "got " + one_line(observed, 200);
+    else
+      out += "got no outcome";
     if (!problem.empty()) out += " (" + one_line(problem, 200) + ")";
     if (!r.reason.empty()) out += ": " + one_line(r.reason);
   } else {
@@ -311,7 +324,8 @@ std::vector<TracebackAt> find_tracebacks(const std::vector<std::string>& lines) 
     if (!lines[i].starts_with(kOutputPrefix) || !output_content(lines[i]).ends_with(kTracebackHead)) continue;
     std::size_t j = i + 1;
     while (j < lines.size() && lines[j].starts_with(kOutputPrefix) && output_content(lines[j]).starts_with(" ")) ++j;
-    if (j < lines.size() && lines[j].starts_with(kOutputPrefix) && !output_content(lines[j]).ends_with(kTracebackHead)) {
+    if (j < lines.size() && lines[j].starts_with(kOutputPrefix) &&
+        !output_content(lines[j]).ends_with(kTracebackHead)) {
       found.push_back({i, j});
       i = j;
     } else {
@@ -391,8 +405,8 @@ std::string full_traces(const std::vector<Record>& records) {
           std::string head = output_content(lines[i]);
           head = head.substr(0, head.size() - std::string(kTracebackHead).size());
           if (!head.empty()) out << kOutputPrefix << head << "\n";
-          out << kOutputPrefix << "[traceback #" << s.number << " (" << one_line(s.exception, 160) << "), printed by " << s.tests.size()
-              << " cases: shown once below]\n";
+          out << kOutputPrefix << "[traceback #" << s.number << " (" << one_line(s.exception, 160) << "), printed by "
+              << s.tests.size() << " cases: shown once below]\n";
           i = tracebacks[next].last;
           ++next;
           continue;
@@ -420,8 +434,10 @@ std::string comparison(const std::vector<Record>& records) {
     impls.insert(r.impl);
     auto& cell = by_case[r.case_id][r.impl];
     std::string v = verdict_name(r.verdict);
-    if (cell.empty()) cell = v;
-    else if (cell.find(v) == std::string::npos) cell += "/" + v;  // repeated runs that disagree
+    if (cell.empty())
+      cell = v;
+    else if (cell.find(v) == std::string::npos)
+      cell += "/" + v;  // repeated runs that disagree
   }
   if (impls.size() < 2) return "";
   std::ostringstream out;

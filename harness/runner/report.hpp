@@ -15,7 +15,7 @@ namespace mpconform {
 inline constexpr const char* kResultsFormat = "mpconform-results/1";
 
 struct Record {
-  std::string impl;   // label
+  std::string impl;  // label
   std::string case_id;
   std::string level;
   Verdict verdict;
@@ -27,9 +27,9 @@ struct Record {
   int line = 1;         // where the case (or, when a step failed, that step) is in the file
   std::string title, spec;
   std::vector<std::string> tags;
-  std::string rerun;             // one shell command that reruns only this case for this implementation
-  json trace = json::array();    // the observed trace (trace_to_json)
-  json known = nullptr;          // expected divergence, newly passing: the entry of the known-divergence file
+  std::string rerun;           // one shell command that reruns only this case for this implementation
+  json trace = json::array();  // the observed trace (trace_to_json)
+  json known = nullptr;        // expected divergence, newly passing: the entry of the known-divergence file
 };
 
 // The trace of a result as the results file has it: one object per step run.

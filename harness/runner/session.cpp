@@ -21,11 +21,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr auto kHelloTimeout = 30s;   // a spawn-method interpreter can be slow to start under load
+constexpr auto kHelloTimeout = 30s;  // a spawn-method interpreter can be slow to start under load
 constexpr auto kReadyTimeout = 30s;
-constexpr auto kStartedTimeout = 10s; // from sending a call to the actor saying it started
-constexpr auto kOutcomeGrace = 10s;   // on top of a step's elapsed.max
-constexpr auto kDefaultOutcome = 30s; // a step without elapsed.max
+constexpr auto kStartedTimeout = 10s;  // from sending a call to the actor saying it started
+constexpr auto kOutcomeGrace = 10s;    // on top of a step's elapsed.max
+constexpr auto kDefaultOutcome = 30s;  // a step without elapsed.max
 constexpr auto kExitTimeout = 10s;
 constexpr auto kGroupTimeout = 5s;
 // After a connection ends unexpectedly: time for its process to be seen gone (a crash is a
@@ -84,15 +84,25 @@ json outcome_json(const Outcome& o) {
     return json{{"truncated", true}, {"json_bytes", text.size()}, {"crc32", crc}};
   };
   if (o.kind == Outcome::Kind::Returned) return {{"kind", "returned"}, {"value", bounded(o.value)}};
-  return {{"kind", "raised"}, {"type", o.exc_type}, {"bases", o.exc_bases}, {"message", excerpt(o.exc_message, kMaxTypedBytes)}, {"args", bounded(o.exc_args)}};
+  return {{"kind", "raised"},
+          {"type", o.exc_type},
+          {"bases", o.exc_bases},
+          {"message", excerpt(o.exc_message, kMaxTypedBytes)},
+          {"args", bounded(o.exc_args)}};
 }
 
-std::chrono::milliseconds seconds_to_ms(double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); }
+std::chrono::milliseconds seconds_to_ms(double s) {
+  return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+}
 
 class Session {
  public:
   Session(const Case& c, const Implementation& impl, const Limits& limits)
-      : case_(c), impl_(impl), limits_(limits), channel_(context_, limits), deadline_(Clock::now() + seconds_to_ms(c.timeout)) {}
+      : case_(c),
+        impl_(impl),
+        limits_(limits),
+        channel_(context_, limits),
+        deadline_(Clock::now() + seconds_to_ms(c.timeout)) {}
 
   CaseResult run() {
     auto t0 = Clock::now();
@@ -156,7 +166,8 @@ class Session {
     }
     setup();
     bool all_ok = true;
-    for (std::size_t i = 0; i < case_.steps.size() && all_ok; ++i) all_ok = run_step(static_cast<int>(i) + 1, case_.steps[i]);
+    for (std::size_t i = 0; i < case_.steps.size() && all_ok; ++i)
+      all_ok = run_step(static_cast<int>(i) + 1, case_.steps[i]);
     if (!all_ok) {
       result_.verdict = Verdict::Fail;
       return;  // the group is killed: a failed step may have left calls blocked
@@ -193,7 +204,9 @@ class Session {
   // who may send it and when.
   void dispatch(const std::string& from, const json& msg) {
     const std::string& type = msg["type"].get_ref<const std::string&>();
-    auto fail = [&](const std::string& why) { throw Abort{Verdict::ProtocolError, "'" + excerpt(from, 40) + "' sent " + why}; };
+    auto fail = [&](const std::string& why) {
+      throw Abort{Verdict::ProtocolError, "'" + excerpt(from, 40) + "' sent " + why};
+    };
     if (goodbye_seen_) fail("a '" + type + "' after the controller's goodbye");
     if (type == "hello") {
       const std::string& role = msg["role"].get_ref<const std::string&>();
@@ -203,7 +216,8 @@ class Session {
         hello_ = msg;
         return;
       }
-      if (msg["name"] != from) fail("an actor hello naming another actor, '" + excerpt(msg["name"].get<std::string>(), 40) + "'");
+      if (msg["name"] != from)
+        fail("an actor hello naming another actor, '" + excerpt(msg["name"].get<std::string>(), 40) + "'");
       if (std::none_of(case_.actors.begin(), case_.actors.end(), [&](const ActorDecl& a) { return a.name == from; }))
         fail("an actor hello, but the case declares no actor of that name");
       if (!actor_pids_.emplace(from, msg["pid"].get<int>()).second) fail("a second actor hello");
@@ -253,21 +267,26 @@ class Session {
       std::this_thread::sleep_for(20ms);
     }
     const std::string who = peer.empty() ? "a peer that had sent no message yet" : "'" + excerpt(peer, 40) + "'";
-    throw Abort{Verdict::ProtocolError, "the connection of " + who + " was dropped while the adapter runs: a frame over the limit of " +
-                                            std::to_string(limits_.frame_bytes) +
-                                            " bytes (--max-frame-bytes) makes the runner drop it; or the socket was closed before its end"};
+    throw Abort{Verdict::ProtocolError,
+                "the connection of " + who + " was dropped while the adapter runs: a frame over the limit of " +
+                    std::to_string(limits_.frame_bytes) +
+                    " bytes (--max-frame-bytes) makes the runner drop it; or the socket was closed before its end"};
   }
 
   void check_alive() {
     if (auto status = process_->poll_exit(); status && !expect_exit_)
-      throw Abort{Verdict::Crashed, "the adapter's main process ended (" + describe_wait_status(*status) + ") before the case ended"};
+      throw Abort{Verdict::Crashed,
+                  "the adapter's main process ended (" + describe_wait_status(*status) + ") before the case ended"};
     for (auto& [seq, call] : calls_) {
       if (call.result || !call.started || call.process_gone) continue;
       auto pid = actor_pids_.find(call.actor);
       if (pid != actor_pids_.end() && pid->second > 0 && !AdapterProcess::process_alive(pid->second)) {
         // A process the case signalled may die: its calls in flight are killed, not crashed.
-        if (signalled_pids_.contains(pid->second)) call.process_gone = Clock::now();
-        else throw Abort{Verdict::Crashed, "actor '" + call.actor + "' (pid " + std::to_string(pid->second) + ") died during a call"};
+        if (signalled_pids_.contains(pid->second))
+          call.process_gone = Clock::now();
+        else
+          throw Abort{Verdict::Crashed,
+                      "actor '" + call.actor + "' (pid " + std::to_string(pid->second) + ") died during a call"};
       }
     }
   }
@@ -279,8 +298,10 @@ class Session {
       auto now = Clock::now();
       if (now >= limit) {
         if (now >= deadline_)
-          throw Abort{Verdict::TimedOut, "the case deadline (" + format_float(case_.timeout) + " s) passed waiting for " + what};
-        throw Abort{Verdict::TimedOut, "no " + what + " within " + format_float(std::chrono::duration<double>(timeout).count()) + " s"};
+          throw Abort{Verdict::TimedOut,
+                      "the case deadline (" + format_float(case_.timeout) + " s) passed waiting for " + what};
+        throw Abort{Verdict::TimedOut,
+                    "no " + what + " within " + format_float(std::chrono::duration<double>(timeout).count()) + " s"};
       }
       pump(std::chrono::duration_cast<std::chrono::milliseconds>(limit - now));
     }
@@ -293,7 +314,8 @@ class Session {
     if (auto where = invalid_utf8_pointer(msg))
       throw Abort{Verdict::CaseError, case_.file + ": the '" + msg["type"].get<std::string>() + "' message for '" + to +
                                           "' would hold text that is not UTF-8, at " + *where};
-    if (msg["type"] == "call" && msg["target"].is_null() && is_ending_operation(msg["method"].get<std::string>())) ending_.insert(to);
+    if (msg["type"] == "call" && msg["target"].is_null() && is_ending_operation(msg["method"].get<std::string>()))
+      ending_.insert(to);
     if (msg["type"] == "teardown") ending_.insert("main");
     if (!channel_.send(to, msg)) throw Abort{Verdict::ProtocolError, "actor '" + to + "' is not connected"};
     return seq_;
@@ -336,9 +358,10 @@ class Session {
 
   std::optional<std::string> skip_reason() const {
     if (case_.versions && !case_.versions->matches(semantics_))
-      return "not applicable: the case applies to " + case_.versions->text() + ", the implementation follows " + semantics_.str();
-    if (!case_.start_methods.empty() &&
-        std::find(case_.start_methods.begin(), case_.start_methods.end(), target_.start_method) == case_.start_methods.end()) {
+      return "not applicable: the case applies to " + case_.versions->text() + ", the implementation follows " +
+             semantics_.str();
+    if (!case_.start_methods.empty() && std::find(case_.start_methods.begin(), case_.start_methods.end(),
+                                                  target_.start_method) == case_.start_methods.end()) {
       std::string list;
       for (const auto& m : case_.start_methods) list += (list.empty() ? "" : ", ") + m;
       return "not applicable: the case applies to the start methods " + list + ", the implementation uses " +
@@ -361,8 +384,10 @@ class Session {
     json objects = json::array();
     for (const auto& o : case_.objects) {
       json j = {{"type", o.type}, {"args", o.args}, {"kwargs", o.kwargs}};
-      if (o.names.size() == 1) j["name"] = o.names[0];
-      else j["names"] = o.names;
+      if (o.names.size() == 1)
+        j["name"] = o.names[0];
+      else
+        j["names"] = o.names;
       if (!o.context.empty()) j["context"] = o.context;
       objects.push_back(j);
     }
@@ -374,11 +399,13 @@ class Session {
       if (!a.start_method.empty()) j["start_method"] = a.start_method;
       actors.push_back(j);
     }
-    int seq = request({{"type", "setup"}, {"case", case_.id}, {"objects", objects}, {"actors", actors}}, {"ready", "setup_failed"});
+    int seq = request({{"type", "setup"}, {"case", case_.id}, {"objects", objects}, {"actors", actors}},
+                      {"ready", "setup_failed"});
     auto& answer = controller_requests_[seq].reply;
     wait_until([&] { return answer.has_value(); }, kReadyTimeout, "reply to setup");
     const json& reply = *answer;
-    if (reply["type"] == "setup_failed") throw Abort{Verdict::AdapterError, "setup failed: " + reply["error"]["message"].get<std::string>()};
+    if (reply["type"] == "setup_failed")
+      throw Abort{Verdict::AdapterError, "setup failed: " + reply["error"]["message"].get<std::string>()};
     wait_until(
         [&] {
           return std::all_of(case_.actors.begin(), case_.actors.end(),
@@ -412,15 +439,21 @@ class Session {
     r.actor = step.actor;
     r.line = step.pos.line;
     r.call = step.describe_call();
-    if (step.detach) r.expected = "(detached; checked by its await)";
-    else r.expected = e ? e->describe() : "completes without raising";
+    if (step.detach)
+      r.expected = "(detached; checked by its await)";
+    else
+      r.expected = e ? e->describe() : "completes without raising";
     result_.trace.push_back(r);
     return result_.trace.back();
   }
 
   json call_message(const Step& step) {
     json target = step.target.empty() ? json(nullptr) : json(step.target);
-    json msg = {{"type", "call"}, {"target", target}, {"method", step.method}, {"args", substituted(step.args)}, {"kwargs", substituted(step.kwargs)}};
+    json msg = {{"type", "call"},
+                {"target", target},
+                {"method", step.method},
+                {"args", substituted(step.args)},
+                {"kwargs", substituted(step.kwargs)}};
     if (!step.bind.empty()) {
       msg["bind"] = step.bind;
       msg["bind_types"] = step.bind_types;
@@ -458,10 +491,12 @@ class Session {
       }
     }
     Call& call = calls_[seq];
-    wait_until([&] { return call.started.has_value(); }, kStartedTimeout, "'started' from " + step.actor + " for step " + std::to_string(index));
+    wait_until([&] { return call.started.has_value(); }, kStartedTimeout,
+               "'started' from " + step.actor + " for step " + std::to_string(index));
     if (e && e->outcome == Expectation::Outcome::Blocks) {
       auto until = *call.started + seconds_to_ms(e->blocks);
-      while (!call.result && Clock::now() < until) pump(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
+      while (!call.result && Clock::now() < until)
+        pump(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
       if (call.result) {
         rec.observed = outcome_text(*call.result) + " after " +
                        format_float(std::chrono::duration<double>(Clock::now() - *call.started).count()) + " s";
@@ -479,9 +514,11 @@ class Session {
       rec.outcome = {{"kind", "blocked"}, {"seconds", e->blocks}};
       return true;
     }
-    auto budget = e && e->max_elapsed ? seconds_to_ms(*e->max_elapsed) + kOutcomeGrace : std::chrono::milliseconds(kDefaultOutcome);
+    auto budget = e && e->max_elapsed ? seconds_to_ms(*e->max_elapsed) + kOutcomeGrace
+                                      : std::chrono::milliseconds(kDefaultOutcome);
     auto limit = *call.started + budget;
-    wait_until([&] { return call.result.has_value() || killed(call); }, std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()),
+    wait_until([&] { return call.result.has_value() || killed(call); },
+               std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()),
                "outcome of step " + std::to_string(index) + " (" + rec.call + ")");
     return judge(index, step, e, seq, rec);
   }
@@ -492,8 +529,10 @@ class Session {
     if (!call.result) {
       rec.observed = "still in flight when its process was killed by the case's signal";
       rec.outcome = {{"kind", "killed"}};
-      if (!e || e->outcome != Expectation::Outcome::Killed) rec.problem = "its process was killed by the case's signal before the call completed";
-      else rec.problem = check_after(*e, seq);
+      if (!e || e->outcome != Expectation::Outcome::Killed)
+        rec.problem = "its process was killed by the case's signal before the call completed";
+      else
+        rec.problem = check_after(*e, seq);
       return rec.problem.empty();
     }
     const json& res = *call.result;
@@ -525,20 +564,27 @@ class Session {
 
   // Whether a call in flight counts as killed: its process was seen dead after the case's signal,
   // long enough ago that a result it sent before it died would have been read.
-  bool killed(const Call& call) const { return !call.result && call.process_gone && Clock::now() - *call.process_gone >= kKilledSettle; }
+  bool killed(const Call& call) const {
+    return !call.result && call.process_gone && Clock::now() - *call.process_gone >= kKilledSettle;
+  }
 
   // Why `actor` can take no call: its process died after a signal of the case; nullopt if it can.
   std::optional<std::string> gone_after_signal(const std::string& actor) const {
     auto pid = actor_pids_.find(actor);
-    if (pid == actor_pids_.end() || !signalled_pids_.contains(pid->second) || AdapterProcess::process_alive(pid->second)) return std::nullopt;
-    return "actor '" + actor + "' cannot take the call: its process (pid " + std::to_string(pid->second) + ") ended after the case's signal";
+    if (pid == actor_pids_.end() || !signalled_pids_.contains(pid->second) ||
+        AdapterProcess::process_alive(pid->second))
+      return std::nullopt;
+    return "actor '" + actor + "' cannot take the call: its process (pid " + std::to_string(pid->second) +
+           ") ended after the case's signal";
   }
 
   // {$captured: NAME} replaced by the value captured under NAME, anywhere in v.
   json substituted(const json& v) const {
     if (v.is_object() && v.value("t", json()) == "captured") {
       auto it = captured_.find(v["name"].get<std::string>());
-      if (it == captured_.end()) throw Abort{Verdict::CaseError, case_.file + ": $captured '" + v["name"].get<std::string>() + "' was never captured"};
+      if (it == captured_.end())
+        throw Abort{Verdict::CaseError,
+                    case_.file + ": $captured '" + v["name"].get<std::string>() + "' was never captured"};
       return it->second;
     }
     if (!v.is_array() && !v.is_object()) return v;
@@ -569,14 +615,16 @@ class Session {
     const auto ended = stamp(awaited.result, "ended_at"), started = stamp(other.result, "started_at");
     if (ended && started) {
       if (*ended > *started) return "";
-      return "completed (ended_at " + format_float(*ended) + ") before '" + e.after + "' started (started_at " + format_float(*started) + ")";
+      return "completed (ended_at " + format_float(*ended) + ") before '" + e.after + "' started (started_at " +
+             format_float(*started) + ")";
     }
     if (!awaited.result) {  // killed: it was still in flight when its process died
       if (other.started_order != 0) return "";
       return "'" + e.after + "' had not started when the awaited call's process was killed";
     }
     if (other.started_order != 0 && awaited.result_order > other.started_order) return "";
-    return "completed before '" + e.after + "' started (by the order in which the runner received them: the adapter sent no started_at/ended_at)";
+    return "completed before '" + e.after +
+           "' started (by the order in which the runner received them: the adapter sent no started_at/ended_at)";
   }
 
   bool run_signal(int index, const Step& step) {
@@ -584,7 +632,8 @@ class Session {
     rec.expected = "the signal is delivered";
     const int pid = actor_pids_.at(step.actor);
     if (!process_->signal_process(pid, step.signal)) {
-      rec.problem = "the process of actor '" + step.actor + "' (pid " + std::to_string(pid) + ") is gone: " + step.signal_name + " was not sent";
+      rec.problem = "the process of actor '" + step.actor + "' (pid " + std::to_string(pid) +
+                    ") is gone: " + step.signal_name + " was not sent";
       return false;
     }
     signalled_pids_.insert(pid);
@@ -628,7 +677,9 @@ class Session {
       member.actor = calls_[labels_.at(label)].actor;
       StepRecord& r = record(index, member, each);
       r.call = "await " + label + " (of " + step.describe_call().substr(6) + ")";
-      if (one) r.expected = "exactly one: " + one->describe() + "; the others: " + (each ? each->describe() : "complete without raising");
+      if (one)
+        r.expected = "exactly one: " + one->describe() +
+                     "; the others: " + (each ? each->describe() : "complete without raising");
       records.push_back(result_.trace.size() - 1);
     }
     // Wait for every outcome, each within its own budget from its start.
@@ -636,17 +687,22 @@ class Session {
     bool bounded = true;
     for (const Expectation* e : {each, one})
       if (e) {
-        if (e->max_elapsed) max_elapsed = std::max(max_elapsed, *e->max_elapsed);
-        else bounded = false;
+        if (e->max_elapsed)
+          max_elapsed = std::max(max_elapsed, *e->max_elapsed);
+        else
+          bounded = false;
       }
     if (!each && !one) bounded = false;
-    const auto budget = bounded ? seconds_to_ms(max_elapsed) + kOutcomeGrace : std::chrono::milliseconds(kDefaultOutcome);
+    const auto budget =
+        bounded ? seconds_to_ms(max_elapsed) + kOutcomeGrace : std::chrono::milliseconds(kDefaultOutcome);
     for (const auto& label : step.group) {
       Call& call = calls_[labels_.at(label)];
-      wait_until([&] { return call.started.has_value(); }, kStartedTimeout, "'started' from " + call.actor + " for " + label);
+      wait_until([&] { return call.started.has_value(); }, kStartedTimeout,
+                 "'started' from " + call.actor + " for " + label);
       auto limit = *call.started + budget;
       wait_until([&] { return call.result.has_value() || killed(call); },
-                 std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()), "outcome of " + label + " (step " + std::to_string(index) + ")");
+                 std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()),
+                 "outcome of " + label + " (step " + std::to_string(index) + ")");
     }
     // Judge each against both, then count.
     std::vector<int> meets_one;
@@ -669,7 +725,8 @@ class Session {
     if (one && meets_one.size() != 1) {
       std::string which;
       for (int i : meets_one) which += (which.empty() ? "" : ", ") + step.group[i];
-      result_.trace[records[0]].problem = "exactly one should " + one->describe() + "; " + std::to_string(meets_one.size()) + " did" +
+      result_.trace[records[0]].problem = "exactly one should " + one->describe() + "; " +
+                                          std::to_string(meets_one.size()) + " did" +
                                           (which.empty() ? "" : " (" + which + ")");
       ok = false;
     }
@@ -694,13 +751,16 @@ class Session {
       std::string why;
       const std::string where = " (output line " + std::to_string(o.pos.line) + ")";
       if (total > text.size()) {
-        why = "the adapter printed " + std::to_string(total) + " bytes, more than the " + std::to_string(kMaxOutputSearch) + " an output pattern is searched in";
+        why = "the adapter printed " + std::to_string(total) + " bytes, more than the " +
+              std::to_string(kMaxOutputSearch) + " an output pattern is searched in";
       } else if (o.must_match) {
         why = search_message(o.pattern, text, "the adapter's output");
       } else {
         why = search_message(o.pattern, text, "the adapter's output");
-        if (why.starts_with("the adapter's output does not match")) why = "";
-        else if (why.empty()) why = "the adapter's output matches /" + o.pattern + "/, which it must not";
+        if (why.starts_with("the adapter's output does not match"))
+          why = "";
+        else if (why.empty())
+          why = "the adapter's output matches /" + o.pattern + "/, which it must not";
       }
       if (!why.empty()) {
         result_.verdict = Verdict::Fail;
@@ -733,10 +793,14 @@ class Session {
       // An actor whose process the case signalled is sent exit only while that process lives.
       const bool signalled = signalled_pids_.contains(actor_pids_[a->name]);
       if (signalled && gone_after_signal(a->name)) continue;
-      int seq = send(a->name, {{"type", "call"}, {"target", nullptr}, {"method", "exit"}, {"args", json::array()}, {"kwargs", json::object()}});
+      int seq = send(a->name, {{"type", "call"},
+                               {"target", nullptr},
+                               {"method", "exit"},
+                               {"args", json::array()},
+                               {"kwargs", json::object()}});
       calls_[seq].actor = a->name;
-      wait_until([&] { return calls_[seq].result.has_value() || (signalled && gone_after_signal(a->name)); }, kExitTimeout,
-                 "reply to exit from actor '" + a->name + "'");
+      wait_until([&] { return calls_[seq].result.has_value() || (signalled && gone_after_signal(a->name)); },
+                 kExitTimeout, "reply to exit from actor '" + a->name + "'");
     }
     int seq = request({{"type", "teardown"}}, {"goodbye"});
     auto& answer = controller_requests_[seq].reply;
@@ -755,11 +819,14 @@ class Session {
         if (main_ended_ || Clock::now() >= until) break;
         continue;
       }
-      if (m->kind == ControlChannel::Message::Kind::Frame) handle(*m);
-      else if (m->from == "main") main_ended_ = true;  // the adapter has exited: every end is expected now
+      if (m->kind == ControlChannel::Message::Kind::Frame)
+        handle(*m);
+      else if (m->from == "main")
+        main_ended_ = true;  // the adapter has exited: every end is expected now
     }
     if (!process_->wait_all_gone(kGroupTimeout))  // group or not: those that left it (setsid) too
-      throw Abort{Verdict::Leaked, "processes of the adapter still alive " + format_float(std::chrono::duration<double>(kGroupTimeout).count()) +
+      throw Abort{Verdict::Leaked, "processes of the adapter still alive " +
+                                       format_float(std::chrono::duration<double>(kGroupTimeout).count()) +
                                        " s after its main process exited: " + process_->describe_live()};
     check_cleanup(bye.value("cleanup", json::array()));
     clean_end_ = true;
@@ -772,10 +839,14 @@ class Session {
     for (std::size_t i = 0; i < items.size(); ++i) {
       const json& item = items[i];
       const std::string where = "goodbye.cleanup[" + std::to_string(i) + "]";
-      const std::string kind = item.is_object() && item.contains("kind") && item["kind"].is_string() ? item["kind"].get<std::string>() : "";
+      const std::string kind =
+          item.is_object() && item.contains("kind") && item["kind"].is_string() ? item["kind"].get<std::string>() : "";
       const char* field = kind == "file" ? "path" : kind == "shm" ? "name" : nullptr;
-      if (!field) throw Abort{Verdict::ProtocolError, where + " is not {\"kind\": \"file\", \"path\": …} or {\"kind\": \"shm\", \"name\": …}"};
-      if (!item.contains(field) || !item[field].is_string()) throw Abort{Verdict::ProtocolError, where + "." + field + " is not a string"};
+      if (!field)
+        throw Abort{Verdict::ProtocolError,
+                    where + " is not {\"kind\": \"file\", \"path\": …} or {\"kind\": \"shm\", \"name\": …}"};
+      if (!item.contains(field) || !item[field].is_string())
+        throw Abort{Verdict::ProtocolError, where + "." + field + " is not a string"};
       const std::string name = item[field].get<std::string>();
       std::string path;
       try {
@@ -788,7 +859,8 @@ class Session {
       } catch (const std::invalid_argument& e) {
         throw Abort{Verdict::ProtocolError, where + "." + field + " '" + name.substr(0, 200) + "' " + e.what()};
       }
-      if (process_->exists_for_adapter(path)) throw Abort{Verdict::Leaked, "still there after the adapter exited: " + path};
+      if (process_->exists_for_adapter(path))
+        throw Abort{Verdict::Leaked, "still there after the adapter exited: " + path};
     }
   }
 
@@ -802,10 +874,10 @@ class Session {
   CaseResult result_;
   std::optional<json> hello_;
   Version semantics_;
-  Target target_;                        // semantics, start method, platform: what the case's keys match
-  std::map<std::string, json> captured_; // capture: NAME -> the value returned
-  std::set<int> signalled_pids_;         // processes a signal step of the case went to
-  std::uint64_t received_ = 0;           // started and result messages received so far
+  Target target_;                         // semantics, start method, platform: what the case's keys match
+  std::map<std::string, json> captured_;  // capture: NAME -> the value returned
+  std::set<int> signalled_pids_;          // processes a signal step of the case went to
+  std::uint64_t received_ = 0;            // started and result messages received so far
   std::set<std::string> types_, ops_, exited_, features_, contexts_;
   std::map<std::string, int> actor_pids_;
   std::map<int, ControllerRequest> controller_requests_;
@@ -840,7 +912,9 @@ const char* verdict_name(Verdict v) {
   return "?";
 }
 
-CaseResult run_case(const Case& c, const Implementation& impl, const Limits& limits) { return Session(c, impl, limits).run(); }
+CaseResult run_case(const Case& c, const Implementation& impl, const Limits& limits) {
+  return Session(c, impl, limits).run();
+}
 
 std::string format_result(const Case& c, const CaseResult& r) {
   std::string out = c.id + " — " + c.title + "\n  file: " + c.file + "\n  verdict: " + verdict_name(r.verdict);

@@ -69,7 +69,8 @@ std::optional<ByteSummary> byte_summary(const json& v) {
     std::string data = hex_decode(v["v"].get<std::string>());
     return ByteSummary{t, data.size(), crc32(data)};
   }
-  if (t == "digest") return ByteSummary{v["of"].get<std::string>(), v["len"].get<std::uint64_t>(), v["crc32"].get<std::uint32_t>()};
+  if (t == "digest")
+    return ByteSummary{v["of"].get<std::string>(), v["len"].get<std::uint64_t>(), v["crc32"].get<std::uint32_t>()};
   if (t == "payload") {
     json d = payload_digest(v["size"].get<std::uint64_t>(), v["seed"].get<std::uint64_t>());
     return ByteSummary{"bytes", d["len"].get<std::uint64_t>(), d["crc32"].get<std::uint32_t>()};
@@ -134,10 +135,12 @@ std::string_view utf8_prefix(std::string_view s, std::size_t n) {
 }
 
 std::size_t utf8_length(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-void repr_items(std::string& out, const json& items, std::size_t max_items, const char* open, const char* close, bool one_tuple) {
+void repr_items(std::string& out, const json& items, std::size_t max_items, const char* open, const char* close,
+                bool one_tuple) {
   out += open;
   std::size_t n = 0;
   for (const auto& item : items) {
@@ -155,14 +158,18 @@ void repr_items(std::string& out, const json& items, std::size_t max_items, cons
 
 void repr_into(std::string& out, const json& v, std::size_t max_items) {
   const std::string& t = tag_of(v);
-  if (t == "none") out += "None";
-  else if (t == "bool") out += v["v"].get<bool>() ? "True" : "False";
+  if (t == "none")
+    out += "None";
+  else if (t == "bool")
+    out += v["v"].get<bool>() ? "True" : "False";
   else if (t == "int") {
     const std::string& digits = v["v"].get_ref<const std::string&>();
-    if (digits.size() <= kReprScalarMax) out += digits;
-    else out += digits.substr(0, 60) + "..." + digits.substr(digits.size() - 20) + " (" + std::to_string(digits.size()) + " characters)";
-  }
-  else if (t == "float") {
+    if (digits.size() <= kReprScalarMax)
+      out += digits;
+    else
+      out += digits.substr(0, 60) + "..." + digits.substr(digits.size() - 20) + " (" + std::to_string(digits.size()) +
+             " characters)";
+  } else if (t == "float") {
     std::string s = v["v"].get<std::string>();
     out += (s == "nan" || s == "inf" || s == "-inf") ? "float('" + s + "')" : s;
   } else if (t == "str") {
@@ -173,8 +180,7 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
       repr_string(out, utf8_prefix(text, kReprScalarMax / 2), '\'');
       out += "... (str of " + std::to_string(utf8_length(text)) + " characters)";
     }
-  }
-  else if (t == "bytes" || t == "bytearray") {
+  } else if (t == "bytes" || t == "bytearray") {
     std::string data = hex_decode(v["v"].get<std::string>());
     if (t == "bytearray") out += "bytearray(";
     if (data.size() > 64) {
@@ -183,12 +189,17 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
       repr_bytes(out, data);
     }
     if (t == "bytearray") out += ")";
-  } else if (t == "list") repr_items(out, v["v"], max_items, "[", "]", false);
-  else if (t == "tuple") repr_items(out, v["v"], max_items, "(", ")", true);
+  } else if (t == "list")
+    repr_items(out, v["v"], max_items, "[", "]", false);
+  else if (t == "tuple")
+    repr_items(out, v["v"], max_items, "(", ")", true);
   else if (t == "set") {
-    if (v["v"].empty()) out += "set()";
-    else repr_items(out, v["v"], max_items, "{", "}", false);
-  } else if (t == "frozenset") repr_items(out, v["v"], max_items, "frozenset({", "})", false);
+    if (v["v"].empty())
+      out += "set()";
+    else
+      repr_items(out, v["v"], max_items, "{", "}", false);
+  } else if (t == "frozenset")
+    repr_items(out, v["v"], max_items, "frozenset({", "})", false);
   else if (t == "dict") {
     out += "{";
     std::size_t n = 0;
@@ -208,15 +219,21 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
     out += "<" + v["of"].get<std::string>() + " len=" + std::to_string(v["len"].get<std::uint64_t>()) +
            " crc32=" + std::to_string(v["crc32"].get<std::uint32_t>()) + ">";
   } else if (t == "payload") {
-    out += "<payload size=" + std::to_string(v["size"].get<std::uint64_t>()) + " seed=" +
-           std::to_string(v["seed"].get<std::uint64_t>()) + ">";
-  } else if (t == "unpicklable") out += "<unpicklable>";
-  else if (t == "ref") out += "<ref " + v["name"].get<std::string>() + ">";
+    out += "<payload size=" + std::to_string(v["size"].get<std::uint64_t>()) +
+           " seed=" + std::to_string(v["seed"].get<std::uint64_t>()) + ">";
+  } else if (t == "unpicklable")
+    out += "<unpicklable>";
+  else if (t == "ref")
+    out += "<ref " + v["name"].get<std::string>() + ">";
   else if (t == "object" && v.contains("name") && v["name"].is_string())
     out += "<" + v.value("type", std::string("object")) + " " + v["name"].get<std::string>() + ">";
-  else if (t == "captured") out += "<captured " + v["name"].get<std::string>() + ">";
-  else if (t == "object") out += "<" + v.value("type", std::string("object")) + " " + v.value("repr", std::string()) + ">";
-  else out += "<malformed " + std::string(utf8_prefix(v.dump(-1, ' ', false, json::error_handler_t::replace), kReprScalarMax)) + ">";
+  else if (t == "captured")
+    out += "<captured " + v["name"].get<std::string>() + ">";
+  else if (t == "object")
+    out += "<" + v.value("type", std::string("object")) + " " + v.value("repr", std::string()) + ">";
+  else
+    out += "<malformed " +
+           std::string(utf8_prefix(v.dump(-1, ' ', false, json::error_handler_t::replace), kReprScalarMax)) + ">";
 }
 
 }  // namespace
@@ -279,7 +296,7 @@ json payload_digest(std::uint64_t size, std::uint64_t seed) {
   // expectations, and must never spend the case's deadline on it).
   const std::string block = payload_bytes(std::min<std::uint64_t>(size, kPayloadBlock), seed);
   const std::uint64_t whole = size / kPayloadBlock, rest = size % kPayloadBlock;
-  std::uint32_t crc = 0;  // of the bytes so far (none)
+  std::uint32_t crc = 0;               // of the bytes so far (none)
   std::uint32_t power = crc32(block);  // of 2^k blocks
   std::uint64_t power_len = kPayloadBlock;
   for (std::uint64_t k = whole; k != 0; k >>= 1) {
@@ -413,7 +430,8 @@ std::string canonical_key(const json& v) {
   if (t == "bool") return v["v"].get<bool>() ? "bool:1" : "bool:0";
   if (t == "int") return "int:" + normalize_decimal(v["v"].get<std::string>());
   if (t == "float") return "float:" + float_key(parse_float(v["v"].get<std::string>()));
-  if (t == "str") return "str:" + std::to_string(v["v"].get_ref<const std::string&>().size()) + ":" + v["v"].get<std::string>();
+  if (t == "str")
+    return "str:" + std::to_string(v["v"].get_ref<const std::string&>().size()) + ":" + v["v"].get<std::string>();
   if (t == "list" || t == "tuple" || t == "set" || t == "frozenset" || t == "dict") {
     std::vector<std::string> parts;
     if (t == "dict") {
@@ -485,12 +503,15 @@ std::string explain_difference(const json& observed, const json& expected) {
   auto ob = byte_summary(observed);
   auto ex = byte_summary(expected);
   if (ob && ex && ob->kind == ex->kind) {
-    if (ob->length != ex->length) return "length " + std::to_string(ob->length) + ", expected " + std::to_string(ex->length);
-    return "same length, different bytes (crc32 " + std::to_string(ob->crc) + ", expected " + std::to_string(ex->crc) + ")";
+    if (ob->length != ex->length)
+      return "length " + std::to_string(ob->length) + ", expected " + std::to_string(ex->length);
+    return "same length, different bytes (crc32 " + std::to_string(ob->crc) + ", expected " + std::to_string(ex->crc) +
+           ")";
   }
   if (a == "object" && b == "ref")
-    return "the object " + (observed.contains("name") && observed["name"].is_string() ? "named " + observed["name"].get<std::string>()
-                                                                                    : "without a name") +
+    return "the object " +
+           (observed.contains("name") && observed["name"].is_string() ? "named " + observed["name"].get<std::string>()
+                                                                      : "without a name") +
            ", expected the one named " + expected["name"].get<std::string>();
   std::string kind_a = ob ? ob->kind : a, kind_b = ex ? ex->kind : b;
   if (kind_a != kind_b) return "type " + kind_a + ", expected " + kind_b;
@@ -509,7 +530,8 @@ std::string to_python_repr(const json& value, std::size_t max_items) {
   try {
     repr_into(out, value, max_items);
   } catch (const std::exception&) {
-    out = "<malformed " + std::string(utf8_prefix(value.dump(-1, ' ', false, json::error_handler_t::replace), kReprScalarMax)) + ">";
+    out = "<malformed " +
+          std::string(utf8_prefix(value.dump(-1, ' ', false, json::error_handler_t::replace), kReprScalarMax)) + ">";
   }
   return out;
 }
@@ -532,7 +554,8 @@ std::string check_interleaving(const json& observed, const json& sequences) {
   const auto& items = observed["v"];
   for (std::size_t k = 0; k < items.size(); ++k) {
     auto it = where.find(canonical_key(items[k]));
-    if (it == where.end()) return "item " + std::to_string(k) + " " + to_python_repr(items[k]) + " is in no expected sequence";
+    if (it == where.end())
+      return "item " + std::to_string(k) + " " + to_python_repr(items[k]) + " is in no expected sequence";
     auto [s, pos] = it->second;
     if (pos < next[s])
       return "item " + std::to_string(k) + " " + to_python_repr(items[k]) + " of sequence " + std::to_string(s + 1) +
@@ -544,8 +567,8 @@ std::string check_interleaving(const json& observed, const json& sequences) {
   }
   for (std::size_t s = 0; s < sequences.size(); ++s)
     if (next[s] != lengths[s])
-      return "sequence " + std::to_string(s + 1) + ": got " + std::to_string(next[s]) + " of " + std::to_string(lengths[s]) +
-             " items";
+      return "sequence " + std::to_string(s + 1) + ": got " + std::to_string(next[s]) + " of " +
+             std::to_string(lengths[s]) + " items";
   return "";
 }
 

@@ -25,7 +25,8 @@ int parse_number(std::string_view s, std::string_view whole) {
 Version parse_version(std::string_view text) {
   std::string_view t = trim(text);
   auto dot = t.find('.');
-  if (dot == std::string_view::npos) throw std::invalid_argument("bad version '" + std::string(text) + "' (want major.minor)");
+  if (dot == std::string_view::npos)
+    throw std::invalid_argument("bad version '" + std::string(text) + "' (want major.minor)");
   std::string_view rest = t.substr(dot + 1);
   auto dot2 = rest.find('.');
   return Version{parse_number(t.substr(0, dot), text), parse_number(rest.substr(0, dot2), text)};
@@ -40,13 +41,20 @@ VersionSpec VersionSpec::parse(std::string_view text) {
     std::string_view clause = trim(rest.substr(0, comma));
     Op op;
     std::size_t len = 2;
-    if (clause.starts_with("==")) op = Op::Eq;
-    else if (clause.starts_with("!=")) op = Op::Ne;
-    else if (clause.starts_with(">=")) op = Op::Ge;
-    else if (clause.starts_with("<=")) op = Op::Le;
-    else if (clause.starts_with(">")) op = Op::Gt, len = 1;
-    else if (clause.starts_with("<")) op = Op::Lt, len = 1;
-    else throw std::invalid_argument("bad version comparison '" + std::string(clause) + "' (want e.g. >=3.9)");
+    if (clause.starts_with("=="))
+      op = Op::Eq;
+    else if (clause.starts_with("!="))
+      op = Op::Ne;
+    else if (clause.starts_with(">="))
+      op = Op::Ge;
+    else if (clause.starts_with("<="))
+      op = Op::Le;
+    else if (clause.starts_with(">"))
+      op = Op::Gt, len = 1;
+    else if (clause.starts_with("<"))
+      op = Op::Lt, len = 1;
+    else
+      throw std::invalid_argument("bad version comparison '" + std::string(clause) + "' (want e.g. >=3.9)");
     spec.clauses_.emplace_back(op, parse_version(clause.substr(len)));
     if (comma == std::string_view::npos) break;
     rest = rest.substr(comma + 1);

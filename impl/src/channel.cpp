@@ -23,7 +23,7 @@ namespace mpc::detail {
 namespace {
 
 constexpr std::uint64_t kMagic = 0x6d70632d6368616eULL;  // "mpc-chan"
-constexpr std::size_t kHeaderBytes = 4096;                // ring data starts one page in
+constexpr std::size_t kHeaderBytes = 4096;               // ring data starts one page in
 constexpr std::size_t kMinRing = 4096;
 
 // Record layout in the ring (8-byte aligned):
@@ -100,13 +100,13 @@ struct ChannelShared {
   // Claiming a stream is one store (reader_stream = its id) and the records stay at the head
   // until consumed, so a reader killed at any point leaves a state the next reader can repair:
   // the stream becomes the orphan_stream and its chunks are dropped.
-  std::uint64_t reader_stream = 0;   // stream being reassembled (0: none)
+  std::uint64_t reader_stream = 0;  // stream being reassembled (0: none)
   pid_t reader_pid = 0;
-  std::uint64_t orphan_stream = 0;   // last stream left half-read (its chunks are dropped)
-  std::uint64_t tail_seen = 0;       // readers' last look at tail (see reader_tail)
+  std::uint64_t orphan_stream = 0;  // last stream left half-read (its chunks are dropped)
+  std::uint64_t tail_seen = 0;      // readers' last look at tail (see reader_tail)
   // Published by readers, read by writers (rarely: when short of room, or bounded).
-  alignas(64) std::atomic<std::uint64_t> head{0};     // start of unconsumed records (release)
-  std::atomic<std::int64_t> got_count{0};             // items taken out (got, or lost with a dead reader)
+  alignas(64) std::atomic<std::uint64_t> head{0};  // start of unconsumed records (release)
+  std::atomic<std::int64_t> got_count{0};          // items taken out (got, or lost with a dead reader)
 
   // ---- shared ----
   alignas(64) std::atomic<std::int64_t> unfinished{0};
@@ -247,8 +247,8 @@ class Critical {
         return true;
       }
       unlock();
-      if (w.seq.load(std::memory_order_acquire) == old &&
-          !(interrupt && interrupt->load(std::memory_order_relaxed)) && !deadline.expired()) {
+      if (w.seq.load(std::memory_order_acquire) == old && !(interrupt && interrupt->load(std::memory_order_relaxed)) &&
+          !deadline.expired()) {
         w.sleepers.fetch_add(1, std::memory_order_seq_cst);
         futex_wait(&w.seq, old, deadline.abs_timespec());
         w.sleepers.fetch_sub(1, std::memory_order_relaxed);
@@ -390,7 +390,8 @@ void release_writer_stream(ChannelShared* s, Critical& w) {
 void space_freed(ChannelShared* s, Critical& r) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (s->space.waiters.load(std::memory_order_relaxed) == 0) return;
-  const std::uint64_t free = s->capacity - (s->tail.load(std::memory_order_acquire) - s->head.load(std::memory_order_relaxed));
+  const std::uint64_t free =
+      s->capacity - (s->tail.load(std::memory_order_acquire) - s->head.load(std::memory_order_relaxed));
   if (free >= s->space_wanted.load(std::memory_order_relaxed)) r.notify(s->space);
 }
 
@@ -509,7 +510,10 @@ Channel::PutOutcome Channel::put(std::string_view item, const Deadline& slot_dea
   if (s->bounded()) {
     const bool room_for_one = w.wait_until(
         s->slot,
-        [&] { return s->put_count.load(std::memory_order_relaxed) - s->got_count.load(std::memory_order_acquire) < s->maxsize; },
+        [&] {
+          return s->put_count.load(std::memory_order_relaxed) - s->got_count.load(std::memory_order_acquire) <
+                 s->maxsize;
+        },
         slot_deadline, kNoSpin);
     if (!room_for_one) return PutOutcome::full;
   }
@@ -680,8 +684,7 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
             s->data,
             [&] {
               const std::uint64_t h = s->head.load(std::memory_order_relaxed);
-              return h != reader_tail(s, h) ||
-                     s->writer_stream.load(std::memory_order_acquire) != id;
+              return h != reader_tail(s, h) || s->writer_stream.load(std::memory_order_acquire) != id;
             },
             slice, kNoSpin, interrupt);
         if (slice.expired()) reap_dead_writer(s, r);
@@ -705,9 +708,11 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
       return s->head.load(std::memory_order_relaxed) != s->tail.load(std::memory_order_acquire);
     };
     if (other_stream) {
-      r.wait_until(s->data, [s] { return head_ready(s); }, until, kNoSpin, interrupt);
+      r.wait_until(
+          s->data, [s] { return head_ready(s); }, until, kNoSpin, interrupt);
     } else {
-      r.wait_until(s->data, [s] { return head_ready(s); }, until, data_published, interrupt);
+      r.wait_until(
+          s->data, [s] { return head_ready(s); }, until, data_published, interrupt);
     }
     if (other_stream && until.expired() && !deadline.expired()) reap_dead_reader(s, r);
   }
@@ -744,7 +749,8 @@ bool Channel::task_done() {
 bool Channel::join_tasks(const Deadline& deadline) {
   ChannelShared* s = shared_;
   Critical none(s, nullptr);
-  return none.wait_until(s->tasks, [s] { return s->unfinished.load(std::memory_order_acquire) <= 0; }, deadline, kNoSpin);
+  return none.wait_until(
+      s->tasks, [s] { return s->unfinished.load(std::memory_order_acquire) <= 0; }, deadline, kNoSpin);
 }
 
 void Channel::wake_all() const {

@@ -67,12 +67,11 @@ std::uint64_t max_payload() {
 // OverflowError; beyond what can be allocated, MemoryError. Neither reads any payload.
 std::size_t checked_length(std::uint64_t n) {
   if (n > static_cast<std::uint64_t>(INT64_MAX)) {
-    throw OverflowError("message length " + std::to_string(n) +
-                        ": Python int too large to convert to C ssize_t");
+    throw OverflowError("message length " + std::to_string(n) + ": Python int too large to convert to C ssize_t");
   }
   if (n > max_payload()) {
-    throw MemoryError("message length " + std::to_string(n) + " exceeds the " +
-                      std::to_string(max_payload()) + " bytes this process can allocate");
+    throw MemoryError("message length " + std::to_string(n) + " exceeds the " + std::to_string(max_payload()) +
+                      " bytes this process can allocate");
   }
   return static_cast<std::size_t>(n);
 }
@@ -144,8 +143,7 @@ void Connection::write_message(const std::byte* data, std::size_t n) {
   detail::write_all(fd_.get(), iov, 2, is_socket_);
 }
 
-void Connection::send_bytes(std::span<const std::byte> buf, std::int64_t offset,
-                            std::optional<std::int64_t> size) {
+void Connection::send_bytes(std::span<const std::byte> buf, std::int64_t offset, std::optional<std::int64_t> size) {
   check_closed();
   check_writable();
   const auto n = static_cast<std::int64_t>(buf.size());

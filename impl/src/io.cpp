@@ -75,14 +75,10 @@ class SigpipeGuard {
   std::string message = "[Errno " + std::to_string(err) + "] " + std::strerror(err);
   switch (err) {
     case EPIPE:
-    case ESHUTDOWN:
-      throw BrokenPipeError(message, err);
-    case ECONNRESET:
-      throw ConnectionResetError(message, err);
-    case ETIMEDOUT:
-      throw TimeoutError(message, err);
-    default:
-      throw OSError(message, err);
+    case ESHUTDOWN: throw BrokenPipeError(message, err);
+    case ECONNRESET: throw ConnectionResetError(message, err);
+    case ETIMEDOUT: throw TimeoutError(message, err);
+    default: throw OSError(message, err);
   }
 }
 

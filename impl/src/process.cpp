@@ -31,8 +31,8 @@ namespace mpc {
 namespace detail {
 
 struct ProcessState {
-  std::function<int()> target;      // fork start
-  std::optional<Command> command;   // spawn start
+  std::function<int()> target;     // fork start
+  std::optional<Command> command;  // spawn start
   std::string name;
   std::vector<int> identity;  // CPython's _identity: the parent's plus this child's number
   bool daemon = false;
@@ -417,8 +417,7 @@ void Process::close() {
   ProcessState& s = *state_;
   if (s.closed) return;
   if (s.pid != -1 && s.creator == ::getpid() && !reap(s, false)) {
-    throw ValueError(
-        "Cannot close a process while it is still running. You should first call join() or terminate().");
+    throw ValueError("Cannot close a process while it is still running. You should first call join() or terminate().");
   }
   s.pidfd.reset();
   s.target = nullptr;

@@ -36,19 +36,19 @@ struct QueueLocal {
   std::condition_variable cv;
   std::deque<std::string> backlog;
   std::unique_ptr<std::thread> feeder;
-  bool stop = false;            // feeder: exit once the backlog is written
-  bool feeder_idle = false;     // the feeder sleeps on cv (so put() must notify it)
-  bool join_cancelled = false;  // cancel_join_thread()
+  bool stop = false;                     // feeder: exit once the backlog is written
+  bool feeder_idle = false;              // the feeder sleeps on cv (so put() must notify it)
+  bool join_cancelled = false;           // cancel_join_thread()
   std::atomic<std::int64_t> pending{0};  // backlog + the item the feeder is writing
-  std::size_t backlog_bytes = 0;  // bytes in backlog + in flight (guarded by m)
-  std::uint64_t fed_batches = 0;  // feeder progress counter (guarded by m)
-  bool stalled = false;           // the feeder made no progress for a while (guarded by m)
+  std::size_t backlog_bytes = 0;         // bytes in backlog + in flight (guarded by m)
+  std::uint64_t fed_batches = 0;         // feeder progress counter (guarded by m)
+  bool stalled = false;                  // the feeder made no progress for a while (guarded by m)
   std::atomic<bool> abort{false};        // feeder: give up now, discard the rest
   std::atomic<bool> closed{false};       // close()
   // close() in a process that has put: its get()s blocked in other threads raise
   // OSError("handle is closed"), as CPython's, whose feeder closes the pipe then.
   std::atomic<bool> reader_closed{false};
-  std::atomic<bool> used{false};         // this process has put something
+  std::atomic<bool> used{false};  // this process has put something
 
   // The feeder: moves items that did not fit when put() into the ring, in order, a batch per
   // lock acquisition (a producer that outruns its consumers lives on this path).
@@ -322,10 +322,8 @@ std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, co
   thread_local ItemBuffer buffer;
   std::string& buf = buffer.get();
   switch (chan.get(buf, deadline, interrupt)) {
-    case detail::Channel::GetStatus::ok:
-      break;
-    case detail::Channel::GetStatus::timeout:
-      return std::nullopt;
+    case detail::Channel::GetStatus::ok: break;
+    case detail::Channel::GetStatus::timeout: return std::nullopt;
     case detail::Channel::GetStatus::interrupted:
       if (on_close == OnClose::handle_closed) throw OSError("handle is closed");
       throw EOFError("");

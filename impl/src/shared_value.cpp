@@ -19,13 +19,13 @@ using K = CType::Kind;
 // multiprocessing.sharedctypes.typecode_to_type, with ctypes' sizes on Linux x86-64 (LP64,
 // 4-byte wchar_t).
 constexpr CType kCTypes[] = {
-    {'c', "c_char", 1, K::byte_char},     {'u', "c_wchar", 4, K::wide_char},
-    {'b', "c_byte", 1, K::signed_int},    {'B', "c_ubyte", 1, K::unsigned_int},
-    {'h', "c_short", 2, K::signed_int},   {'H', "c_ushort", 2, K::unsigned_int},
-    {'i', "c_int", 4, K::signed_int},     {'I', "c_uint", 4, K::unsigned_int},
-    {'l', "c_long", 8, K::signed_int},    {'L', "c_ulong", 8, K::unsigned_int},
+    {'c', "c_char", 1, K::byte_char},      {'u', "c_wchar", 4, K::wide_char},
+    {'b', "c_byte", 1, K::signed_int},     {'B', "c_ubyte", 1, K::unsigned_int},
+    {'h', "c_short", 2, K::signed_int},    {'H', "c_ushort", 2, K::unsigned_int},
+    {'i', "c_int", 4, K::signed_int},      {'I', "c_uint", 4, K::unsigned_int},
+    {'l', "c_long", 8, K::signed_int},     {'L', "c_ulong", 8, K::unsigned_int},
     {'q', "c_longlong", 8, K::signed_int}, {'Q', "c_ulonglong", 8, K::unsigned_int},
-    {'f', "c_float", 4, K::floating},     {'d', "c_double", 8, K::floating},
+    {'f', "c_float", 4, K::floating},      {'d', "c_double", 8, K::floating},
 };
 
 std::string type_name(const Value& v) { return std::string(kind_name(v.kind())); }
@@ -37,9 +37,9 @@ std::uint64_t low_bits(const Value& v) {
   const std::string le = v.as_int().to_signed_le();  // minimal little-endian two's complement
   std::uint64_t bits = 0;
   for (std::size_t i = 0; i < 8; ++i) {
-    const unsigned char byte = i < le.size()                                       ? static_cast<unsigned char>(le[i])
+    const unsigned char byte = i < le.size() ? static_cast<unsigned char>(le[i])
                                : (!le.empty() && (static_cast<unsigned char>(le.back()) & 0x80)) ? 0xff
-                                                                                                  : 0x00;
+                                                                                                 : 0x00;
     bits |= std::uint64_t{byte} << (8 * i);
   }
   return bits;
@@ -47,10 +47,8 @@ std::uint64_t low_bits(const Value& v) {
 
 double to_double(const Value& v) {
   switch (v.kind()) {
-    case Kind::Float:
-      return v.as_float();
-    case Kind::Bool:
-      return v.as_bool() ? 1.0 : 0.0;
+    case Kind::Float: return v.as_float();
+    case Kind::Bool: return v.as_bool() ? 1.0 : 0.0;
     case Kind::Int: {
       if (auto small = v.to_int64()) return static_cast<double>(*small);
       const std::string text = v.as_int().to_decimal();
@@ -59,8 +57,7 @@ double to_double(const Value& v) {
       if (errno == ERANGE && std::isinf(d)) throw OverflowError("int too large to convert to float");
       return d;
     }
-    default:
-      throw TypeError("must be real number, not " + type_name(v));
+    default: throw TypeError("must be real number, not " + type_name(v));
   }
 }
 
@@ -169,8 +166,7 @@ Value load(const CType& t, const unsigned char* in) {
       std::memcpy(&d, in, 8);
       return Value::floating(d);
     }
-    case K::byte_char:
-      return Value::bytes(std::string(1, static_cast<char>(in[0])));
+    case K::byte_char: return Value::bytes(std::string(1, static_cast<char>(in[0])));
     case K::wide_char: {
       std::uint32_t cp;
       std::memcpy(&cp, in, 4);

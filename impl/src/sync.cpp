@@ -92,9 +92,7 @@ pid_t fetch_tid() noexcept {
 
 void raise_released_too_many_times() { throw ValueError("semaphore or lock released too many times"); }
 
-void mutex_wake_one(MutexWord* m) noexcept {
-  futex_wake(reinterpret_cast<std::atomic<std::uint32_t>*>(&m->state), 1);
-}
+void mutex_wake_one(MutexWord* m) noexcept { futex_wake(reinterpret_cast<std::atomic<std::uint32_t>*>(&m->state), 1); }
 
 // Drepper's futex mutex ("Futexes are tricky", mutex 2): 0 free, 1 held, 2 held and possibly
 // waited for. A sleeper sets 2 before sleeping on it, so the releaser that swaps 2 for 0 knows
@@ -145,9 +143,9 @@ struct ConditionSlot {
   std::uint32_t pad = 0;
 };
 struct ConditionShared {
-  std::uint32_t head = 0, tail = 0;  // the queue of waiters (slot numbers, 1-based; 0: empty)
-  std::uint32_t free_head = 0;       // freed slots
-  std::uint32_t never_used = 1;      // first slot number never handed out
+  std::uint32_t head = 0, tail = 0;                 // the queue of waiters (slot numbers, 1-based; 0: empty)
+  std::uint32_t free_head = 0;                      // freed slots
+  std::uint32_t never_used = 1;                     // first slot number never handed out
   ConditionSlot slots[Condition::kMaxWaiters + 1];  // slots[0] unused (0 means "none")
 };
 

@@ -15,8 +15,7 @@ namespace mpc::detail {
 // Decodes the code point at text[pos] and advances pos. UTF-8 as CPython's "surrogatepass"
 // accepts it: well-formed UTF-8 plus surrogates U+D800-U+DFFF in their 3-byte form. Returns
 // false (pos unchanged) on anything else.
-[[nodiscard]] bool next_code_point(std::string_view text, std::size_t& pos,
-                                   std::uint32_t& code_point) noexcept;
+[[nodiscard]] bool next_code_point(std::string_view text, std::size_t& pos, std::uint32_t& code_point) noexcept;
 [[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
 // Appends code point (at most 0x10FFFF; surrogates allowed) as UTF-8.
 void append_utf8(std::string& out, std::uint32_t code_point);

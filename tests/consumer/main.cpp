@@ -9,8 +9,8 @@
 #include <cstdio>
 
 int main() {
-  const mpc::Value sent = mpc::Value::list({mpc::Value::integer(1), mpc::Value::str("two"),
-                                            mpc::Value::bytes(std::string("\x00\x03", 2))});
+  const mpc::Value sent =
+      mpc::Value::list({mpc::Value::integer(1), mpc::Value::str("two"), mpc::Value::bytes(std::string("\x00\x03", 2))});
   auto [reader, writer] = mpc::Pipe(false);
   mpc::Queue queue;
   mpc::Process child([&] {

@@ -137,12 +137,12 @@ void check(bool socket, std::uint8_t seed, std::int64_t limit, std::string_view 
     const auto form = static_cast<Form>((state >> 16) % 4);
     const Frame frame = model_frame(stream, pos);
     const Outcome got = receive(c, form, limit, buffer);
-    const std::string where = std::string(socket ? "socketpair" : "pipe") + ", message " +
-                              std::to_string(message) + ", form " + std::to_string(static_cast<int>(form)) +
-                              ": ";
+    const std::string where = std::string(socket ? "socketpair" : "pipe") + ", message " + std::to_string(message) +
+                              ", form " + std::to_string(static_cast<int>(form)) + ": ";
     switch (frame.kind) {
       case Frame::Kind::Eof:
-        if (got.error_type != "EOFError") finding(where + "at end of stream expected EOFError, got " + got.error_type + " " + got.message);
+        if (got.error_type != "EOFError")
+          finding(where + "at end of stream expected EOFError, got " + got.error_type + " " + got.message);
         return;
       case Frame::Kind::Negative:
         if (got.error_type != "OSError" || got.message != "bad message length") {
@@ -165,19 +165,20 @@ void check(bool socket, std::uint8_t seed, std::int64_t limit, std::string_view 
         if (!torn && !too_big && !overflow) finding(where + "torn message: got " + got.error_type + " " + got.message);
         return;
       }
-      case Frame::Kind::Whole:
-        break;
+      case Frame::Kind::Whole: break;
     }
     switch (form) {
       case Form::RecvBytesMax:
         if (frame.length > static_cast<std::uint64_t>(limit)) {
-          if (got.message != "bad message length") finding(where + "over maxlength: got " + got.error_type + " " + got.message);
+          if (got.message != "bad message length")
+            finding(where + "over maxlength: got " + got.error_type + " " + got.message);
           if (!c.closed()) finding(where + "a read-only end must be closed after 'bad message length'");
           return;
         }
         [[fallthrough]];
       case Form::RecvBytes:
-        if (!got.ok || got.payload != frame.payload) finding(where + "payload differs: " + got.error_type + " " + got.message);
+        if (!got.ok || got.payload != frame.payload)
+          finding(where + "payload differs: " + got.error_type + " " + got.message);
         break;
       case Form::RecvBytesInto: {
         const std::size_t room = buffer.size() - static_cast<std::size_t>(limit % 5);

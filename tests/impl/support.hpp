@@ -16,9 +16,7 @@ inline constexpr double kWorkSlowdown = 5;
 inline constexpr double kWorkSlowdown = 1;
 #endif
 
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // The message of the E that f() throws, or "<no exception>"; any other exception propagates.
 template <class E, class F>

@@ -1,7 +1,7 @@
 // mpc::Connection and mpc::Pipe: CPython's multiprocessing.connection behaviour, over real
 // pipes and socketpairs, with fork()ed peers.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,7 +38,9 @@ std::string raw_read(int fd, std::size_t n) {
   return out;
 }
 
-void raw_write(int fd, std::string_view s) { ASSERT_EQ(::write(fd, s.data(), s.size()), static_cast<ssize_t>(s.size())); }
+void raw_write(int fd, std::string_view s) {
+  ASSERT_EQ(::write(fd, s.data(), s.size()), static_cast<ssize_t>(s.size()));
+}
 
 // Runs `echo` in a fork()ed child that receives messages on `child_end` and sends them back.
 mpc::Process start_echo_child(Connection& child_end, Connection& parent_end) {
@@ -299,7 +301,9 @@ TEST(Connection, PeerGoneMeansEOFErrorButStillReadableAndWritable) {
 
 TEST(Connection, EndOfFileInsideAMessageIsAnOSError) {
   auto [r, w] = mpc::Pipe(false);
-  raw_write(w.fileno(), std::string("\0\0\0\x0a" "abc", 7));
+  raw_write(w.fileno(), std::string("\0\0\0\x0a"
+                                    "abc",
+                                    7));
   w.close();
   EXPECT_EQ(message_of<mpc::OSError>([&] { (void)r.recv_bytes(); }), "got end of file during message");
 }

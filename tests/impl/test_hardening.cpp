@@ -149,8 +149,7 @@ TEST(Hardening18, ExtendedLengthsBeyondMemoryAreMemoryErrorAndBeyondSsizeTOverfl
 }
 
 TEST(Hardening18, OverflowErrorAndMemoryErrorHaveCPythonsBases) {
-  EXPECT_EQ(mpc::OverflowError("x").python_bases(),
-            (std::vector<std::string_view>{"ArithmeticError", "Exception"}));
+  EXPECT_EQ(mpc::OverflowError("x").python_bases(), (std::vector<std::string_view>{"ArithmeticError", "Exception"}));
   EXPECT_EQ(mpc::MemoryError("x").python_bases(), (std::vector<std::string_view>{"Exception"}));
 }
 
@@ -211,8 +210,9 @@ std::string nested_lists(int depth) {  // [[[...]]] `depth` lists deep, protocol
 
 TEST(Hardening19, GenuineNestingIsStillBoundedExactlyAtMaxDepth) {
   EXPECT_NO_THROW((void)mpc::pickle::loads(nested_lists(10000)));
-  EXPECT_NE(message_of<mpc::UnpicklingError>([] { (void)mpc::pickle::loads(nested_lists(10001)); })
-                .find("nesting deeper than 10000"),
+  EXPECT_NE(message_of<mpc::UnpicklingError>([] {
+              (void)mpc::pickle::loads(nested_lists(10001));
+            }).find("nesting deeper than 10000"),
             std::string::npos);
   // Deep through a cycle: a list at the bottom of a 10000-deep chain refers back to the top.
   // The cycle adds nothing, the chain counts.
@@ -267,7 +267,8 @@ struct Accepted {
 std::vector<Accepted> accepted_streams() {
   return {
       {"protocol 0 STRING", "S'abc'\n.", Value::str("abc")},
-      {"STRING in double quotes with escapes", "S\"a\\x00b\\n\\'\\101\\q\"\n.", Value::str(std::string("a\0b\n'A\\q", 8))},
+      {"STRING in double quotes with escapes", "S\"a\\x00b\\n\\'\\101\\q\"\n.",
+       Value::str(std::string("a\0b\n'A\\q", 8))},
       {"STRING octal escape above 0o377 keeps 8 bits", "S'\\400'\n.", Value::str(std::string(1, '\0'))},
       {"INT with a leading space is a bool (2 characters worth 1)", "I 1\n.", Value::boolean(true)},
       {"INT +1 is a bool too", "I+1\n.", Value::boolean(true)},
@@ -290,7 +291,11 @@ std::vector<Accepted> accepted_streams() {
       {"two values at STOP: the top one", "NN.", Value::none()},
       {"a MARK below the result", "(N.", Value::none()},
       {"values and a MARK below the result", "K\x01(K\x02.", Value::integer(2)},
-      {"READONLY_BUFFER of bytes is a no-op", "\x80\x05" "C\x03" "abc\x98.", Value::bytes("abc")},
+      {"READONLY_BUFFER of bytes is a no-op",
+       "\x80\x05"
+       "C\x03"
+       "abc\x98.",
+       Value::bytes("abc")},
   };
 }
 
@@ -298,8 +303,8 @@ TEST(Hardening21, StreamsCPythonAcceptsLoadToTheSameValue) {
   for (const auto& a : accepted_streams()) {
     try {
       const Value got = mpc::pickle::loads(a.stream);
-      EXPECT_TRUE(mpc::equal(got, a.want)) << a.name << ": got " << mpc::repr(got, 200) << ", want "
-                                           << mpc::repr(a.want, 200);
+      EXPECT_TRUE(mpc::equal(got, a.want))
+          << a.name << ": got " << mpc::repr(got, 200) << ", want " << mpc::repr(a.want, 200);
     } catch (const std::exception& e) {
       ADD_FAILURE() << a.name << ": " << e.what();
     }
@@ -325,8 +330,8 @@ std::vector<std::string> pyenv_pythons() {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(root / "versions", ec)) {
     int major = 0, minor = 0;
-    if (std::sscanf(entry.path().filename().c_str(), "%d.%d", &major, &minor) == 2 && major == 3 &&
-        minor >= 8 && minor <= 13 && ::access((entry.path() / "bin/python").c_str(), X_OK) == 0) {
+    if (std::sscanf(entry.path().filename().c_str(), "%d.%d", &major, &minor) == 2 && major == 3 && minor >= 8 &&
+        minor <= 13 && ::access((entry.path() / "bin/python").c_str(), X_OK) == 0) {
       out.push_back((entry.path() / "bin/python").string());
     }
   }
@@ -385,13 +390,47 @@ TEST(Hardening21, EveryCPythonAgrees) {
   std::vector<std::string> streams;
   for (const auto& a : accepted_streams()) streams.push_back(a.stream);
   // More text forms, some CPython reads and some it refuses: only the verdicts are compared.
-  for (const char* more : {"Sabc\n.", "S'abc\"\n.", "S'\n.", "S'a\\'\n.", "S'\\x4'\n.", "S'\\xff'\n.",
-                              "I08\n.", "I1__0\n.", "I_1\n.", "I0x\n.", "I+\n.", "I\n.", "L010L\n.", "LL\n.",
-                              "F 1.5\n.", "F1_0\n.", "Fnan(1)\n.", "F1e400\n.", "F0x10\n.", "F.5\n.", "F5.\n.",
-                              "FNaN\n.", "F1E5\n.", "F-0\n.", "F\n.", "F1.5 \n.", "F++1\n.", "Finfinity\n.",
-                              "I \n.", "I-\n.", "I0X1f\n.", "I-0x10\n.", "I 0x10\n.", "I9223372036854775808\n.",
-                              "I-9223372036854775808\n.", "I0b\n.", "I0_7\n.", "L-0o17L\n.", "L0x_fL\n.",
-                              "N(.", "N\x98."}) {
+  for (const char* more : {"Sabc\n.",
+                           "S'abc\"\n.",
+                           "S'\n.",
+                           "S'a\\'\n.",
+                           "S'\\x4'\n.",
+                           "S'\\xff'\n.",
+                           "I08\n.",
+                           "I1__0\n.",
+                           "I_1\n.",
+                           "I0x\n.",
+                           "I+\n.",
+                           "I\n.",
+                           "L010L\n.",
+                           "LL\n.",
+                           "F 1.5\n.",
+                           "F1_0\n.",
+                           "Fnan(1)\n.",
+                           "F1e400\n.",
+                           "F0x10\n.",
+                           "F.5\n.",
+                           "F5.\n.",
+                           "FNaN\n.",
+                           "F1E5\n.",
+                           "F-0\n.",
+                           "F\n.",
+                           "F1.5 \n.",
+                           "F++1\n.",
+                           "Finfinity\n.",
+                           "I \n.",
+                           "I-\n.",
+                           "I0X1f\n.",
+                           "I-0x10\n.",
+                           "I 0x10\n.",
+                           "I9223372036854775808\n.",
+                           "I-9223372036854775808\n.",
+                           "I0b\n.",
+                           "I0_7\n.",
+                           "L-0o17L\n.",
+                           "L0x_fL\n.",
+                           "N(.",
+                           "N\x98."}) {
     streams.emplace_back(more);
   }
   streams.push_back(std::string("\x80\x05\x96\x03\0\0\0\0\0\0\0abc\x98.", 16));
@@ -407,7 +446,8 @@ TEST(Hardening21, EveryCPythonAgrees) {
     for (const auto& s : streams) in << hex_of(s) << "\n";
   }
   for (const auto& python : pythons) {
-    const std::string command = python + " -W ignore " + (dir / "verdict.py").string() + " " + (dir / "streams.hex").string();
+    const std::string command =
+        python + " -W ignore " + (dir / "verdict.py").string() + " " + (dir / "streams.hex").string();
     FILE* pipe = ::popen(command.c_str(), "r");
     ASSERT_NE(pipe, nullptr);
     std::string output;

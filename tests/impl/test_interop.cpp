@@ -2,8 +2,8 @@
 // both ways through multiprocessing.connection.Connection(fd) on the Python side. Runs once per
 // interpreter found (/usr/bin/python3 and ~/.pyenv/versions/3.8+), over a duplex socketpair
 // and over a pair of simplex pipes.
-#include <gtest/gtest.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -172,8 +172,8 @@ class Interop : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Interop, ValuesAndBytesCrossADuplexPipeBothWays) {
   auto [mine, theirs] = mpc::Pipe(true);
-  mpc::Process py(mpc::Command{{GetParam(), "-c", kPythonPeer, "duplex", std::to_string(theirs.fileno())},
-                               {theirs.fileno()}});
+  mpc::Process py(
+      mpc::Command{{GetParam(), "-c", kPythonPeer, "duplex", std::to_string(theirs.fileno())}, {theirs.fileno()}});
   py.start();
   theirs.close();
   converse(mine, mine);
@@ -184,9 +184,9 @@ TEST_P(Interop, ValuesAndBytesCrossADuplexPipeBothWays) {
 TEST_P(Interop, ValuesAndBytesCrossTwoSimplexPipesBothWays) {
   auto [py_reads, i_write] = mpc::Pipe(false);
   auto [i_read, py_writes] = mpc::Pipe(false);
-  mpc::Process py(mpc::Command{{GetParam(), "-c", kPythonPeer, "simplex", std::to_string(py_reads.fileno()),
-                                std::to_string(py_writes.fileno())},
-                               {py_reads.fileno(), py_writes.fileno()}});
+  mpc::Process py(mpc::Command{
+      {GetParam(), "-c", kPythonPeer, "simplex", std::to_string(py_reads.fileno()), std::to_string(py_writes.fileno())},
+      {py_reads.fileno(), py_writes.fileno()}});
   py.start();
   py_reads.close();
   py_writes.close();

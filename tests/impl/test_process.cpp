@@ -343,8 +343,8 @@ TEST(Process, ACommandRunsAFreshProgramAndReportsItsExitCode) {
 TEST(Process, ACommandInheritsExactlyThePassedDescriptors) {
   auto [r, w] = mpc::Pipe(false);
   auto [r2, w2] = mpc::Pipe(false);
-  const std::string script = "printf '\\000\\000\\000\\002hi' >&" + std::to_string(w.fileno()) +
-                             " && { printf x >&" + std::to_string(w2.fileno()) + " ; } 2>/dev/null; exit 0";
+  const std::string script = "printf '\\000\\000\\000\\002hi' >&" + std::to_string(w.fileno()) + " && { printf x >&" +
+                             std::to_string(w2.fileno()) + " ; } 2>/dev/null; exit 0";
   Process p(mpc::Command{{"/bin/sh", "-c", script}, {w.fileno()}});
   p.start();
   w.close();

@@ -1,6 +1,6 @@
 // mpc::Queue, JoinableQueue and SimpleQueue across fork()ed processes.
-#include <gtest/gtest.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>

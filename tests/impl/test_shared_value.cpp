@@ -1,7 +1,7 @@
 // mpc::SharedValue / SharedArray: CPython's Value/Array/RawValue/RawArray typecodes, sizes,
 // conversions and locks, shared with fork()ed processes.
-#include <gtest/gtest.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 
 #include <set>
 #include <string>
@@ -89,9 +89,8 @@ TEST(SharedValue, ConversionErrorsAreCtypes) {
             "'NoneType' object cannot be interpreted as an integer");
   EXPECT_EQ(message_of<mpc::TypeError>([] { (void)SharedValue('d', Value::str("x")); }),
             "must be real number, not str");
-  EXPECT_EQ(message_of<mpc::OverflowError>([] {
-              (void)SharedValue('d', Value::integer(mpc::BigInt::from_decimal(std::string(400, '9'))));
-            }),
+  EXPECT_EQ(message_of<mpc::OverflowError>(
+                [] { (void)SharedValue('d', Value::integer(mpc::BigInt::from_decimal(std::string(400, '9')))); }),
             "int too large to convert to float");
   const std::string one_char = "one character bytes, bytearray or integer expected";
   EXPECT_EQ(message_of<mpc::TypeError>([] { (void)SharedValue('c', i64(300)); }), one_char);
@@ -146,8 +145,8 @@ TEST(SharedValue, LockArgument) {
 }
 
 TEST(SharedValue, AChildsAssignmentsAreSeenByTheParent) {
-  SharedValue i('i', i64(4343)), d('d', Value::floating(3.625)), h('h', i64(-232)),
-      q('q', i64(std::int64_t{1} << 33)), c('c', Value::bytes("x"));
+  SharedValue i('i', i64(4343)), d('d', Value::floating(3.625)), h('h', i64(-232)), q('q', i64(std::int64_t{1} << 33)),
+      c('c', Value::bytes("x"));
   auto ri = SharedValue::raw('i', i64(1));
   EXPECT_EQ(run_child([&] {
               i.set_value(i64(24234));
@@ -196,7 +195,9 @@ TEST(SharedArray, SizeFormIsZeroedAndSequenceFormConverts) {
   EXPECT_EQ(text(Value::list(d.slice())), "[1.0, 2.5]");
   EXPECT_EQ(SharedArray('i', 0).size(), 0u);
   EXPECT_EQ(message_of<mpc::ValueError>([] { SharedArray bad('i', -1); }), "Array length must be >= 0, not -1");
-  EXPECT_EQ(message_of<mpc::TypeError>([] { SharedArray bad('i', std::vector<Value>{i64(1), Value::str("a")}); }),
+  EXPECT_EQ(message_of<mpc::TypeError>([] {
+              SharedArray bad('i', std::vector<Value>{i64(1), Value::str("a")});
+            }),
             "'str' object cannot be interpreted as an integer");
   EXPECT_EQ(text(SharedArray('i', std::vector<Value>{big("1099511627776")}).at(0)), "0");  // [2**40] -> [0]
 }
@@ -216,7 +217,9 @@ TEST(SharedArray, IndexingAndSlicesArePythons) {
   EXPECT_EQ(text(Value::list(a.slice(7, 2))), "[]");
   a.set_slice(4, 8, {i64(1), i64(2), i64(3), i64(4)});
   EXPECT_EQ(text(Value::list(a.slice())), "[0, 11, 22, 33, 1, 2, 3, 4, 88, 99]");
-  EXPECT_EQ(message_of<mpc::ValueError>([&] { a.set_slice(0, 2, {i64(1), i64(2), i64(3)}); }),
+  EXPECT_EQ(message_of<mpc::ValueError>([&] {
+              a.set_slice(0, 2, {i64(1), i64(2), i64(3)});
+            }),
             "Can only assign sequence of same size");
   a.set(-1, i64(-5));
   EXPECT_EQ(text(a.at(9)), "-5");

@@ -1,7 +1,7 @@
 // mpc::Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier: CPython's semantics,
 // across fork()ed processes (mpc::Process) as well as threads.
-#include <gtest/gtest.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -475,7 +475,8 @@ TEST(Barrier, RoundsInLockStepAndExactlyOnePartyGetsZero) {
 TEST(Barrier, ActionRunsOnceBeforeAnyPartyIsReleased) {
   auto runs = mpc::SharedValue::raw('i');
   auto* n = static_cast<std::atomic<int>*>(runs.data());
-  mpc::Barrier b(3, [n] { n->fetch_add(1); }, 30);
+  mpc::Barrier b(
+      3, [n] { n->fetch_add(1); }, 30);
   auto ps = start_children(2, [&](int) {
     b.wait();
     return n->load() == 1 ? 0 : 1;

@@ -31,7 +31,9 @@ tags: [ordering]
 level: required
 )";
 
-Case load(const std::string& body) { return loader().load_text(std::string(kHeader) + body, "cases/queue/example.yaml", "queue.example"); }
+Case load(const std::string& body) {
+  return loader().load_text(std::string(kHeader) + body, "cases/queue/example.yaml", "queue.example");
+}
 
 // The error message of a malformed case, or "" if it loaded.
 std::string error_of(const std::string& body) {
@@ -142,7 +144,8 @@ TEST(CaseLoader, SchemaErrorsNameFileLineColumnAndReason) {
 }
 
 TEST(CaseLoader, TwoOutcomesAreNamed) {
-  std::string e = error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - {call: q.get, expect: {returns: 1, raises: ValueError}}\n");
+  std::string e = error_of(
+      "objects: [{name: q, type: Queue}]\nsteps:\n  - {call: q.get, expect: {returns: 1, raises: ValueError}}\n");
   EXPECT_NE(e.find(":8:27: expect has 'returns' and 'raises'"), std::string::npos) << e;
 }
 
@@ -158,24 +161,33 @@ TEST(CaseLoader, YamlSyntaxErrorsHaveAPosition) {
 }
 
 TEST(CaseLoader, IdMustMatchThePath) {
-  EXPECT_THROW(loader().load_text(kHeader + std::string("steps: [{call: sleep, args: [0]}]\n"), "f.yaml", "queue.other"), CaseError);
+  EXPECT_THROW(
+      loader().load_text(kHeader + std::string("steps: [{call: sleep, args: [0]}]\n"), "f.yaml", "queue.other"),
+      CaseError);
 }
 
 TEST(CaseLoader, SemanticMistakesAreCaught) {
   EXPECT_NE(error_of("steps: [{call: q.get}]\n").find("unknown object 'q'"), std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{actor: ghost, call: q.get}]\n").find("unknown actor"), std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.get, expect: {blocks: 0.3}}]\n").find("needs 'as'"),
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{actor: ghost, call: q.get}]\n").find("unknown actor"),
             std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.get, as: g, expect: {blocks: 0.3}}]\n").find("still in flight"),
+  EXPECT_NE(
+      error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.get, expect: {blocks: 0.3}}]\n").find("needs 'as'"),
+      std::string::npos);
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.get, as: g, expect: {blocks: 0.3}}]\n")
+                .find("still in flight"),
             std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: q, type: Queue}, {name: q, type: Queue}]\nsteps: [{call: q.get}]\n").find("used twice"),
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}, {name: q, type: Queue}]\nsteps: [{call: q.get}]\n")
+                .find("used twice"),
             std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: [a, b], type: Queue}]\nsteps: [{call: a.get}]\n").find("only a Pipe"), std::string::npos);
+  EXPECT_NE(error_of("objects: [{name: [a, b], type: Queue}]\nsteps: [{call: a.get}]\n").find("only a Pipe"),
+            std::string::npos);
   EXPECT_NE(error_of("steps: [{await: nothing}]\n").find("not a call in flight"), std::string::npos);
   EXPECT_NE(error_of("steps: [{call: exit}]\n").find("main cannot exit"), std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.put, args: [{$bytes: \"\\u0100\"}]}]\n").find("0-255"),
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.put, args: [{$bytes: \"\\u0100\"}]}]\n")
+                .find("0-255"),
             std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.put, args: [{$nope: 1}]}]\n").find("unknown value form"),
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.put, args: [{$nope: 1}]}]\n")
+                .find("unknown value form"),
             std::string::npos);
 }
 
@@ -255,44 +267,45 @@ objects: [{name: q, type: Queue}]
 
 // file -> the start of its error: "hostile/FILE:LINE:COL: reason"
 const std::vector<std::pair<std::string, std::string>> kHostile = {
-      // 9: an unknown operation on a known type is malformed, not unsupported
-      {"unknown_op.yaml", ":8:11: Queue has no operation 'frobnicate' (spec/api.yaml lists cancel_join_thread, close,"},
-      // 11: the line of the second key; a second document
-      {"duplicate_key_timeout.yaml", ":8:1: duplicate key 'timeout' (first at 6:1)"},
-      {"duplicate_key_nested.yaml", ":9:39: duplicate key 'timeout' (first at 9:14)"},
-      {"second_document.yaml", ":9:1: a second YAML document starts here: a case file holds exactly one"},
-      // 12: durations
-      {"timeout_nan.yaml", ":6:10: timeout must be a finite number of seconds, not .nan"},
-      {"timeout_1e300.yaml", ":6:10: timeout of 1e+300 s is more than --max-case-timeout (600.0 s)"},
-      {"blocks_inf.yaml", ":8:43: blocks must be a finite number of seconds, not .inf"},
-      {"blocks_1e300.yaml", ":8:43: blocks of 1e+300 s is more than the case's timeout (30.0 s)"},
-      {"blocks_nan.yaml", ":8:43: blocks must be a finite number of seconds, not .nan"},
-      {"blocks_past_timeout.yaml", ":9:43: blocks of 6.0 s is more than the case's timeout (5.0 s)"},
-      {"elapsed_max_inf.yaml", ":8:60: elapsed.max must be a finite number of seconds, not .inf"},
-      {"elapsed_max_nan.yaml", ":8:60: elapsed.max must be a finite number of seconds, not .nan"},
-      {"elapsed_min_nan.yaml", ":8:60: elapsed.min must be a finite number of seconds, not .nan"},
-      {"sleep_inf.yaml", ":7:26: sleep must be a finite number of seconds, not inf"},
-      // 13: payloads past --max-payload-bytes, where the runner would digest them
-      {"payload_1e10.yaml", ":9:55: $payload of 10000000000 bytes is more than 268435456 (--max-payload-bytes)"},
-      {"payload_1e15.yaml", ":9:55: $payload of 1000000000000000 bytes is more than 268435456 (--max-payload-bytes)"},
-      // 14: the node budget stops the expansion before it happens
-      {"range_bomb.yaml", ":9:22: more than 1000000 items (YAML nodes, aliases expanded, and $range items count"},
-      {"alias_bomb.yaml", ":16:16: more than 1000000 items (YAML nodes, aliases expanded, and $range items count"},
-      {"recursive_alias.yaml", ":9:15: an alias inside the node it refers to (a recursive alias)"},
-      // 15: nesting, an empty file, bytes that are not UTF-8, control characters
-      {"nesting_500.yaml", ":9:72: nested deeper than 64 levels (--max-case-nesting)"},
-      {"empty.yaml", ":1:1: the file holds no YAML document: a case is a YAML mapping"},
-      {"non_utf8_key.yaml", ":9:17: not valid UTF-8: byte \\xff (a case file is UTF-8 text)"},
-      {"non_utf8_string.yaml", ":9:16: not valid UTF-8: byte \\xe9 (a case file is UTF-8 text)"},
-      {"nul_byte.yaml", ":9:13: control character U+0000 in the text: YAML allows only tab and line breaks"},
-      // a match pattern outside the dialect: the column in the pattern, and what is not supported
-      {"match_backreference.yaml", ":9:49: bad regular expression: column 5: backreferences (\\1) are not supported"},
+    // 9: an unknown operation on a known type is malformed, not unsupported
+    {"unknown_op.yaml", ":8:11: Queue has no operation 'frobnicate' (spec/api.yaml lists cancel_join_thread, close,"},
+    // 11: the line of the second key; a second document
+    {"duplicate_key_timeout.yaml", ":8:1: duplicate key 'timeout' (first at 6:1)"},
+    {"duplicate_key_nested.yaml", ":9:39: duplicate key 'timeout' (first at 9:14)"},
+    {"second_document.yaml", ":9:1: a second YAML document starts here: a case file holds exactly one"},
+    // 12: durations
+    {"timeout_nan.yaml", ":6:10: timeout must be a finite number of seconds, not .nan"},
+    {"timeout_1e300.yaml", ":6:10: timeout of 1e+300 s is more than --max-case-timeout (600.0 s)"},
+    {"blocks_inf.yaml", ":8:43: blocks must be a finite number of seconds, not .inf"},
+    {"blocks_1e300.yaml", ":8:43: blocks of 1e+300 s is more than the case's timeout (30.0 s)"},
+    {"blocks_nan.yaml", ":8:43: blocks must be a finite number of seconds, not .nan"},
+    {"blocks_past_timeout.yaml", ":9:43: blocks of 6.0 s is more than the case's timeout (5.0 s)"},
+    {"elapsed_max_inf.yaml", ":8:60: elapsed.max must be a finite number of seconds, not .inf"},
+    {"elapsed_max_nan.yaml", ":8:60: elapsed.max must be a finite number of seconds, not .nan"},
+    {"elapsed_min_nan.yaml", ":8:60: elapsed.min must be a finite number of seconds, not .nan"},
+    {"sleep_inf.yaml", ":7:26: sleep must be a finite number of seconds, not inf"},
+    // 13: payloads past --max-payload-bytes, where the runner would digest them
+    {"payload_1e10.yaml", ":9:55: $payload of 10000000000 bytes is more than 268435456 (--max-payload-bytes)"},
+    {"payload_1e15.yaml", ":9:55: $payload of 1000000000000000 bytes is more than 268435456 (--max-payload-bytes)"},
+    // 14: the node budget stops the expansion before it happens
+    {"range_bomb.yaml", ":9:22: more than 1000000 items (YAML nodes, aliases expanded, and $range items count"},
+    {"alias_bomb.yaml", ":16:16: more than 1000000 items (YAML nodes, aliases expanded, and $range items count"},
+    {"recursive_alias.yaml", ":9:15: an alias inside the node it refers to (a recursive alias)"},
+    // 15: nesting, an empty file, bytes that are not UTF-8, control characters
+    {"nesting_500.yaml", ":9:72: nested deeper than 64 levels (--max-case-nesting)"},
+    {"empty.yaml", ":1:1: the file holds no YAML document: a case is a YAML mapping"},
+    {"non_utf8_key.yaml", ":9:17: not valid UTF-8: byte \\xff (a case file is UTF-8 text)"},
+    {"non_utf8_string.yaml", ":9:16: not valid UTF-8: byte \\xe9 (a case file is UTF-8 text)"},
+    {"nul_byte.yaml", ":9:13: control character U+0000 in the text: YAML allows only tab and line breaks"},
+    // a match pattern outside the dialect: the column in the pattern, and what is not supported
+    {"match_backreference.yaml", ":9:49: bad regular expression: column 5: backreferences (\\1) are not supported"},
 };
 
 TEST(HostileCases, EachIsRefusedAtOnceWithFileLineColumnAndReason) {
   for (const auto& [name, want] : kHostile) {
     Outcome o = hostile(name);
-    EXPECT_EQ(o.error.rfind("hostile/" + name + want, 0), 0u) << name << "\n  got:  " << o.error << "\n  want: hostile/" << name << want;
+    EXPECT_EQ(o.error.rfind("hostile/" + name + want, 0), 0u)
+        << name << "\n  got:  " << o.error << "\n  want: hostile/" << name << want;
     EXPECT_LT(o.seconds, 0.25) << name;
     EXPECT_TRUE(ascii(o.error)) << name << ": the message carries a byte of the input";
   }
@@ -314,15 +327,17 @@ TEST(HostileCases, AFileLargerThanTheBoundIsRefusedBeforeParsing) {
   while (text.size() < 5'000'000) text += "1,";
   text += "1]]\n";
   Outcome o = load_timed(loader(), text, "big.yaml");
-  EXPECT_EQ(o.error, "big.yaml: the file is " + std::to_string(text.size()) + " bytes, more than 1048576 (--max-case-bytes)");
+  EXPECT_EQ(o.error,
+            "big.yaml: the file is " + std::to_string(text.size()) + " bytes, more than 1048576 (--max-case-bytes)");
   EXPECT_LT(o.seconds, 0.1);
 }
 
 TEST(HostileCases, ThreeRangesJustUnderTheBoundStillStopAtTheSumOfThem) {
   // Each $range fits alone; their sum does not: the budget is per case, not per form.
-  Outcome o = load_timed(loader(), std::string(kCase) +
-                                       "steps:\n  - {call: q.put_many, args: [[{$range: [0, 400000]}, {$range: [0, 400000]}, "
-                                       "{$range: [0, 400000]}]]}\n",
+  Outcome o = load_timed(loader(),
+                         std::string(kCase) +
+                             "steps:\n  - {call: q.put_many, args: [[{$range: [0, 400000]}, {$range: [0, 400000]}, "
+                             "{$range: [0, 400000]}]]}\n",
                          "r.yaml");
   EXPECT_EQ(o.error.rfind("r.yaml:8:87: more than 1000000 items", 0), 0u) << o.error;
   EXPECT_LT(o.seconds, 1.0);
@@ -331,8 +346,9 @@ TEST(HostileCases, ThreeRangesJustUnderTheBoundStillStopAtTheSumOfThem) {
 TEST(HostileCases, AnAliasThatNestsTooDeepOnceExpandedIsRefused) {
   // Each anchor nests 40 levels, so the alias inside another 40 would make 80.
   std::string deep = std::string(40, '[') + std::string(40, ']');
-  Outcome o = load_timed(loader(), std::string(kCase) + "steps:\n  - {call: q.put, args: [&a " + deep + ", " +
-                                       std::string(39, '[') + "*a" + std::string(39, ']') + "]}\n",
+  Outcome o = load_timed(loader(),
+                         std::string(kCase) + "steps:\n  - {call: q.put, args: [&a " + deep + ", " +
+                             std::string(39, '[') + "*a" + std::string(39, ']') + "]}\n",
                          "n.yaml");
   EXPECT_NE(o.error.find("nested deeper than 64 levels"), std::string::npos) << o.error;
 }
@@ -349,8 +365,9 @@ TEST(HostileCases, EscapesThatMakeNoValidUtf8AreRefused) {
 
 TEST(HostileCases, AHexIntegerOfTooManyDigitsIsRefusedAtOnce) {
   // The conversion to decimal is quadratic; Python refuses more than 4300 digits too.
-  Outcome o = load_timed(loader(), std::string(kCase) + "steps:\n  - {call: q.put, args: [0x" + std::string(500'000, 'f') + "]}\n",
-                         "h.yaml");
+  Outcome o = load_timed(
+      loader(), std::string(kCase) + "steps:\n  - {call: q.put, args: [0x" + std::string(500'000, 'f') + "]}\n",
+      "h.yaml");
   EXPECT_EQ(o.error.rfind("h.yaml:8:26: an integer of more than 4300 digits", 0), 0u) << o.error.substr(0, 200);
   EXPECT_LT(o.seconds, 0.5);
 }
@@ -366,9 +383,11 @@ TEST(HostileCases, TheBoundsAreThoseOfTheLimitsGiven) {
   EXPECT_EQ(error_with(Limits{.generated_items = 20}, put).rfind("l.yaml:", 0), 0u);
   EXPECT_NE(error_with(Limits{.generated_items = 20}, put).find("more than 20 items"), std::string::npos);
   EXPECT_EQ(error_with(Limits{.case_file_bytes = 100}, put).rfind("l.yaml: the file is", 0), 0u);
-  EXPECT_EQ(error_with(Limits{.payload_bytes = 10}, "steps:\n  - {call: q.put, args: [{$payload: {size: 11, seed: 1}}]}\n"),
-            "l.yaml:8:44: $payload of 11 bytes is more than 10 (--max-payload-bytes)");
-  EXPECT_EQ(error_with(Limits{.case_timeout = 10}, "timeout: 11\n" + put), "l.yaml:7:10: timeout of 11.0 s is more than --max-case-timeout (10.0 s)");
+  EXPECT_EQ(
+      error_with(Limits{.payload_bytes = 10}, "steps:\n  - {call: q.put, args: [{$payload: {size: 11, seed: 1}}]}\n"),
+      "l.yaml:8:44: $payload of 11 bytes is more than 10 (--max-payload-bytes)");
+  EXPECT_EQ(error_with(Limits{.case_timeout = 10}, "timeout: 11\n" + put),
+            "l.yaml:7:10: timeout of 11.0 s is more than --max-case-timeout (10.0 s)");
   // Without a timeout, a case gets the default of 30 s or the bound, whichever is less.
   Case c = CaseLoader(schema, Limits{.case_timeout = 10}).load_text(std::string(kCase) + put, "l.yaml", "");
   EXPECT_EQ(c.timeout, 10.0);
@@ -380,7 +399,9 @@ TEST(HostileCases, TwoFilesWithOneIdAreBothRefusedNamingEachOther) {
   const fs::path root = fs::temp_directory_path() / ("mpconform-ids-" + std::to_string(getpid()));
   fs::create_directories(root / "queue" / "x");
   auto write = [&](const fs::path& p, const std::string& id) {
-    std::ofstream(p) << "id: " << id << "\ntitle: t\nspec: queue.md#fifo\ntags: [ordering]\nlevel: required\nsteps: [{call: sleep, args: [0]}]\n";
+    std::ofstream(p)
+        << "id: " << id
+        << "\ntitle: t\nspec: queue.md#fifo\ntags: [ordering]\nlevel: required\nsteps: [{call: sleep, args: [0]}]\n";
   };
   write(root / "queue" / "x.y.yaml", "queue.x.y");
   write(root / "queue" / "x" / "y.yaml", "queue.x.y");
@@ -391,9 +412,10 @@ TEST(HostileCases, TwoFilesWithOneIdAreBothRefusedNamingEachOther) {
   EXPECT_EQ(loaded.cases[0].id, "queue.fine");
   ASSERT_EQ(loaded.errors.size(), 3u);
   const std::string a = (root / "queue" / "x.y.yaml").string(), b = (root / "queue" / "x" / "y.yaml").string();
-  EXPECT_EQ(loaded.errors[0], (root / "queue" / "a-b.yaml").string() +
-                                  ": path component 'a-b' may hold only a-z, 0-9 and _ (the id is the path below cases/ with / as ., "
-                                  "so a . or any other character would make ids collide or break filters)");
+  EXPECT_EQ(loaded.errors[0],
+            (root / "queue" / "a-b.yaml").string() +
+                ": path component 'a-b' may hold only a-z, 0-9 and _ (the id is the path below cases/ with / as ., "
+                "so a . or any other character would make ids collide or break filters)");
   EXPECT_EQ(loaded.errors[1], b + ": its id 'queue.x.y' is also the id of " + a + ": two cases cannot share an id");
   EXPECT_EQ(loaded.errors[2], a + ": its id 'queue.x.y' is also the id of " + b + ": two cases cannot share an id");
   fs::remove_all(root);
@@ -408,17 +430,23 @@ TEST(HostileCases, APathComponentWithADotIsRefusedEvenAlone) {
 // ---- the API registry (spec/api.yaml) ----
 
 TEST(ApiRegistry, UnknownTypesAndOperationsAreMalformedCases) {
-  EXPECT_NE(error_of("objects: [{name: q, type: Queueue}]\nsteps: [{call: q.get}]\n").find(":6:27: unknown object type 'Queueue' (spec/api.yaml has Global, JoinableQueue, Pipe, Queue, SimpleQueue, bytearray)"),
+  EXPECT_NE(error_of("objects: [{name: q, type: Queueue}]\nsteps: [{call: q.get}]\n")
+                .find(":6:27: unknown object type 'Queueue' (spec/api.yaml has Global, JoinableQueue, Pipe, Queue, "
+                      "SimpleQueue, bytearray)"),
             std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps: [{call: a.put, args: [1]}]\n").find("Connection has no operation 'put'"),
+  EXPECT_NE(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps: [{call: a.put, args: [1]}]\n")
+                .find("Connection has no operation 'put'"),
             std::string::npos);
-  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps: [{call: p.frobnicate}]\n").find("Process has no operation 'frobnicate'"),
+  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps: [{call: p.frobnicate}]\n")
+                .find("Process has no operation 'frobnicate'"),
             std::string::npos);
   EXPECT_NE(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps: [{call: a.closed, args: [1]}]\n")
                 .find("Connection.closed is an attribute: it is read with no args or kwargs"),
             std::string::npos);
   // JoinableQueue extends Queue.
-  EXPECT_EQ(error_of("objects: [{name: q, type: JoinableQueue}]\nsteps: [{call: q.put, args: [1]}, {call: q.task_done}]\n"), "");
+  EXPECT_EQ(
+      error_of("objects: [{name: q, type: JoinableQueue}]\nsteps: [{call: q.put, args: [1]}, {call: q.task_done}]\n"),
+      "");
 }
 
 TEST(ApiRegistry, EveryOperationAndExceptionOfTheCasesIsInTheRegistry) {
@@ -432,14 +460,15 @@ TEST(ApiRegistry, EveryOperationAndExceptionOfTheCasesIsInTheRegistry) {
       if (s.target.empty() && !is_function_call(s.method)) continue;
       const std::string type = s.target.empty() ? "" : c.type_of(s.target);
       auto function = api.functions.find(s.method);
-      const ApiRegistry::Operation* op = s.target.empty() ? (function == api.functions.end() ? nullptr : &function->second)
-                                                          : api.find(type, s.method);
+      const ApiRegistry::Operation* op =
+          s.target.empty() ? (function == api.functions.end() ? nullptr : &function->second) : api.find(type, s.method);
       ASSERT_NE(op, nullptr) << c.id << ": " << type << "." << s.method;
       ++checked;
       for (const auto& e : s.expects)
         if (e.outcome == Expectation::Outcome::Raises)
           EXPECT_NE(std::find(op->raises.begin(), op->raises.end(), e.exc_type), op->raises.end())
-              << c.id << ": " << type << "." << s.method << " raises " << e.exc_type << ", which spec/api.yaml does not list";
+              << c.id << ": " << type << "." << s.method << " raises " << e.exc_type
+              << ", which spec/api.yaml does not list";
     }
   EXPECT_GT(checked, 100u);
 }
@@ -489,7 +518,8 @@ void expect_subset_of_registry(const json& hello, const std::string& who) {
   const auto ops = api.all_ops();
   std::size_t n = 0;
   for (const auto& op : hello["capabilities"]["ops"]) {
-    EXPECT_TRUE(std::binary_search(ops.begin(), ops.end(), op.get<std::string>())) << who << " offers " << op << ", not in spec/api.yaml";
+    EXPECT_TRUE(std::binary_search(ops.begin(), ops.end(), op.get<std::string>()))
+        << who << " offers " << op << ", not in spec/api.yaml";
     ++n;
   }
   for (const auto& t : hello["capabilities"]["types"])
@@ -500,8 +530,9 @@ void expect_subset_of_registry(const json& hello, const std::string& who) {
 }  // namespace
 
 TEST(ApiRegistry, TheCpythonAdaptersHelloIsASubsetOfTheRegistry) {
-  expect_subset_of_registry(hello_of({"/usr/bin/python3", std::string(MPC_SOURCE_DIR) + "/harness/adapters/cpython/adapter.py"}),
-                            "the CPython adapter");
+  expect_subset_of_registry(
+      hello_of({"/usr/bin/python3", std::string(MPC_SOURCE_DIR) + "/harness/adapters/cpython/adapter.py"}),
+      "the CPython adapter");
 }
 
 #ifdef MPC_CPP_ADAPTER
@@ -516,7 +547,8 @@ TEST(HostileCases, RunningOutOfMemoryIsACaseErrorNotACrash) {
   // capped, an allocation that cannot be had must still end in a CaseError. (Not the bomb itself
   // without a budget: it fills the cap, and nlohmann::json's destructor, noexcept, allocates its
   // own stack while unwinding, so no loader can promise more than the budget there.)
-  for (const std::string& text : {std::string(kCase) + "steps:\n  - {call: q.put, args: [{$range: [0, 1000000000]}]}\n"}) {
+  for (const std::string& text :
+       {std::string(kCase) + "steps:\n  - {call: q.put, args: [{$range: [0, 1000000000]}]}\n"}) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
@@ -547,7 +579,8 @@ TEST(HostileCases, RunningOutOfMemoryIsACaseErrorNotACrash) {
 TEST(HostileCases, InputQuotedInAMessageIsCutShort) {
   // A long key (or name, or number) would otherwise come back whole in the report.
   const std::string key(1000, 'k');  // YAML's longest implicit key is 1024 characters
-  std::string e = error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.get, kwargs: {" + key + ": 1, " + key + ": 2}}]\n");
+  std::string e =
+      error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.get, kwargs: {" + key + ": 1, " + key + ": 2}}]\n");
   EXPECT_EQ(e.rfind("cases/queue/example.yaml:7:", 0), 0u) << e.substr(0, 200);
   EXPECT_NE(e.find("duplicate key 'kkkk"), std::string::npos) << e.substr(0, 200);
   EXPECT_LT(e.size(), 300u);
@@ -576,26 +609,38 @@ steps:
 
 TEST(CaseLanguageV2, BindErrorsNameTheLine) {
   const std::string pipe = "objects: [{name: [a, b], type: Pipe}]\n";
-  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: got}\n").find(":8:26: bind needs bind_type"), std::string::npos)
+  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: got}\n").find(":8:26: bind needs bind_type"),
+            std::string::npos)
       << error_of(pipe + "steps:\n  - {call: b.recv, bind: got}\n");
-  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: a, bind_type: Connection}\n").find("name 'a' is used twice"), std::string::npos);
-  EXPECT_NE(error_of(pipe + "steps:\n  - {call: got.send, args: [1]}\n  - {call: b.recv, bind: got, bind_type: Connection}\n")
-                .find(":8:12: unknown object 'got'"),
+  EXPECT_NE(
+      error_of(pipe + "steps:\n  - {call: b.recv, bind: a, bind_type: Connection}\n").find("name 'a' is used twice"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(pipe + "steps:\n  - {call: got.send, args: [1]}\n  - {call: b.recv, bind: got, bind_type: Connection}\n")
+          .find(":8:12: unknown object 'got'"),
+      std::string::npos);
+  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: [x, y], bind_type: Connection}\n")
+                .find("bind names 2 and the result has 1"),
             std::string::npos);
-  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: [x, y], bind_type: Connection}\n").find("bind names 2 and the result has 1"),
-            std::string::npos);
-  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: x, bind_type: Nothing}\n").find("bind_type 'Nothing' is not a type"),
+  EXPECT_NE(error_of(pipe + "steps:\n  - {call: b.recv, bind: x, bind_type: Nothing}\n")
+                .find("bind_type 'Nothing' is not a type"),
             std::string::npos);
   // Bound in a child: main does not hold it.
-  EXPECT_NE(error_of(pipe + "actors: [{name: p, kind: process}]\nsteps:\n  - {actor: p, call: b.recv, bind: got, bind_type: Connection}\n"
-                            "  - {call: got.send, args: [1]}\n")
-                .find(":10:12: actor 'main' does not hold 'got'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          pipe +
+          "actors: [{name: p, kind: process}]\nsteps:\n  - {actor: p, call: b.recv, bind: got, bind_type: Connection}\n"
+          "  - {call: got.send, args: [1]}\n")
+          .find(":10:12: actor 'main' does not hold 'got'"),
+      std::string::npos);
 }
 
 TEST(CaseLanguageV2, ModuleFunctionsAreTheRegistrys) {
-  EXPECT_EQ(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps:\n  - {call: multiprocessing.connection.wait, args: [[{$ref: a}], 0.1]}\n"), "");
-  EXPECT_NE(error_of("steps:\n  - {call: multiprocessing.frobnicate}\n").find(":7:12: 'multiprocessing.frobnicate' is not a function"),
+  EXPECT_EQ(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps:\n  - {call: multiprocessing.connection.wait, args: "
+                     "[[{$ref: a}], 0.1]}\n"),
+            "");
+  EXPECT_NE(error_of("steps:\n  - {call: multiprocessing.frobnicate}\n")
+                .find(":7:12: 'multiprocessing.frobnicate' is not a function"),
             std::string::npos);
 }
 
@@ -605,9 +650,11 @@ TEST(CaseLanguageV2, SetNeedsASettableAttribute) {
   EXPECT_TRUE(c.steps[0].set_form);
   EXPECT_EQ(c.steps[0].value, make_str("renamed"));
   EXPECT_EQ(c.steps[0].describe_call(), "p.name = 'renamed'");
-  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps:\n  - {set: p.exitcode, value: 1}\n").find("is not a settable attribute"),
+  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps:\n  - {set: p.exitcode, value: 1}\n")
+                .find("is not a settable attribute"),
             std::string::npos);
-  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps:\n  - {set: p.name, value: x, args: [1]}\n").find("a set step has no 'args'"),
+  EXPECT_NE(error_of("actors: [{name: p, kind: process}]\nsteps:\n  - {set: p.name, value: x, args: [1]}\n")
+                .find("a set step has no 'args'"),
             std::string::npos);
 }
 
@@ -627,8 +674,11 @@ steps:
   EXPECT_TRUE(c.steps[2].expects.empty());
   EXPECT_TRUE(c.required_ops().contains("Connection.__enter__"));
   EXPECT_TRUE(c.required_features().contains("object_names"));
-  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - {with: q, steps: [{call: q.empty}]}\n").find(":8:12: Queue is not a context manager"), std::string::npos);
-  EXPECT_NE(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps:\n  - {with: a, steps: [{call: a.frobnicate}]}\n").find("no operation 'frobnicate'"),
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - {with: q, steps: [{call: q.empty}]}\n")
+                .find(":8:12: Queue is not a context manager"),
+            std::string::npos);
+  EXPECT_NE(error_of("objects: [{name: [a, b], type: Pipe}]\nsteps:\n  - {with: a, steps: [{call: a.frobnicate}]}\n")
+                .find("no operation 'frobnicate'"),
             std::string::npos);
 }
 
@@ -650,31 +700,45 @@ steps:
   EXPECT_EQ(c.steps[2].actor, "child");
   EXPECT_TRUE(c.required_features().contains("step_start"));
   EXPECT_TRUE(c.required_contexts().contains("spawn"));
-  const std::string actors = "objects: [{name: q, type: Queue}]\nactors:\n  - {name: child, kind: process, start: step}\n";
-  EXPECT_NE(error_of(actors + "steps:\n  - {actor: child, call: q.put, args: [1]}\n").find("actor 'child' is not started yet"), std::string::npos);
-  EXPECT_NE(error_of(actors + "steps:\n  - {start: child}\n  - {start: child}\n").find("is started twice"), std::string::npos);
-  EXPECT_NE(error_of(actors + "steps:\n  - {start: child}\n  - {actor: child, call: child.join}\n").find("actor 'child' does not hold 'child'"),
+  const std::string actors =
+      "objects: [{name: q, type: Queue}]\nactors:\n  - {name: child, kind: process, start: step}\n";
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: child, call: q.put, args: [1]}\n")
+                .find("actor 'child' is not started yet"),
             std::string::npos);
-  EXPECT_NE(error_of("actors:\n  - {name: c, kind: process}\n  - {name: g, kind: process, in: c}\nsteps: [{call: sleep, args: [0]}]\n")
+  EXPECT_NE(error_of(actors + "steps:\n  - {start: child}\n  - {start: child}\n").find("is started twice"),
+            std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {start: child}\n  - {actor: child, call: child.join}\n")
+                .find("actor 'child' does not hold 'child'"),
+            std::string::npos);
+  EXPECT_NE(error_of("actors:\n  - {name: c, kind: process}\n  - {name: g, kind: process, in: c}\nsteps: [{call: "
+                     "sleep, args: [0]}]\n")
                 .find("has start: step"),
             std::string::npos);
-  EXPECT_NE(error_of("actors:\n  - {name: t, kind: thread, start: step}\nsteps: [{call: sleep, args: [0]}]\n").find("only a process actor is started by a step"),
+  EXPECT_NE(error_of("actors:\n  - {name: t, kind: thread, start: step}\nsteps: [{call: sleep, args: [0]}]\n")
+                .find("only a process actor is started by a step"),
             std::string::npos);
 }
 
 TEST(CaseLanguageV2, ProcessEnds) {
-  const std::string actors = "objects: [{name: q, type: Queue}]\nactors: [{name: p, kind: process}, {name: t, kind: thread}]\n";
+  const std::string actors =
+      "objects: [{name: q, type: Queue}]\nactors: [{name: p, kind: process}, {name: t, kind: thread}]\n";
   Case c = load(actors + "steps:\n  - {actor: p, call: exit, args: [null]}\n  - {call: p.join}\n");
   EXPECT_TRUE(c.required_features().contains("process_end"));
-  EXPECT_FALSE(load(actors + "steps:\n  - {actor: p, call: exit, args: [3]}\n").required_features().contains("process_end"));
+  EXPECT_FALSE(
+      load(actors + "steps:\n  - {actor: p, call: exit, args: [3]}\n").required_features().contains("process_end"));
   EXPECT_EQ(error_of(actors + "steps:\n  - {actor: p, call: raise, args: [ValueError, boom]}\n"), "");
   EXPECT_EQ(error_of(actors + "steps:\n  - {actor: p, call: return}\n"), "");
-  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: exit, args: [1.5]}\n").find("exit's code is an int, None or a str"), std::string::npos);
-  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: raise, args: [ValueError]}\n").find("raise takes args: [TYPE, MESSAGE]"),
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: exit, args: [1.5]}\n")
+                .find("exit's code is an int, None or a str"),
+            std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: raise, args: [ValueError]}\n")
+                .find("raise takes args: [TYPE, MESSAGE]"),
             std::string::npos);
   EXPECT_NE(error_of(actors + "steps:\n  - {actor: t, call: return}\n").find("'t' is a thread"), std::string::npos);
   EXPECT_NE(error_of(actors + "steps:\n  - {call: return}\n").find("main cannot return"), std::string::npos);
-  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: return}\n  - {actor: p, call: q.empty}\n").find("has already exited"), std::string::npos);
+  EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: return}\n  - {actor: p, call: q.empty}\n")
+                .find("has already exited"),
+            std::string::npos);
 }
 
 // ---- case language v2, runner-only forms (spec/case-format.md) ----
@@ -714,12 +778,16 @@ steps:
 
 TEST(CaseLanguageV2RunnerForms, MalformedKeysAreRefusedWithTheirPosition) {
   // Only the last item of a list may carry no key.
-  std::string e = error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - call: q.empty\n    expect:\n      - {returns: true}\n"
-                           "      - {versions: \">=3.9\", returns: true}\n");
+  std::string e = error_of(
+      "objects: [{name: q, type: Queue}]\nsteps:\n  - call: q.empty\n    expect:\n      - {returns: true}\n"
+      "      - {versions: \">=3.9\", returns: true}\n");
   EXPECT_NE(e.find(":10:9: an expectation of a list that is not the last"), std::string::npos) << e;
-  e = error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - {call: q.empty, expect: {platforms: [linux], returns: true}}\n");
+  e = error_of(
+      "objects: [{name: q, type: Queue}]\nsteps:\n  - {call: q.empty, expect: {platforms: [linux], returns: true}}\n");
   EXPECT_NE(e.find(":8:41: a single expectation has no platforms"), std::string::npos) << e;
-  e = error_of("objects: [{name: q, type: Queue}]\nsteps:\n  - call: q.empty\n    expect:\n      - {start_methods: [vfork], returns: true}\n      - {returns: true}\n");
+  e = error_of(
+      "objects: [{name: q, type: Queue}]\nsteps:\n  - call: q.empty\n    expect:\n      - {start_methods: [vfork], "
+      "returns: true}\n      - {returns: true}\n");
   EXPECT_NE(e.find("schema:"), std::string::npos) << e;
   e = error_of("start_methods: [fork, fork]\nsteps: [{call: sleep, args: [0]}]\n");
   EXPECT_NE(e.find(":6:16: schema: at [start_methods]"), std::string::npos) << e;
@@ -743,9 +811,12 @@ steps: [{call: sleep, args: [0]}]
 }
 
 TEST(CaseLanguageV2RunnerForms, MalformedOutputPatternsAreRefused) {
-  EXPECT_NE(error_of("output: [{match: \"(a\"}]\nsteps: [{call: sleep, args: [0]}]\n").find(": bad regular expression"), std::string::npos);
-  EXPECT_NE(error_of("output: [{match: a, not_match: b}]\nsteps: [{call: sleep, args: [0]}]\n").find("schema:"), std::string::npos);
-  EXPECT_NE(error_of("output: [{versions: \">=3.9\"}]\nsteps: [{call: sleep, args: [0]}]\n").find("schema:"), std::string::npos);
+  EXPECT_NE(error_of("output: [{match: \"(a\"}]\nsteps: [{call: sleep, args: [0]}]\n").find(": bad regular expression"),
+            std::string::npos);
+  EXPECT_NE(error_of("output: [{match: a, not_match: b}]\nsteps: [{call: sleep, args: [0]}]\n").find("schema:"),
+            std::string::npos);
+  EXPECT_NE(error_of("output: [{versions: \">=3.9\"}]\nsteps: [{call: sleep, args: [0]}]\n").find("schema:"),
+            std::string::npos);
 }
 
 TEST(CaseLanguageV2RunnerForms, ReadsSignalStepsAndKilledAwaits) {
@@ -764,9 +835,13 @@ steps:
 }
 
 TEST(CaseLanguageV2RunnerForms, MalformedSignalsAreRefusedWithTheirPosition) {
-  const std::string decl = "objects: [{name: q, type: Queue}]\nactors: [{name: child, kind: process}, {name: t, kind: thread, in: child}]\nsteps:\n";
-  EXPECT_NE(error_of(decl + "  - {signal: SIGNOPE, actor: child}\n").find(": unknown signal 'SIGNOPE'"), std::string::npos);
-  EXPECT_NE(error_of(decl + "  - {signal: SIGTERM, actor: main}\n").find("a signal goes to a process actor; 'main' is the controller"),
+  const std::string decl =
+      "objects: [{name: q, type: Queue}]\nactors: [{name: child, kind: process}, {name: t, kind: thread, in: "
+      "child}]\nsteps:\n";
+  EXPECT_NE(error_of(decl + "  - {signal: SIGNOPE, actor: child}\n").find(": unknown signal 'SIGNOPE'"),
+            std::string::npos);
+  EXPECT_NE(error_of(decl + "  - {signal: SIGTERM, actor: main}\n")
+                .find("a signal goes to a process actor; 'main' is the controller"),
             std::string::npos);
   EXPECT_NE(error_of(decl + "  - {signal: SIGTERM, actor: t}\n").find("'t' is a thread"), std::string::npos);
   EXPECT_NE(error_of(decl + "  - {signal: SIGTERM}\n").find("schema:"), std::string::npos);
@@ -776,13 +851,18 @@ TEST(CaseLanguageV2RunnerForms, MalformedSignalsAreRefusedWithTheirPosition) {
   e = error_of(decl + "  - {signal: SIGKILL, actor: child}\n  - {signal: SIGKILL, actor: child}\n");
   EXPECT_NE(e.find("actor 'child' is gone"), std::string::npos) << e;
   // killed needs a signal to the call's process while it is in flight, and an await.
-  e = error_of(decl + "  - {actor: child, call: q.get, as: g, expect: {blocks: 0.3}}\n  - {await: g, expect: {killed: true}}\n");
-  EXPECT_NE(e.find(":10:5: killed: no signal step goes to the process of 'child' while 'g' is in flight"), std::string::npos) << e;
-  e = error_of(decl + "  - {signal: SIGTERM, actor: child}\n  - {actor: child, call: q.get, as: g, expect: {blocks: 0.3}}\n"
-                      "  - {await: g, expect: {killed: true}}\n");
+  e = error_of(
+      decl + "  - {actor: child, call: q.get, as: g, expect: {blocks: 0.3}}\n  - {await: g, expect: {killed: true}}\n");
+  EXPECT_NE(e.find(":10:5: killed: no signal step goes to the process of 'child' while 'g' is in flight"),
+            std::string::npos)
+      << e;
+  e = error_of(decl +
+               "  - {signal: SIGTERM, actor: child}\n  - {actor: child, call: q.get, as: g, expect: {blocks: 0.3}}\n"
+               "  - {await: g, expect: {killed: true}}\n");
   EXPECT_NE(e.find("killed: no signal step"), std::string::npos) << e;
-  e = error_of(decl + "  - {actor: t, call: q.get, as: g, expect: {blocks: 0.3}}\n  - {signal: SIGKILL, actor: child}\n"
-                      "  - {await: g, expect: {killed: true, elapsed: {max: 1}}}\n");
+  e = error_of(decl +
+               "  - {actor: t, call: q.get, as: g, expect: {blocks: 0.3}}\n  - {signal: SIGKILL, actor: child}\n"
+               "  - {await: g, expect: {killed: true, elapsed: {max: 1}}}\n");
   EXPECT_NE(e.find("elapsed does not go with killed"), std::string::npos) << e;
 }
 
@@ -862,19 +942,23 @@ steps:
 }
 
 TEST(CaseLanguageV2RunnerForms, MalformedOrderingFormsAreRefused) {
-  const std::string decl = "objects: [{name: q, type: Queue}]\nactors: [{name: a, kind: thread}, {name: b, kind: thread}]\nsteps:\n";
+  const std::string decl =
+      "objects: [{name: q, type: Queue}]\nactors: [{name: a, kind: thread}, {name: b, kind: thread}]\nsteps:\n";
   std::string e = error_of(decl + "  - {in_flight: nothing}\n");
   EXPECT_NE(e.find(":9:17: 'nothing' is not a call in flight"), std::string::npos) << e;
-  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: g, expect: {ok: true, after: nope}}\n");
+  e = error_of(decl +
+               "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: g, expect: {ok: true, after: nope}}\n");
   EXPECT_NE(e.find("after: 'nope' is not the label ('as') of a call before this step"), std::string::npos) << e;
-  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: g, expect: {ok: true, after: g}}\n");
+  e = error_of(decl +
+               "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: g, expect: {ok: true, after: g}}\n");
   EXPECT_NE(e.find("after: 'g' is awaited here"), std::string::npos) << e;
   e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: g, exactly_one: {returns: 1}}\n");
   EXPECT_NE(e.find("exactly_one goes with an await of a list of labels"), std::string::npos) << e;
   e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: [g, g]}\n");
   EXPECT_NE(e.find("schema:"), std::string::npos) << e;
-  e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {actor: b, call: q.get, as: h, detach: true}\n"
-                      "  - {await: [g, h], capture: x}\n");
+  e = error_of(decl +
+               "  - {actor: a, call: q.get, as: g, detach: true}\n  - {actor: b, call: q.get, as: h, detach: true}\n"
+               "  - {await: [g, h], capture: x}\n");
   EXPECT_NE(e.find("capture goes with an await of one call"), std::string::npos) << e;
   e = error_of(decl + "  - {actor: a, call: q.get, as: g, detach: true}\n  - {await: [g, nope]}\n");
   EXPECT_NE(e.find(":10:17: 'nope' is not a call in flight"), std::string::npos) << e;

@@ -70,7 +70,8 @@ TEST(Expect, ElapsedWindowIsChecked) {
   EXPECT_NE(check_outcome(&e, raised("queue.Empty", {}, "", 0.19)).find("too early"), std::string::npos);
   EXPECT_NE(check_outcome(&e, raised("queue.Empty", {}, "", 1.6)).find("too long"), std::string::npos);
   // Said of what the call did: one that raised did not "return too early".
-  EXPECT_EQ(check_outcome(&e, raised("queue.Empty", {}, "", 0.19)), "too early: raised after 0.19 s, the minimum is 0.2 s");
+  EXPECT_EQ(check_outcome(&e, raised("queue.Empty", {}, "", 0.19)),
+            "too early: raised after 0.19 s, the minimum is 0.2 s");
   Expectation r;
   r.outcome = Expectation::Outcome::Returns;
   r.value = make_int(5);
@@ -104,7 +105,9 @@ TEST(Expect, OutcomeFromResultRejectsMalformedResults) {
   EXPECT_THROW(outcome_from_result(json{{"status", "returned"}}), ValueError);
   EXPECT_THROW(outcome_from_result(json{{"status", "returned"}, {"elapsed", 0.1}}), ValueError);
   EXPECT_THROW(outcome_from_result(json{{"status", "raised"}, {"elapsed", 0.1}, {"exception", 3}}), ValueError);
-  Outcome o = outcome_from_result(json{{"status", "raised"}, {"elapsed", 0.1},
-                                       {"exception", {{"type", "EOFError"}, {"bases", {"Exception"}}, {"message", ""}, {"args", json::array()}}}});
+  Outcome o = outcome_from_result(
+      json{{"status", "raised"},
+           {"elapsed", 0.1},
+           {"exception", {{"type", "EOFError"}, {"bases", {"Exception"}}, {"message", ""}, {"args", json::array()}}}});
   EXPECT_EQ(o.exc_type, "EOFError");
 }

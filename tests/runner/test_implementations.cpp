@@ -20,9 +20,12 @@ Interpreter fake(const std::string& python) {
       {"/usr/bin/python3", {"CPython", 3, 11, 2, "final", 0, "/usr/bin/python3.11"}},
       {"python3", {"CPython", 3, 11, 2, "final", 0, "/usr/bin/python3.11"}},
       {"/usr/bin/python3.11", {"CPython", 3, 11, 2, "final", 0, "/usr/bin/python3.11"}},
-      {"/root/.pyenv/versions/3.11.7/bin/python", {"CPython", 3, 11, 7, "final", 0, "/root/.pyenv/versions/3.11.7/bin/python3.11"}},
-      {"/root/.pyenv/versions/3.8.18/bin/python", {"CPython", 3, 8, 18, "final", 0, "/root/.pyenv/versions/3.8.18/bin/python3.8"}},
-      {"/root/.pyenv/versions/3.7.16/bin/python", {"CPython", 3, 7, 16, "final", 0, "/root/.pyenv/versions/3.7.16/bin/python3.7"}},
+      {"/root/.pyenv/versions/3.11.7/bin/python",
+       {"CPython", 3, 11, 7, "final", 0, "/root/.pyenv/versions/3.11.7/bin/python3.11"}},
+      {"/root/.pyenv/versions/3.8.18/bin/python",
+       {"CPython", 3, 8, 18, "final", 0, "/root/.pyenv/versions/3.8.18/bin/python3.8"}},
+      {"/root/.pyenv/versions/3.7.16/bin/python",
+       {"CPython", 3, 7, 16, "final", 0, "/root/.pyenv/versions/3.7.16/bin/python3.7"}},
       {"/opt/py3.14/bin/python", {"CPython", 3, 14, 0, "candidate", 2, "/opt/py3.14/bin/python3.14"}},
       {"/usr/bin/pypy3", {"PyPy", 3, 9, 16, "final", 0, "/usr/bin/pypy3"}},
       {"/usr/bin/python2", {"CPython", 2, 7, 18, "final", 0, "/usr/bin/python2.7"}},
@@ -32,7 +35,9 @@ Interpreter fake(const std::string& python) {
   return it->second;
 }
 
-Implementation parse(const std::string& spec, std::string* note = nullptr) { return parse_implementation(spec, kPaths, fake, note); }
+Implementation parse(const std::string& spec, std::string* note = nullptr) {
+  return parse_implementation(spec, kPaths, fake, note);
+}
 
 std::vector<std::string> labels(const std::vector<std::string>& specs) {
   std::vector<std::string> notes, out;
@@ -54,7 +59,8 @@ std::string error_of(const std::vector<std::string>& specs) {
 struct Script {
   std::filesystem::path path;
   explicit Script(const std::string& body) {
-    path = std::filesystem::temp_directory_path() / ("mpconform-fake-python-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+    path = std::filesystem::temp_directory_path() /
+           ("mpconform-fake-python-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
     std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
     chmod(path.c_str(), 0755);
   }
@@ -73,8 +79,8 @@ TEST(Implementations, CpythonDefaultsToTheSystemInterpreter) {
 TEST(Implementations, CpythonTakesInterpreterModuleAndStartMethod) {
   Implementation i = parse("cpython:/root/.pyenv/versions/3.8.18/bin/python,module=billiard,start=spawn");
   EXPECT_EQ(i.label, "cpython_3_8_18_billiard_spawn");
-  EXPECT_EQ(i.command, (std::vector<std::string>{"/root/.pyenv/versions/3.8.18/bin/python", kPaths.cpython_adapter, "--module",
-                                                 "billiard", "--start-method", "spawn"}));
+  EXPECT_EQ(i.command, (std::vector<std::string>{"/root/.pyenv/versions/3.8.18/bin/python", kPaths.cpython_adapter,
+                                                 "--module", "billiard", "--start-method", "spawn"}));
 }
 
 TEST(Implementations, LabelsCanBeChosen) {
@@ -98,7 +104,9 @@ TEST(Implementations, LabelsComeFromTheInterpreterNotItsSpelling) {
 
 TEST(Implementations, TheSameImplementationTwiceIsAnError) {
   std::string e = error_of({"cpython:python3", "cpython:/usr/bin/python3.11"});
-  EXPECT_NE(e.find("--impl cpython:python3 and --impl cpython:/usr/bin/python3.11 are the same implementation"), std::string::npos) << e;
+  EXPECT_NE(e.find("--impl cpython:python3 and --impl cpython:/usr/bin/python3.11 are the same implementation"),
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("/usr/bin/python3.11"), std::string::npos) << e;
   // The bare default is the same interpreter as /usr/bin/python3, whatever its short label.
   EXPECT_NE(error_of({"cpython", "cpython:/usr/bin/python3"}).find("same implementation"), std::string::npos);
@@ -106,7 +114,9 @@ TEST(Implementations, TheSameImplementationTwiceIsAnError) {
 
 TEST(Implementations, ACollidingLabelIsAnErrorNamingBothSpecs) {
   std::string e = error_of({"cpython:/root/.pyenv/versions/3.11.7/bin/python,label=mine", "cpp,label=mine"});
-  EXPECT_NE(e.find("--impl cpython:/root/.pyenv/versions/3.11.7/bin/python,label=mine and --impl cpp,label=mine"), std::string::npos) << e;
+  EXPECT_NE(e.find("--impl cpython:/root/.pyenv/versions/3.11.7/bin/python,label=mine and --impl cpp,label=mine"),
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("'mine'"), std::string::npos) << e;
   e = error_of({"cpython:/usr/bin/pypy3", "cpython:/usr/bin/python3,label=pypy_3_9_16"});
   EXPECT_NE(e.find("would both be labelled 'pypy_3_9_16'"), std::string::npos) << e;
@@ -119,7 +129,8 @@ TEST(Implementations, InterpretersOlderThanTheSpecAreRefused) {
     parse("cpython:/root/.pyenv/versions/3.7.16/bin/python");
     FAIL() << "3.7 was accepted";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("CPython 3.7.16 at /root/.pyenv/versions/3.7.16/bin/python3.7 predates the spec (3.8–3.13): not run"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "CPython 3.7.16 at /root/.pyenv/versions/3.7.16/bin/python3.7 predates the spec (3.8–3.13): not run"),
               std::string::npos)
         << e.what();
     EXPECT_NE(std::string(e.what()).find("older=run"), std::string::npos) << e.what();
@@ -130,7 +141,8 @@ TEST(Implementations, OlderRunIsJudgedAgainstTheOldestExpectationsAndSaysSo) {
   std::string note;
   Implementation i = parse("cpython:/root/.pyenv/versions/3.7.16/bin/python,older=run", &note);
   EXPECT_EQ(i.label, "cpython_3_7_16_as_3_8");
-  EXPECT_EQ(i.command, (std::vector<std::string>{"/root/.pyenv/versions/3.7.16/bin/python", kPaths.cpython_adapter, "--semantics", "3.8"}));
+  EXPECT_EQ(i.command, (std::vector<std::string>{"/root/.pyenv/versions/3.7.16/bin/python", kPaths.cpython_adapter,
+                                                 "--semantics", "3.8"}));
   EXPECT_NE(note.find("cpython_3_7_16_as_3_8: CPython 3.7.16"), std::string::npos) << note;
   EXPECT_NE(note.find("judged against 3.8 expectations"), std::string::npos) << note;
   // On an interpreter the spec covers, older=run changes nothing.
@@ -145,7 +157,8 @@ TEST(Implementations, Python2IsNeverRun) {
       parse(spec);
       FAIL() << spec << " was accepted";
     } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find("CPython 2.7.18 at /usr/bin/python2.7 is Python 2"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("CPython 2.7.18 at /usr/bin/python2.7 is Python 2"), std::string::npos)
+          << e.what();
     }
   }
 }
@@ -191,7 +204,8 @@ TEST(QueryInterpreter, OneThatDoesNotStartIsAClearError) {
     query_interpreter(broken.path.string());
     FAIL();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("does not start as a Python: asked its version, it exited with status 1: ImportError: No module named site"),
+    EXPECT_NE(std::string(e.what()).find("does not start as a Python: asked its version, it exited with status 1: "
+                                         "ImportError: No module named site"),
               std::string::npos)
         << e.what();
   }

@@ -11,7 +11,8 @@ namespace mpconform {
 namespace {
 
 TEST(Page, HtmlEscapesEveryMarkupCharacter) {
-  EXPECT_EQ(html_escape("<script>alert('x') & \"y\"</script>"), "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;");
+  EXPECT_EQ(html_escape("<script>alert('x') & \"y\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;");
   EXPECT_EQ(html_escape("plain é ✓"), "plain é ✓");
 }
 
@@ -24,7 +25,8 @@ TEST(Page, AnHrefIsAPathAndNothingElse) {
 }
 
 TEST(Page, MarkdownEscapesWhatATableCellWouldRead) {
-  EXPECT_EQ(markdown_escape("a|b <i>_x_</i> [l](u) `c`\nnext"), "a\\|b &lt;i&gt;\\_x\\_&lt;/i&gt; \\[l\\](u) \\`c\\` next");
+  EXPECT_EQ(markdown_escape("a|b <i>_x_</i> [l](u) `c`\nnext"),
+            "a\\|b &lt;i&gt;\\_x\\_&lt;/i&gt; \\[l\\](u) \\`c\\` next");
 }
 
 // Every verdict the results schema names has its own symbol and style: a verdict added to the
@@ -47,16 +49,19 @@ TEST(Page, EveryVerdictOfTheSchemaHasItsOwnSymbolAndClass) {
 }
 
 json result(const std::string& impl, const std::string& id, const std::string& verdict, const std::string& reason) {
-  return {{"implementation", impl}, {"case", id}, {"file", "x/y.yaml"}, {"line", 1}, {"title", "<b>t</b>"}, {"level", "required"},
-          {"tags", {"t<1>"}}, {"spec", "x.md#s"}, {"verdict", verdict}, {"reason", reason}, {"seconds", 0.1}, {"rerun", "r"},
+  return {{"implementation", impl}, {"case", id},          {"file", "x/y.yaml"}, {"line", 1},
+          {"title", "<b>t</b>"},    {"level", "required"}, {"tags", {"t<1>"}},   {"spec", "x.md#s"},
+          {"verdict", verdict},     {"reason", reason},    {"seconds", 0.1},     {"rerun", "r"},
           {"trace", json::array()}, {"details", ""}};
 }
 
 TEST(Page, NoTextOfAResultsFileBecomesMarkup) {
-  const json doc = {{"format", "mpconform-results/1"},
-                    {"implementations", {{{"label", "a"}, {"spec", "<i>"}, {"implementation", {{"name", "<img src=x>"}, {"semantics", "3.11"}}}}}},
-                    {"results", {result("a", "x.<script>", "failed", "<script>alert(1)</script>")}},
-                    {"malformed", json::array()}};
+  const json doc = {
+      {"format", "mpconform-results/1"},
+      {"implementations",
+       {{{"label", "a"}, {"spec", "<i>"}, {"implementation", {{"name", "<img src=x>"}, {"semantics", "3.11"}}}}}},
+      {"results", {result("a", "x.<script>", "failed", "<script>alert(1)</script>")}},
+      {"malformed", json::array()}};
   PageOptions o;
   o.cases_dir = "/cases";
   o.out_dir = "/out";
@@ -75,8 +80,9 @@ TEST(Page, NoTextOfAResultsFileBecomesMarkup) {
 // Anchors join label and case id with '-', which neither part keeps: two results never share one.
 TEST(Page, TwoResultsNeverShareAnAnchor) {
   const json doc = {{"format", "mpconform-results/1"},
-                    {"implementations", {{{"label", "a"}, {"spec", ""}, {"implementation", nullptr}},
-                                         {{"label", "a-b"}, {"spec", ""}, {"implementation", nullptr}}}},
+                    {"implementations",
+                     {{{"label", "a"}, {"spec", ""}, {"implementation", nullptr}},
+                      {{"label", "a-b"}, {"spec", ""}, {"implementation", nullptr}}}},
                     {"results", {result("a", "b-c.d", "passed", ""), result("a-b", "c.d", "passed", "")}},
                     {"malformed", json::array()}};
   const std::string html = render_html(doc, PageOptions{});

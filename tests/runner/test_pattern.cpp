@@ -124,15 +124,25 @@ TEST(Pattern, EachConstruct) {
       {"^\xc3\xa9+$", "\xc3\xa9\xc3\xa9", true},
       {"^[\xc3\xa0-\xc3\xbf]$", "\xc3\xa9", true},
       {"^[^\xc3\xa9]$", "\xc3\xa8", true},
-      {"^.$", "\xe2\x82\xac", true},   // one character, three bytes
+      {"^.$", "\xe2\x82\xac", true},  // one character, three bytes
       {"^...$", "\xe2\x82\xac", false},
       // a byte that is not UTF-8 is one character: only . and negated classes match it
-      {"^a.b$", "a\xff" "b", true},
-      {"^a[^x]b$", "a\xff" "b", true},
-      {"^a\\Wb$", "a\xff" "b", true},
+      {"^a.b$",
+       "a\xff"
+       "b",
+       true},
+      {"^a[^x]b$",
+       "a\xff"
+       "b",
+       true},
+      {"^a\\Wb$",
+       "a\xff"
+       "b",
+       true},
       {"\xc3\xa9", "\xc3", false},
   };
-  for (const auto& r : rows) EXPECT_EQ(matches(r.pattern, r.subject), r.match) << "/" << r.pattern << "/ on \"" << r.subject << "\"";
+  for (const auto& r : rows)
+    EXPECT_EQ(matches(r.pattern, r.subject), r.match) << "/" << r.pattern << "/ on \"" << r.subject << "\"";
 }
 
 TEST(Pattern, RefusalsNameTheColumnAndWhatIsUnsupported) {
@@ -179,14 +189,20 @@ TEST(Pattern, RefusalsNameTheColumnAndWhatIsUnsupported) {
       {"\\u0041", "column 1: the escape \\u is not supported (write the character itself)"},
       {"\\0", "column 1: the escape \\0 is not supported (write the character itself)"},
       {"\\p{L}", "column 1: Unicode property escapes (\\p) are not supported"},
-      {"ab\\q", "column 3: unknown escape: '\\' before 'q' (escape only ASCII punctuation, or \\d \\w \\s \\D \\W \\S \\n \\t \\r \\f \\v)"},
-      {"caf\xc3\xa9\\\xc3\xa9", "column 5: unknown escape: '\\' before U+00E9 (escape only ASCII punctuation, or \\d \\w \\s \\D \\W \\S \\n \\t \\r \\f \\v)"},
+      {"ab\\q",
+       "column 3: unknown escape: '\\' before 'q' (escape only ASCII punctuation, or \\d \\w \\s \\D \\W \\S \\n \\t "
+       "\\r \\f \\v)"},
+      {"caf\xc3\xa9\\\xc3\xa9",
+       "column 5: unknown escape: '\\' before U+00E9 (escape only ASCII punctuation, or \\d \\w \\s \\D \\W \\S \\n "
+       "\\t \\r \\f \\v)"},
       // columns count characters: the 'é' before is one
       {"\xc3\xa9(?=x)", "column 2: lookahead (?=...) is not supported"},
       {"ab\xff", "column 3: not valid UTF-8"},
       // the bounds on the program and on nesting
-      {"(a{1000}){11}", "column 10: the pattern compiles to more than 10000 instructions (a repeat copies what it repeats)"},
-      {"x(?:(?:a|b){1000}){1000}", "column 19: the pattern compiles to more than 10000 instructions (a repeat copies what it repeats)"},
+      {"(a{1000}){11}",
+       "column 10: the pattern compiles to more than 10000 instructions (a repeat copies what it repeats)"},
+      {"x(?:(?:a|b){1000}){1000}",
+       "column 19: the pattern compiles to more than 10000 instructions (a repeat copies what it repeats)"},
   };
   for (const auto& [pattern, want] : rows) EXPECT_EQ(refusal(pattern), want) << "/" << pattern << "/";
 
@@ -202,7 +218,8 @@ TEST(Pattern, RefusalsNameTheColumnAndWhatIsUnsupported) {
 // time (a hang past every deadline). Each search here is linear.
 TEST(Pattern, BacktrackingPatternsAreLinear) {
   const std::string aaa(100'000, 'a');
-  for (const char* p : {"(a*)*b", "(a|a)*b", "a.*b.*c.*d.*e", "(a|aa)*c", "(?:a+)+$b", "^(a?){50}a{50}b", "(.*){20}x", "(?:(?:a*)*)*b"}) {
+  for (const char* p : {"(a*)*b", "(a|a)*b", "a.*b.*c.*d.*e", "(a|aa)*c", "(?:a+)+$b", "^(a?){50}a{50}b", "(.*){20}x",
+                        "(?:(?:a*)*)*b"}) {
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_FALSE(matches(p, aaa)) << p;
     EXPECT_LT(seconds_since(t0), 0.25) << p;
@@ -229,9 +246,11 @@ TEST(Pattern, TheSlowestSearchCheckOutcomeAllowsIsQuick) {
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(check_outcome(&e, o), "message does not match /" + e.exc_match + "/");
   EXPECT_LT(seconds_since(t0), 1.0);  // some 0.2 s unloaded
-  o.exc_message += "aa";  // one step past the bound: refused at once, with the reason
+  o.exc_message += "aa";              // one step past the bound: refused at once, with the reason
   t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(check_outcome(&e, o).rfind("message is " + std::to_string(o.exc_message.size()) + " bytes, too long to search with /", 0), 0u);
+  EXPECT_EQ(check_outcome(&e, o).rfind(
+                "message is " + std::to_string(o.exc_message.size()) + " bytes, too long to search with /", 0),
+            0u);
   EXPECT_LT(seconds_since(t0), 0.05);
 }
 
@@ -239,10 +258,10 @@ TEST(Pattern, TheSlowestSearchCheckOutcomeAllowsIsQuick) {
 TEST(Pattern, AgreesWithStdRegexOnGeneratedPatterns) {
   std::mt19937 rng(20261201);
   auto pick = [&](int n) { return static_cast<int>(rng() % n); };
-  const std::vector<std::string> atoms = {"a", "b", "c", ".", R"(\.)", R"(\()", R"(\\)", R"(\+)", "1", " ",
-                                          R"(\d)", R"(\w)", R"(\s)", R"(\D)", R"(\W)", R"(\S)", R"(\n)",
-                                          "[ab]", "[a-c]", "[^a]", "[^a-b1]", R"([\d])", R"([\w.])", R"([\s])", "[.(]",
-                                          R"([\]\\])", "[-a]", R"([^\n])"};
+  const std::vector<std::string> atoms = {"a",       "b",        "c",       ".",     R"(\.)",     R"(\()", R"(\\)",
+                                          R"(\+)",   "1",        " ",       R"(\d)", R"(\w)",     R"(\s)", R"(\D)",
+                                          R"(\W)",   R"(\S)",    R"(\n)",   "[ab]",  "[a-c]",     "[^a]",  "[^a-b1]",
+                                          R"([\d])", R"([\w.])", R"([\s])", "[.(]",  R"([\]\\])", "[-a]",  R"([^\n])"};
   // `repeated`: inside a repeat, where only ? may be added (std::regex backtracks: nested repeats
   // take it exponential time even on short subjects).
   std::function<std::string(int, bool)> gen = [&](int depth, bool repeated) -> std::string {
@@ -253,10 +272,14 @@ TEST(Pattern, AgreesWithStdRegexOnGeneratedPatterns) {
       const bool inner = repeated || q < 6;
       std::string atom;
       const int k = pick(10);
-      if (k < 6 || depth > 2) atom = atoms[pick(static_cast<int>(atoms.size()))];
-      else if (k == 6) atom = "(" + gen(depth + 1, inner) + ")";
-      else if (k == 7) atom = "(?:" + gen(depth + 1, inner) + ")";
-      else if (k == 8) atom = "(" + gen(depth + 1, inner) + "|" + gen(depth + 1, inner) + ")";
+      if (k < 6 || depth > 2)
+        atom = atoms[pick(static_cast<int>(atoms.size()))];
+      else if (k == 6)
+        atom = "(" + gen(depth + 1, inner) + ")";
+      else if (k == 7)
+        atom = "(?:" + gen(depth + 1, inner) + ")";
+      else if (k == 8)
+        atom = "(" + gen(depth + 1, inner) + "|" + gen(depth + 1, inner) + ")";
       else {
         out += pick(2) ? "^" : "$";  // anchors: never repeated
         continue;

@@ -49,18 +49,20 @@ TEST(Utf8, AcceptsWellFormedText) {
 
 TEST(Utf8, NamesTheOffsetOfTheFirstBadByte) {
   EXPECT_EQ(invalid_utf8_offset("\xff"), 0u);
-  EXPECT_EQ(invalid_utf8_offset("ab\x80"), 2u);             // a lone continuation byte
-  EXPECT_EQ(invalid_utf8_offset("ab\xc3"), 2u);             // cut short
-  EXPECT_EQ(invalid_utf8_offset("\xc0\xaf"), 0u);           // overlong '/'
-  EXPECT_EQ(invalid_utf8_offset("\xe0\x80\xaf"), 0u);       // overlong, 3 bytes
-  EXPECT_EQ(invalid_utf8_offset("x\xed\xa0\x80"), 1u);      // a surrogate, U+D800
-  EXPECT_EQ(invalid_utf8_offset("\xf4\x90\x80\x80"), 0u);   // past U+10FFFF
+  EXPECT_EQ(invalid_utf8_offset("ab\x80"), 2u);            // a lone continuation byte
+  EXPECT_EQ(invalid_utf8_offset("ab\xc3"), 2u);            // cut short
+  EXPECT_EQ(invalid_utf8_offset("\xc0\xaf"), 0u);          // overlong '/'
+  EXPECT_EQ(invalid_utf8_offset("\xe0\x80\xaf"), 0u);      // overlong, 3 bytes
+  EXPECT_EQ(invalid_utf8_offset("x\xed\xa0\x80"), 1u);     // a surrogate, U+D800
+  EXPECT_EQ(invalid_utf8_offset("\xf4\x90\x80\x80"), 0u);  // past U+10FFFF
   EXPECT_EQ(invalid_utf8_offset("\xf5\x80\x80\x80"), 0u);
 }
 
 TEST(Utf8, ValidUtf8EscapesOnlyTheBadBytes) {
   EXPECT_EQ(valid_utf8("caf\xc3\xa9"), "caf\xc3\xa9");
-  EXPECT_EQ(valid_utf8("a\xff\xfe" "b\xc3"), "a\\xff\\xfeb\\xc3");
+  EXPECT_EQ(valid_utf8("a\xff\xfe"
+                       "b\xc3"),
+            "a\\xff\\xfeb\\xc3");
   EXPECT_EQ(invalid_utf8_offset(valid_utf8("\xed\xa0\x80\xf0\x9f")), std::nullopt);
 }
 
@@ -81,32 +83,42 @@ TEST(Utf8, PointerToAStringThatIsNotUtf8) {
 TEST(Nesting, CountsBracketsOutsideStringsOnly) {
   EXPECT_EQ(nesting_exceeds("[[1]]", 2), std::nullopt);
   EXPECT_EQ(nesting_exceeds("[[[1]]]", 2), 2u);
-  EXPECT_EQ(nesting_exceeds(R"(["[[[[", "\"[[[["])", 1), std::nullopt);  // brackets in strings, an escaped quote
+  EXPECT_EQ(nesting_exceeds(R"(["[[[[", "\"[[[["])", 1), std::nullopt);        // brackets in strings, an escaped quote
   EXPECT_EQ(nesting_exceeds(R"([{"a": [1]}, {"b": [2]}])", 3), std::nullopt);  // depth is not the count
 }
 
 TEST(Decode, AcceptsWhatTheAdaptersSend) {
   EXPECT_EQ(error_of(R"({"protocol": 1, "type": "started", "re": 7})"), "");
-  EXPECT_EQ(error_of(result_with(R"("value": {"t": "list", "v": [{"t": "int", "v": "-12"}, {"t": "str", "v": "caf\u00e9"}]})")), "");
+  EXPECT_EQ(error_of(result_with(
+                R"("value": {"t": "list", "v": [{"t": "int", "v": "-12"}, {"t": "str", "v": "caf\u00e9"}]})")),
+            "");
   EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": 7, "status": "raised", "elapsed": 0.2,
                          "exception": {"type": "queue.Empty", "bases": ["Exception"], "message": "", "args": []}})"),
             "");
-  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "goodbye", "re": 9, "cleanup": [{"kind": "shm", "name": "/psm_1"}]})"), "");
-  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "hello", "role": "actor", "name": "p", "pid": 42, "unknown": [1]})"), "");
+  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "goodbye", "re": 9, "cleanup": [{"kind": "shm", "name": "/psm_1"}]})"),
+            "");
+  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "hello", "role": "actor", "name": "p", "pid": 42, "unknown": [1]})"),
+            "");
 }
 
 // Item 1: a frame that is not UTF-8 is named by its offset, before anything parses it.
 TEST(Decode, NotUtf8NamesTheOffset) {
   EXPECT_EQ(error_of("\xff\xfe not json"), "a frame that is not UTF-8: byte 0xff at offset 0 (\\xff\\xfe not json)");
-  std::string frame = result_with(R"("value": {"t": "str", "v": "a)" "\xff" R"(b"})");
-  EXPECT_EQ(error_of(frame).rfind("a frame that is not UTF-8: byte 0xff at offset " + std::to_string(frame.find('\xff')), 0), 0u)
+  std::string frame = result_with(R"("value": {"t": "str", "v": "a)"
+                                  "\xff"
+                                  R"(b"})");
+  EXPECT_EQ(
+      error_of(frame).rfind("a frame that is not UTF-8: byte 0xff at offset " + std::to_string(frame.find('\xff')), 0),
+      0u)
       << error_of(frame);
 }
 
 // Item 2: deep messages are refused by the scan, whatever part of the message is deep.
 TEST(Decode, DeepMessagesAreRefusedBeforeParsing) {
-  EXPECT_EQ(error_of(std::string(100000, '[')), "a message nested deeper than 256 levels (at byte 256; --max-message-nesting)");
-  EXPECT_NE(error_of(result_with(R"("value": )" + nested_list(30000))).find("nested deeper than 256"), std::string::npos);
+  EXPECT_EQ(error_of(std::string(100000, '[')),
+            "a message nested deeper than 256 levels (at byte 256; --max-message-nesting)");
+  EXPECT_NE(error_of(result_with(R"("value": )" + nested_list(30000))).find("nested deeper than 256"),
+            std::string::npos);
   Limits tight;
   tight.message_nesting = 4;
   EXPECT_EQ(error_of(result_with(R"("value": )" + nested_list(1)), tight), "");  // 4 levels
@@ -131,11 +143,16 @@ TEST(Decode, NotJsonNamesTheByte) {
 // Item 6: a field of the wrong type is named as a JSON pointer, never as nlohmann's type_error.
 TEST(Decode, WrongFieldsAreNamedByPointer) {
   EXPECT_EQ(error_of(result_with(R"("value": {"t": 5})")), "a bad 'result' message: /value/t must be a string");
-  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": "3", "status": "returned", "elapsed": 0, "value": {"t": "none"}})"),
-            "a bad 'result' message: /re must be an integer");
-  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": 3, "status": "returned", "elapsed": "0", "value": {"t": "none"}})"),
-            "a bad 'result' message: /elapsed must be a number of seconds, 0 or more");
-  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "started", "re": 1e300})"), "a bad 'started' message: /re must be an integer");
+  EXPECT_EQ(
+      error_of(
+          R"({"protocol": 1, "type": "result", "re": "3", "status": "returned", "elapsed": 0, "value": {"t": "none"}})"),
+      "a bad 'result' message: /re must be an integer");
+  EXPECT_EQ(
+      error_of(
+          R"({"protocol": 1, "type": "result", "re": 3, "status": "returned", "elapsed": "0", "value": {"t": "none"}})"),
+      "a bad 'result' message: /elapsed must be a number of seconds, 0 or more");
+  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "started", "re": 1e300})"),
+            "a bad 'started' message: /re must be an integer");
   EXPECT_EQ(error_of(R"({"protocol": 1, "type": "started", "re": 4294967296})"),
             "a bad 'started' message: /re must be an integer from 0 to 2147483647");
   EXPECT_EQ(error_of(result_with(R"("value": {"t": "list", "v": [{"t": "int", "v": "12x"}]})")),
@@ -149,8 +166,10 @@ TEST(Decode, WrongFieldsAreNamedByPointer) {
   EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": 3, "status": "raised", "elapsed": 0,
                          "exception": {"type": "E", "args": [{"t": "object", "repr": 7}]}})"),
             "a bad 'result' message: /exception/args/0/repr must be a string");
-  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": 3, "status": "error", "elapsed": 0, "error": {"kind": "internal"}})"),
-            "a bad 'result' message: /error/message is missing");
+  EXPECT_EQ(
+      error_of(
+          R"({"protocol": 1, "type": "result", "re": 3, "status": "error", "elapsed": 0, "error": {"kind": "internal"}})"),
+      "a bad 'result' message: /error/message is missing");
   EXPECT_EQ(error_of(R"({"protocol": 1, "type": "hello", "role": "controller", "pid": 1,
                          "implementation": {"semantics": "3.12", "family": 3}})"),
             "a bad 'hello' message: /implementation/family must be a string");
@@ -174,11 +193,13 @@ TEST(Decode, RunnerOnlyValuesAreRefused) {
 
 // Whatever decode_message accepts, the rest of the session can use without a library exception.
 TEST(Decode, AcceptedResultsBecomeOutcomes) {
-  for (const std::string& frame :
-       {result_with(R"("value": {"t": "digest", "of": "bytearray", "len": 5, "crc32": 7})"),
-        result_with(R"("value": {"t": "object", "type": "Connection"})"),
-        result_with(R"("value": {"t": "set", "v": [{"t": "float", "v": "nan"}, {"t": "bytes", "v": "00ff"}]})"),
-        std::string(R"({"protocol": 1, "type": "result", "re": 3, "status": "raised", "elapsed": 1e308, "exception": {"type": "E"}})")}) {
+  for (
+      const std::string& frame :
+      {result_with(R"("value": {"t": "digest", "of": "bytearray", "len": 5, "crc32": 7})"),
+       result_with(R"("value": {"t": "object", "type": "Connection"})"),
+       result_with(R"("value": {"t": "set", "v": [{"t": "float", "v": "nan"}, {"t": "bytes", "v": "00ff"}]})"),
+       std::string(
+           R"({"protocol": 1, "type": "result", "re": 3, "status": "raised", "elapsed": 1e308, "exception": {"type": "E"}})")}) {
     json m = decode_message(frame, Limits{});
     Outcome o = outcome_from_result(m);
     EXPECT_EQ(invalid_utf8_offset(o.describe()), std::nullopt);
@@ -191,7 +212,8 @@ TEST(Decode, AcceptedResultsBecomeOutcomes) {
 // message too long for the pattern's size (bytes x instructions past the bound) is not searched.
 TEST(Decode, LongExceptionMessagesAreSearchedInBoundedTime) {
   const std::string frame = R"({"protocol": 1, "type": "result", "re": 3, "status": "raised", "elapsed": 0,
-                                "exception": {"type": "ValueError", "message": "a)" + std::string(1 << 20, 'a') + R"("}})";
+                                "exception": {"type": "ValueError", "message": "a)" +
+                            std::string(1 << 20, 'a') + R"("}})";
   Outcome o = outcome_from_result(decode_message(frame, Limits{}));
   Expectation e;
   e.outcome = Expectation::Outcome::Raises;
@@ -202,8 +224,9 @@ TEST(Decode, LongExceptionMessagesAreSearchedInBoundedTime) {
   o.exc_message += "b";
   EXPECT_EQ(check_outcome(&e, o), "");
   e.exc_match = "(a|b){1000}c";  // 4002 instructions: 4.2 x 10^9 steps on this message, past the bound
-  EXPECT_EQ(check_outcome(&e, o), "message is 1048578 bytes, too long to search with /(a|b){1000}c/ (4002 instructions; "
-                                  "at most 33554432 steps, bytes x instructions, per search)");
+  EXPECT_EQ(check_outcome(&e, o),
+            "message is 1048578 bytes, too long to search with /(a|b){1000}c/ (4002 instructions; "
+            "at most 33554432 steps, bytes x instructions, per search)");
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
   o.exc_message = "a short message, b";
   EXPECT_EQ(check_outcome(&e, o), "message does not match /(a|b){1000}c/");
@@ -212,14 +235,19 @@ TEST(Decode, LongExceptionMessagesAreSearchedInBoundedTime) {
 // After the field checks, the runner validates against spec/protocol/from-adapter.schema.json: what
 // only the schema says (an enum, a field the checks do not know) is refused, naming the field.
 TEST(Decode, WhatOnlyTheSchemaRefusesIsNamedByPointer) {
-  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": 3, "status": "error", "elapsed": 0, "error": {"kind": "oops", "message": "m"}})")
-                .rfind("a bad 'result' message: /error/kind does not satisfy spec/protocol/from-adapter.schema.json "
-                       "(#/definitions/result_error): ",
-                       0),
-            0u);
+  EXPECT_EQ(
+      error_of(
+          R"({"protocol": 1, "type": "result", "re": 3, "status": "error", "elapsed": 0, "error": {"kind": "oops", "message": "m"}})")
+          .rfind("a bad 'result' message: /error/kind does not satisfy spec/protocol/from-adapter.schema.json "
+                 "(#/definitions/result_error): ",
+                 0),
+      0u);
   EXPECT_EQ(error_of(R"({"protocol": 1, "type": "goodbye", "re": 2, "cleanup": [{"kind": "file", "path": 7}]})"),
             "a bad 'goodbye' message: /cleanup/0/path must be a string");  // the field checks come first
-  EXPECT_EQ(error_of(R"({"protocol": 1, "type": "result", "re": 3, "status": "error", "elapsed": 0, "error": {"kind": "internal", "message": "m"}})"), "");
+  EXPECT_EQ(
+      error_of(
+          R"({"protocol": 1, "type": "result", "re": 3, "status": "error", "elapsed": 0, "error": {"kind": "internal", "message": "m"}})"),
+      "");
 }
 
 // Validation is bounded: the deepest message the nesting bound lets through, and a long list, are
@@ -245,7 +273,8 @@ TEST(Schema, AgreesWithTheCheckerOnTheSeedCorpus) {
   ASSERT_TRUE(schema_file) << "spec/protocol/from-adapter.schema.json";
   const json schema_doc = json::parse(schema_file);
   valijson::Schema schema;
-  valijson::SchemaParser(valijson::SchemaParser::kDraft7).populateSchema(valijson::adapters::NlohmannJsonAdapter(schema_doc), schema);
+  valijson::SchemaParser(valijson::SchemaParser::kDraft7)
+      .populateSchema(valijson::adapters::NlohmannJsonAdapter(schema_doc), schema);
   int real = 0, schema_valid = 0;
   for (const auto& entry : fs::directory_iterator(root / "tests" / "fuzz" / "corpus" / "adapter_message")) {
     std::ifstream in(entry.path(), std::ios::binary);

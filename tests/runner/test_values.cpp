@@ -50,7 +50,8 @@ TEST(Crc32, CombineGivesTheCrcOfTheConcatenation) {
 }
 
 TEST(Payload, DigestEqualsCrcOfTheBytesAtEveryBlockBoundary) {
-  for (std::uint64_t size : {0ull, 1ull, 65520ull, 65521ull, 65522ull, 2 * 65521ull, 3 * 65521ull + 7, 1ull << 20, 5'000'001ull}) {
+  for (std::uint64_t size :
+       {0ull, 1ull, 65520ull, 65521ull, 65522ull, 2 * 65521ull, 3 * 65521ull + 7, 1ull << 20, 5'000'001ull}) {
     json d = payload_digest(size, 11);
     EXPECT_EQ(d["len"].get<std::uint64_t>(), size);
     EXPECT_EQ(d["crc32"].get<std::uint32_t>(), crc32(payload_bytes(size, 11))) << size;
@@ -108,8 +109,12 @@ TEST(Equality, NanEqualsNanAndSignedZerosDiffer) {
 TEST(Equality, SetsAndDictsIgnoreOrder) {
   EXPECT_TRUE(values_equal(set({make_int(1), make_str("a")}), set({make_str("a"), make_int(1)})));
   EXPECT_FALSE(values_equal(set({make_int(1)}), set({make_int(1), make_int(2)})));
-  json d1 = {{"t", "dict"}, {"v", json::array({json::array({make_int(1), make_str("x")}), json::array({make_str("k"), make_none()})})}};
-  json d2 = {{"t", "dict"}, {"v", json::array({json::array({make_str("k"), make_none()}), json::array({make_int(1), make_str("x")})})}};
+  json d1 = {
+      {"t", "dict"},
+      {"v", json::array({json::array({make_int(1), make_str("x")}), json::array({make_str("k"), make_none()})})}};
+  json d2 = {
+      {"t", "dict"},
+      {"v", json::array({json::array({make_str("k"), make_none()}), json::array({make_int(1), make_str("x")})})}};
   EXPECT_TRUE(values_equal(d1, d2));
 }
 
@@ -160,10 +165,13 @@ TEST(Interleaving, AcceptsAnyMergeThatKeepsEachOrder) {
 
 TEST(Interleaving, ReportsLossDuplicationAndReordering) {
   json seqs = json::array({list({make_int(1), make_int(2)}), list({make_int(10)})});
-  EXPECT_NE(check_interleaving(list({make_int(2), make_int(1), make_int(10)}), seqs).find("out of order"), std::string::npos);
-  EXPECT_NE(check_interleaving(list({make_int(1), make_int(1), make_int(2), make_int(10)}), seqs).find("duplicate"), std::string::npos);
+  EXPECT_NE(check_interleaving(list({make_int(2), make_int(1), make_int(10)}), seqs).find("out of order"),
+            std::string::npos);
+  EXPECT_NE(check_interleaving(list({make_int(1), make_int(1), make_int(2), make_int(10)}), seqs).find("duplicate"),
+            std::string::npos);
   EXPECT_NE(check_interleaving(list({make_int(1), make_int(10)}), seqs).find("got 1 of 2"), std::string::npos);
-  EXPECT_NE(check_interleaving(list({make_int(1), make_int(2), make_int(10), make_int(99)}), seqs).find("no expected sequence"),
+  EXPECT_NE(check_interleaving(list({make_int(1), make_int(2), make_int(10), make_int(99)}), seqs)
+                .find("no expected sequence"),
             std::string::npos);
 }
 
@@ -185,7 +193,8 @@ TEST(Repr, HugeValuesAreCutShort) {
   EXPECT_NE(r.find("(100000 characters)"), std::string::npos) << r;
 
   json items = json::array();
-  for (int i = 0; i < 20; ++i) items.push_back(list({make_str(std::string(150, 'a')), make_str(std::string(150, 'b'))}));
+  for (int i = 0; i < 20; ++i)
+    items.push_back(list({make_str(std::string(150, 'a')), make_str(std::string(150, 'b'))}));
   r = to_python_repr(json{{"t", "list"}, {"v", items}});
   EXPECT_LT(r.size(), 5000u);
   EXPECT_NE(r.find("more"), std::string::npos) << r;

@@ -42,9 +42,12 @@ Invocation actor_sleep(const Args& args) {
     throw bad_request("sleep takes one number of seconds");
   const mpc::Value& v = args.positional[0].value;
   double seconds = 0;
-  if (v.is(mpc::Kind::Float)) seconds = v.as_float();
-  else if (v.is(mpc::Kind::Int) && v.to_int64()) seconds = static_cast<double>(*v.to_int64());
-  else throw bad_request("sleep takes one number of seconds");
+  if (v.is(mpc::Kind::Float))
+    seconds = v.as_float();
+  else if (v.is(mpc::Kind::Int) && v.to_int64())
+    seconds = static_cast<double>(*v.to_int64());
+  else
+    throw bad_request("sleep takes one number of seconds");
   return [seconds] {
     if (seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     return mpc::Value::none();
@@ -83,7 +86,8 @@ Invocation actor_raise(const std::string& actor, const Args& args, std::optional
   if (!type || type->empty() || !message) throw bad_request("raise takes [TYPE, MESSAGE], both str");
   return [&exit_code, actor, type = *type, message = *message] {
     std::string traceback = "Process " + actor + ":\nTraceback (most recent call last):\n" +
-                            "  File \"mpconform-cpp-adapter\", in run\n" + type + (message.empty() ? "" : ": " + message) + "\n";
+                            "  File \"mpconform-cpp-adapter\", in run\n" + type +
+                            (message.empty() ? "" : ": " + message) + "\n";
     std::fputs(traceback.c_str(), stderr);
     std::fflush(stderr);
     exit_code = 1;
@@ -160,7 +164,8 @@ Invocation Actor::prepare(const json& message, std::optional<int>& exit_code) {
   auto method_it = message.find("method");
   if (method_it == message.end() || !method_it->is_string()) throw bad_request("call needs a string 'method'");
   const std::string& method = method_it->get_ref<const std::string&>();
-  Args args = decode_args(message.value("args", json::array()), message.value("kwargs", json::object()), space_->objects);
+  Args args =
+      decode_args(message.value("args", json::array()), message.value("kwargs", json::object()), space_->objects);
   const json target = message.value("target", json());
   if (target.is_null()) return prepare_actor_op(method, args, exit_code);
   if (!target.is_string()) throw bad_request("call 'target' must be a name or null");
@@ -189,8 +194,9 @@ void Actor::bind_names(const json& message, const Outcome& outcome) {
       return;
     }
     if (item.form != Outcome::Form::value) throw bad_request("cannot bind a list of objects to '" + name + "'");
-    std::string type = types.is_array() && index < types.size() && types[index].is_string() ? types[index].get<std::string>()
-                                                                                               : std::string(mpc::kind_name(item.value.kind()));
+    std::string type = types.is_array() && index < types.size() && types[index].is_string()
+                           ? types[index].get<std::string>()
+                           : std::string(mpc::kind_name(item.value.kind()));
     space_->objects.put(name, std::make_shared<BoundValue>(item.value, type));
   };
   if (!names.is_array() || names.empty()) throw bad_request("'bind' must be a list of names");
@@ -199,25 +205,29 @@ void Actor::bind_names(const json& message, const Outcome& outcome) {
   if (names.size() == 1) return bind_one(names[0].get<std::string>(), 0, outcome);
   // Unpacking: a tuple of objects, or a tuple value.
   if (outcome.form == Outcome::Form::tuple || outcome.form == Outcome::Form::list) {
-    if (outcome.items.size() != names.size()) throw bad_request("cannot unpack " + std::to_string(outcome.items.size()) + " items into " + std::to_string(names.size()) + " names");
+    if (outcome.items.size() != names.size())
+      throw bad_request("cannot unpack " + std::to_string(outcome.items.size()) + " items into " +
+                        std::to_string(names.size()) + " names");
     for (std::size_t i = 0; i < names.size(); ++i) bind_one(names[i].get<std::string>(), i, outcome.items[i]);
     return;
   }
   const mpc::Value& v = outcome.value;
-  if (outcome.form != Outcome::Form::value || !(v.is(mpc::Kind::Tuple) || v.is(mpc::Kind::List)) || v.size() != names.size())
+  if (outcome.form != Outcome::Form::value || !(v.is(mpc::Kind::Tuple) || v.is(mpc::Kind::List)) ||
+      v.size() != names.size())
     throw bad_request("cannot unpack the result into " + std::to_string(names.size()) + " names");
   for (std::size_t i = 0; i < names.size(); ++i) bind_one(names[i].get<std::string>(), i, Outcome(v.at(i)));
 }
 
 json Actor::encode_outcome(const Outcome& outcome) const {
   switch (outcome.form) {
-    case Outcome::Form::value:
-      return encode_value(outcome.value);
+    case Outcome::Form::value: return encode_value(outcome.value);
     case Outcome::Form::object: {
       // A bound value is a value (CPython's adapter names no int or str, which are not objects
       // with an identity a case could rely on).
-      if (const auto* bound = dynamic_cast<const BoundValue*>(outcome.object.get())) return encode_value(bound->value());
-      json node = {{"t", "object"}, {"type", std::string(outcome.object->type_name())}, {"repr", outcome.object->repr()}};
+      if (const auto* bound = dynamic_cast<const BoundValue*>(outcome.object.get()))
+        return encode_value(bound->value());
+      json node = {
+          {"t", "object"}, {"type", std::string(outcome.object->type_name())}, {"repr", outcome.object->repr()}};
       if (auto name = space_->objects.name_of(outcome.object.get())) node["name"] = *name;
       return node;
     }
@@ -265,8 +275,11 @@ std::optional<int> Actor::handle_call(const json& message) {
   const auto end = Clock::now();
   const double elapsed = std::chrono::duration<double>(end - start).count();
   // steady_clock is CLOCK_MONOTONIC on Linux, the clock of Python's time.monotonic().
-  json result = {{"type", "result"}, {"re", seq}, {"elapsed", elapsed},
-                 {"started_at", monotonic_seconds(start)}, {"ended_at", monotonic_seconds(end)}};
+  json result = {{"type", "result"},
+                 {"re", seq},
+                 {"elapsed", elapsed},
+                 {"started_at", monotonic_seconds(start)},
+                 {"ended_at", monotonic_seconds(end)}};
   if (!raised) {
     try {
       bind_names(message, value);
@@ -305,7 +318,11 @@ std::optional<int> Actor::handle_call(const json& message) {
 }
 
 void Actor::send_error(const json& seq, const std::string& kind, const std::string& message, double elapsed) {
-  send({{"type", "result"}, {"re", seq}, {"status", "error"}, {"elapsed", elapsed}, {"error", {{"kind", kind}, {"message", message}}}});
+  send({{"type", "result"},
+        {"re", seq},
+        {"status", "error"},
+        {"elapsed", elapsed},
+        {"error", {{"kind", kind}, {"message", message}}}});
 }
 
 ThreadActor start_thread_actor(const std::string& name, std::shared_ptr<ProcessSpace> space) {
@@ -342,8 +359,10 @@ void start_actor(const std::shared_ptr<ProcessSpace>& space, const std::string& 
   if (declared->kind == "thread") {
     ThreadActor thread = start_thread_actor(name, space);
     std::lock_guard lock(space->started_m);
-    if (space->name == kMainActor) space->threads.push_back(std::move(thread));
-    else thread.thread.detach();  // a process actor leaves with _exit(), as with daemon threads
+    if (space->name == kMainActor)
+      space->threads.push_back(std::move(thread));
+    else
+      thread.thread.detach();  // a process actor leaves with _exit(), as with daemon threads
     return;
   }
   // What the child is given: every object this process holds now (bound ones too), and the
@@ -362,7 +381,8 @@ void start_actor(const std::shared_ptr<ProcessSpace>& space, const std::string& 
     child->objects.assign(std::move(objects));
     return process_actor_main(child);
   };
-  auto process = std::make_shared<ProcessObject>(mpc::Process(std::move(target), mpc::ProcessOptions{.name = name, .daemon = {}}));
+  auto process =
+      std::make_shared<ProcessObject>(mpc::Process(std::move(target), mpc::ProcessOptions{.name = name, .daemon = {}}));
   process->process().start();  // its OSError is the step's outcome
   space->objects.put(name, process);
   std::lock_guard lock(space->started_m);

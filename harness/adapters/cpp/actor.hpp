@@ -45,8 +45,8 @@ struct ThreadActor {
 // One process of the adapter (the controller, or a process actor): what its actors share.
 struct ProcessSpace {
   std::string endpoint;
-  std::string name;           // "main" or the process actor's name
-  pid_t parent_pid = 0;       // 0 in main, whose parent is the runner
+  std::string name;      // "main" or the process actor's name
+  pid_t parent_pid = 0;  // 0 in main, whose parent is the runner
   std::string parent_name;
   Registry objects;
   std::vector<ActorDeclaration> actors;  // every actor of the case
@@ -110,7 +110,8 @@ class Actor {
 int process_actor_main(std::shared_ptr<ProcessSpace> space);
 
 // Module-level functions (`"target": null, "method": "multiprocessing.…"`), in functions.cpp.
-[[nodiscard]] Invocation prepare_function(const std::string& name, const Args& args, const std::shared_ptr<ProcessSpace>& space);
+[[nodiscard]] Invocation prepare_function(const std::string& name, const Args& args,
+                                          const std::shared_ptr<ProcessSpace>& space);
 [[nodiscard]] std::vector<std::string> supported_functions();
 
 }  // namespace mpconform::cpp_adapter

@@ -13,8 +13,7 @@ namespace mpconform::cpp_adapter {
 
 using Clock = std::chrono::steady_clock;
 
-Channel::Channel(const std::string& endpoint, const std::string& routing_id)
-    : owner_(::getpid()), name_(routing_id) {
+Channel::Channel(const std::string& endpoint, const std::string& routing_id) : owner_(::getpid()), name_(routing_id) {
   context_ = std::make_unique<zmq::context_t>(1);
   socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::routing_id, routing_id);
@@ -97,7 +96,8 @@ std::optional<json> Channel::receive(std::optional<std::chrono::milliseconds> ti
     }
     json message = json::parse(frames[0].to_string_view(), nullptr, /*allow_exceptions=*/false);
     if (message.is_discarded() || !message.is_object()) {
-      log(name_, "ignoring a frame that is not a JSON object: " + std::string(frames[0].to_string_view().substr(0, 120)));
+      log(name_,
+          "ignoring a frame that is not a JSON object: " + std::string(frames[0].to_string_view().substr(0, 120)));
       continue;
     }
     return message;

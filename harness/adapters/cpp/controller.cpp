@@ -118,8 +118,10 @@ bool Controller::on_setup(const json& message) {
     start_actors(message.value("actors", json::array()));
   } catch (const std::exception& e) {
     std::string text = e.what();
-    if (const auto* mpc_error = dynamic_cast<const mpc::Error*>(&e)) text = std::string(mpc_error->python_type()) + ": " + text;
-    else if (!dynamic_cast<const SetupError*>(&e) && !dynamic_cast<const CallError*>(&e)) text = std::string(typeid(e).name()) + ": " + text;
+    if (const auto* mpc_error = dynamic_cast<const mpc::Error*>(&e))
+      text = std::string(mpc_error->python_type()) + ": " + text;
+    else if (!dynamic_cast<const SetupError*>(&e) && !dynamic_cast<const CallError*>(&e))
+      text = std::string(typeid(e).name()) + ": " + text;
     log(kMain, "setup failed: " + text);
     actor_.send({{"type", "setup_failed"}, {"re", seq}, {"error", {{"message", text}}}});
     return false;
@@ -131,7 +133,8 @@ bool Controller::on_setup(const json& message) {
 void Controller::create_objects(const json& descriptions) {
   if (!descriptions.is_array()) throw SetupError("'objects' must be a list");
   for (const auto& description : descriptions) {
-    if (!description.is_object()) throw SetupError("an object must be a JSON object: " + description.dump().substr(0, 200));
+    if (!description.is_object())
+      throw SetupError("an object must be a JSON object: " + description.dump().substr(0, 200));
     const std::string type = description.value("type", std::string());
     if (auto context = description.value("context", std::string("fork")); context != "fork")
       throw SetupError("context '" + context + "' is not offered (fork is)");
@@ -140,11 +143,13 @@ void Controller::create_objects(const json& descriptions) {
       if (name == kMain || space_->objects.contains(name)) throw SetupError("name '" + name + "' is used twice");
     Args args;
     try {
-      args = decode_args(description.value("args", json::array()), description.value("kwargs", json::object()), space_->objects);
+      args = decode_args(description.value("args", json::array()), description.value("kwargs", json::object()),
+                         space_->objects);
     } catch (const CallError& e) {
       throw SetupError("bad value for " + names[0] + ": " + e.what());
     }
-    for (auto& [name, object] : cpp_adapter::create_objects(type, names, args)) space_->objects.put(name, std::move(object));
+    for (auto& [name, object] : cpp_adapter::create_objects(type, names, args))
+      space_->objects.put(name, std::move(object));
   }
 }
 
@@ -159,9 +164,11 @@ void Controller::start_actors(const json& descriptions) {
     if (a.name.empty()) throw SetupError("actor needs a name: " + d.dump().substr(0, 200));
     if (a.name == kMain || space_->objects.contains(a.name) || kinds.contains(a.name))
       throw SetupError("name '" + a.name + "' is used twice");
-    if (a.kind != "process" && a.kind != "thread") throw SetupError("actor '" + a.name + "' has unknown kind '" + a.kind + "'");
+    if (a.kind != "process" && a.kind != "thread")
+      throw SetupError("actor '" + a.name + "' has unknown kind '" + a.kind + "'");
     if (a.in != kMain && kinds[a.in] != "process")
-      throw SetupError("actor '" + a.name + "' is in '" + a.in + "', which is not main or a process actor declared before");
+      throw SetupError("actor '" + a.name + "' is in '" + a.in +
+                       "', which is not main or a process actor declared before");
     if (auto method = d.value("start_method", std::string("fork")); method != "fork")
       throw SetupError("actor '" + a.name + "': start method '" + method + "' is not offered (fork is)");
     kinds[a.name] = a.kind;
@@ -183,7 +190,8 @@ bool Controller::on_teardown(const json& message) {
 }
 
 void Controller::stop_process_actors(double join_budget) noexcept {
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(join_budget));
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(join_budget));
   auto still_running = [](ProcessObject& p) {
     try {
       return !p.process().exitcode().has_value();
@@ -209,11 +217,13 @@ void Controller::stop_process_actors(double join_budget) noexcept {
       if (still_running(*p)) stragglers.push_back(p);
     if (stragglers.empty()) return;
     for (auto& p : stragglers) {
-      log(kMain, "process actor " + p->process().name() + " (pid " + std::to_string(p->process().pid().value_or(0)) + ") did not exit, " +
-                     (round == 0 ? "terminating" : "killing") + " it");
+      log(kMain, "process actor " + p->process().name() + " (pid " + std::to_string(p->process().pid().value_or(0)) +
+                     ") did not exit, " + (round == 0 ? "terminating" : "killing") + " it");
       try {
-        if (round == 0) p->process().terminate();
-        else p->process().kill();
+        if (round == 0)
+          p->process().terminate();
+        else
+          p->process().kill();
       } catch (const std::exception& e) {
         log(kMain, std::string("signalling it failed: ") + e.what());
       }
@@ -228,7 +238,8 @@ void Controller::stop_process_actors(double join_budget) noexcept {
 }
 
 void Controller::join_thread_actors(double budget) noexcept {
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget));
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget));
   std::lock_guard lock(space_->started_m);
   for (auto& t : space_->threads) {
     if (!t.thread.joinable()) continue;

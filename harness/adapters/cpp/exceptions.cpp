@@ -54,7 +54,8 @@ std::optional<json> describe_exception(std::exception_ptr error) {
   } catch (const mpc::Error& e) {
     return describe(e);
   } catch (const std::bad_alloc&) {
-    return json{{"type", "MemoryError"}, {"bases", json::array({"Exception"})}, {"message", ""}, {"args", json::array()}};
+    return json{
+        {"type", "MemoryError"}, {"bases", json::array({"Exception"})}, {"message", ""}, {"args", json::array()}};
   } catch (...) {
     return std::nullopt;
   }

@@ -31,7 +31,8 @@ struct Waitable {
 
 Waitable waitable(const Arg& item) {
   if (item.ref) {
-    if (auto connection = std::dynamic_pointer_cast<ConnectionObject>(item.ref)) return {Outcome::of(connection), connection, -1};
+    if (auto connection = std::dynamic_pointer_cast<ConnectionObject>(item.ref))
+      return {Outcome::of(connection), connection, -1};
     if (auto bound = std::dynamic_pointer_cast<BoundValue>(item.ref); bound && bound->value().is(Kind::Int))
       return {Outcome::of(bound), nullptr, static_cast<int>(int_arg(item, "a sentinel"))};
     throw bad_request("connection.wait cannot wait for " + describe_arg(item));
@@ -82,9 +83,10 @@ std::shared_ptr<Object> view_of(const std::shared_ptr<ProcessSpace>& space, bool
   std::lock_guard lock(space->started_m);
   auto& held = current ? space->current_view : space->parent_view;
   if (!held) {
-    held = current ? std::make_shared<ProcessView>(true, mpc::current_process_name(), ::getpid())
-                   : std::make_shared<ProcessView>(false, space->parent_name == kMainActor ? "MainProcess" : space->parent_name,
-                                                   space->parent_pid);
+    held = current
+               ? std::make_shared<ProcessView>(true, mpc::current_process_name(), ::getpid())
+               : std::make_shared<ProcessView>(
+                     false, space->parent_name == kMainActor ? "MainProcess" : space->parent_name, space->parent_pid);
   }
   return held;
 }
@@ -117,7 +119,8 @@ ConnectionObject& connection_arg(const Arg& arg, std::string_view op) {
 }
 
 Invocation send_handle(const Args& args, const std::shared_ptr<ProcessSpace>&) {
-  auto b = bind("multiprocessing.reduction.send_handle", args, {{"conn", true}, {"handle", true}, {"destination_pid", true}});
+  auto b = bind("multiprocessing.reduction.send_handle", args,
+                {{"conn", true}, {"handle", true}, {"destination_pid", true}});
   ConnectionObject& conn = connection_arg(*b[0], "send_handle");
   return [&c = conn.connection(), handle = static_cast<int>(int_arg(*b[1], "handle")),
           pid = static_cast<pid_t>(int_arg(*b[2], "destination_pid"))] {
@@ -134,12 +137,9 @@ Invocation recv_handle(const Args& args, const std::shared_ptr<ProcessSpace>&) {
 
 const std::map<std::string_view, Function>& functions() {
   static const std::map<std::string_view, Function> all = {
-      {"multiprocessing.active_children", active_children},
-      {"multiprocessing.current_process", current_process},
-      {"multiprocessing.parent_process", parent_process},
-      {"multiprocessing.cpu_count", cpu_count},
-      {"multiprocessing.connection.wait", connection_wait},
-      {"multiprocessing.reduction.send_handle", send_handle},
+      {"multiprocessing.active_children", active_children},   {"multiprocessing.current_process", current_process},
+      {"multiprocessing.parent_process", parent_process},     {"multiprocessing.cpu_count", cpu_count},
+      {"multiprocessing.connection.wait", connection_wait},   {"multiprocessing.reduction.send_handle", send_handle},
       {"multiprocessing.reduction.recv_handle", recv_handle},
   };
   return all;

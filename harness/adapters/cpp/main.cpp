@@ -26,7 +26,9 @@ using namespace mpconform::cpp_adapter;
 constexpr std::chrono::seconds kExitWatchdog{3};
 
 int usage(const char* why) {
-  std::fprintf(stderr, "mpconform-cpp-adapter: %s\nusage: mpconform-cpp-adapter [--semantics MAJOR.MINOR] --endpoint ENDPOINT\n", why);
+  std::fprintf(
+      stderr, "mpconform-cpp-adapter: %s\nusage: mpconform-cpp-adapter [--semantics MAJOR.MINOR] --endpoint ENDPOINT\n",
+      why);
   return 2;
 }
 
@@ -52,7 +54,8 @@ int main(int argc, char** argv) {
       options.endpoint = *v;
     } else if (arg == "--semantics") {
       auto v = value();
-      if (!v || !std::regex_match(*v, std::regex(R"(\d+\.\d+)"))) return usage("--semantics needs MAJOR.MINOR, e.g. 3.12");
+      if (!v || !std::regex_match(*v, std::regex(R"(\d+\.\d+)")))
+        return usage("--semantics needs MAJOR.MINOR, e.g. 3.12");
       options.semantics = *v;
     } else {
       return usage(("unknown argument '" + arg + "'").c_str());

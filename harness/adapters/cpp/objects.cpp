@@ -50,7 +50,9 @@ Arg decode_arg(const json& node, const Registry& registry) {
     }
   }
   // A ref nested in a value (in a list, say) stands for what Python would pickle.
-  RefAsValue nested = [&lookup](const std::string& name) { return value_arg(Arg{mpc::Value::none(), lookup(name), std::nullopt, true}); };
+  RefAsValue nested = [&lookup](const std::string& name) {
+    return value_arg(Arg{mpc::Value::none(), lookup(name), std::nullopt, true});
+  };
   try {
     return Arg{decode_value(node, nested), nullptr, std::move(items), true};
   } catch (const ValueFormatError& e) {
@@ -101,8 +103,8 @@ Args decode_args(const json& args, const json& kwargs, const Registry& registry)
 }
 
 std::vector<std::pair<std::string, std::shared_ptr<Object>>> create_objects(const std::string& type,
-                                                                           const std::vector<std::string>& names,
-                                                                           const Args& args) {
+                                                                            const std::vector<std::string>& names,
+                                                                            const Args& args) {
   const std::size_t wanted = type == "Pipe" ? 2 : 1;
   if (names.size() != wanted) throw bad_request(type + " needs " + (wanted == 2 ? "two names" : "one name"));
   for (const Family* family : families())

@@ -21,8 +21,7 @@ constexpr std::size_t kObjectReprLimit = 200;
 
 const std::string& text_of(const json& node, std::string_view tag) {
   auto it = node.find("v");
-  if (it == node.end() || !it->is_string())
-    throw ValueFormatError(std::string(tag) + " value needs a string 'v'");
+  if (it == node.end() || !it->is_string()) throw ValueFormatError(std::string(tag) + " value needs a string 'v'");
   return it->get_ref<const std::string&>();
 }
 
@@ -41,7 +40,8 @@ mpc::Value int_from_text(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i)
     if (!(std::isdigit(static_cast<unsigned char>(text[i])) || (i == 0 && (text[i] == '-' || text[i] == '+'))))
       plain = false;
-  if (!plain || text == "-" || text == "+") throw ValueFormatError("int value must be decimal text, got '" + text.substr(0, 80) + "'");
+  if (!plain || text == "-" || text == "+")
+    throw ValueFormatError("int value must be decimal text, got '" + text.substr(0, 80) + "'");
   return mpc::Value::integer(mpc::BigInt::from_decimal(text));
 }
 
@@ -77,7 +77,8 @@ std::string from_hex(const std::string& text, std::string_view tag) {
   std::string out(text.size() / 2, '\0');
   for (std::size_t i = 0; i < out.size(); ++i) {
     int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) throw ValueFormatError(std::string(tag) + " value is not hex text: '" + text.substr(0, 80) + "'");
+    if (hi < 0 || lo < 0)
+      throw ValueFormatError(std::string(tag) + " value is not hex text: '" + text.substr(0, 80) + "'");
     out[i] = static_cast<char>(hi * 16 + lo);
   }
   return out;
@@ -102,7 +103,9 @@ std::vector<mpc::Value> decode_items(const json& list, const RefAsValue& ref) {
 }
 
 json object_node(const mpc::Value& value) {
-  return {{"t", "object"}, {"type", std::string(mpc::kind_name(value.kind()))}, {"repr", mpc::repr(value, kObjectReprLimit)}};
+  return {{"t", "object"},
+          {"type", std::string(mpc::kind_name(value.kind()))},
+          {"repr", mpc::repr(value, kObjectReprLimit)}};
 }
 
 class Encoder {
@@ -110,18 +113,14 @@ class Encoder {
   json encode(const mpc::Value& value, std::size_t depth) {
     using mpc::Kind;
     switch (value.kind()) {
-      case Kind::None:
-        return {{"t", "none"}};
-      case Kind::Bool:
-        return {{"t", "bool"}, {"v", value.as_bool()}};
+      case Kind::None: return {{"t", "none"}};
+      case Kind::Bool: return {{"t", "bool"}, {"v", value.as_bool()}};
       case Kind::Int: {
         auto small = value.to_int64();
         return {{"t", "int"}, {"v", small ? std::to_string(*small) : value.as_int().to_decimal()}};
       }
-      case Kind::Float:
-        return {{"t", "float"}, {"v", float_repr(value.as_float())}};
-      case Kind::Str:
-        return {{"t", "str"}, {"v", std::string(value.data())}};
+      case Kind::Float: return {{"t", "float"}, {"v", float_repr(value.as_float())}};
+      case Kind::Str: return {{"t", "str"}, {"v", std::string(value.data())}};
       case Kind::Bytes:
       case Kind::ByteArray: {
         const char* tag = value.is(Kind::Bytes) ? "bytes" : "bytearray";
@@ -130,14 +129,12 @@ class Encoder {
           return {{"t", "digest"}, {"of", tag}, {"len", data.size()}, {"crc32", crc32(data)}};
         return {{"t", tag}, {"v", to_hex(data)}};
       }
-      case Kind::Unpicklable:
-        return {{"t", "unpicklable"}};
+      case Kind::Unpicklable: return {{"t", "unpicklable"}};
       case Kind::List:
       case Kind::Tuple:
       case Kind::Set:
       case Kind::FrozenSet:
-      case Kind::Dict:
-        return encode_container(value, depth);
+      case Kind::Dict: return encode_container(value, depth);
     }
     return object_node(value);
   }
@@ -177,7 +174,8 @@ constexpr auto kCrcTable = make_crc_table();
 }  // namespace
 
 mpc::Value decode_value(const json& node, const RefAsValue& ref) {
-  if (!node.is_object()) throw ValueFormatError("a value must be a JSON object with a 't' tag, got " + node.dump().substr(0, 80));
+  if (!node.is_object())
+    throw ValueFormatError("a value must be a JSON object with a 't' tag, got " + node.dump().substr(0, 80));
   auto tag_it = node.find("t");
   if (tag_it == node.end() || !tag_it->is_string()) throw ValueFormatError("a value needs a string 't' tag");
   const std::string& tag = tag_it->get_ref<const std::string&>();
@@ -189,7 +187,8 @@ mpc::Value decode_value(const json& node, const RefAsValue& ref) {
   }
   if (tag == "int") {
     auto it = node.find("v");
-    if (it != node.end() && it->is_number_integer() && !it->is_number_unsigned()) return mpc::Value::integer(it->get<std::int64_t>());
+    if (it != node.end() && it->is_number_integer() && !it->is_number_unsigned())
+      return mpc::Value::integer(it->get<std::int64_t>());
     return int_from_text(text_of(node, tag));
   }
   if (tag == "float") return mpc::Value::floating(parse_float(text_of(node, tag)));

@@ -64,8 +64,7 @@ class Connection {
   // "buffer length < offset", "size is negative", "buffer length < offset + size".
   void send_bytes(std::span<const std::byte> buf, std::int64_t offset = 0,
                   std::optional<std::int64_t> size = std::nullopt);
-  void send_bytes(std::string_view buf, std::int64_t offset = 0,
-                  std::optional<std::int64_t> size = std::nullopt) {
+  void send_bytes(std::string_view buf, std::int64_t offset = 0, std::optional<std::int64_t> size = std::nullopt) {
     send_bytes(std::as_bytes(std::span(buf.data(), buf.size())), offset, size);
   }
 

@@ -16,29 +16,29 @@ namespace mpc {
 
 // Python's `Exception`. The base of everything mpc throws.
 class Error : public std::runtime_error {
-public:
-    explicit Error(const std::string& message) : std::runtime_error(message) {}
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
 
-    // Portable name of the Python type, e.g. "ValueError", "queue.Empty".
-    [[nodiscard]] virtual std::string_view python_type() const noexcept { return "Exception"; }
+  // Portable name of the Python type, e.g. "ValueError", "queue.Empty".
+  [[nodiscard]] virtual std::string_view python_type() const noexcept { return "Exception"; }
 
-    // Portable names of the Python base classes, nearest first, ending with "Exception"
-    // (empty for Error itself).
-    [[nodiscard]] virtual std::vector<std::string_view> python_bases() const { return {}; }
+  // Portable names of the Python base classes, nearest first, ending with "Exception"
+  // (empty for Error itself).
+  [[nodiscard]] virtual std::vector<std::string_view> python_bases() const { return {}; }
 };
 
 // Defines `Name : Parent` reporting `py_name` with `Parent`'s type and bases as its bases.
 #define MPC_DEFINE_ERROR(Name, Parent, py_name)                                              \
-    class Name : public Parent {                                                             \
-    public:                                                                                  \
-        using Parent::Parent;                                                                \
-        [[nodiscard]] std::string_view python_type() const noexcept override { return py_name; } \
-        [[nodiscard]] std::vector<std::string_view> python_bases() const override {          \
-            auto bases = Parent::python_bases();                                             \
-            bases.insert(bases.begin(), Parent::python_type());                              \
-            return bases;                                                                    \
-        }                                                                                    \
-    }
+  class Name : public Parent {                                                               \
+   public:                                                                                   \
+    using Parent::Parent;                                                                    \
+    [[nodiscard]] std::string_view python_type() const noexcept override { return py_name; } \
+    [[nodiscard]] std::vector<std::string_view> python_bases() const override {              \
+      auto bases = Parent::python_bases();                                                   \
+      bases.insert(bases.begin(), Parent::python_type());                                    \
+      return bases;                                                                          \
+    }                                                                                        \
+  }
 
 MPC_DEFINE_ERROR(ValueError, Error, "ValueError");
 MPC_DEFINE_ERROR(TypeError, Error, "TypeError");
@@ -59,17 +59,14 @@ MPC_DEFINE_ERROR(OverflowError, ArithmeticError, "OverflowError");
 
 // Python's `OSError`; carries an errno value (0 when there is none).
 class OSError : public Error {
-public:
-    explicit OSError(const std::string& message, int error_number = 0)
-        : Error(message), errno_(error_number) {}
-    [[nodiscard]] std::string_view python_type() const noexcept override { return "OSError"; }
-    [[nodiscard]] std::vector<std::string_view> python_bases() const override {
-        return {"Exception"};
-    }
-    [[nodiscard]] int error_number() const noexcept { return errno_; }
+ public:
+  explicit OSError(const std::string& message, int error_number = 0) : Error(message), errno_(error_number) {}
+  [[nodiscard]] std::string_view python_type() const noexcept override { return "OSError"; }
+  [[nodiscard]] std::vector<std::string_view> python_bases() const override { return {"Exception"}; }
+  [[nodiscard]] int error_number() const noexcept { return errno_; }
 
-private:
-    int errno_;
+ private:
+  int errno_;
 };
 
 MPC_DEFINE_ERROR(ConnectionError, OSError, "ConnectionError");
@@ -85,20 +82,18 @@ MPC_DEFINE_ERROR(ProcessError, Error, "multiprocessing.ProcessError");
 // (e.args == (whole_message,)) it carries the whole message, which was consumed: message()
 // holds every byte (what() stops at the first NUL, as C strings do).
 class BufferTooShort : public ProcessError {
-public:
-    explicit BufferTooShort(std::string message) : ProcessError(message), message_(std::move(message)) {}
-    [[nodiscard]] std::string_view python_type() const noexcept override {
-        return "multiprocessing.BufferTooShort";
-    }
-    [[nodiscard]] std::vector<std::string_view> python_bases() const override {
-        auto bases = ProcessError::python_bases();
-        bases.insert(bases.begin(), ProcessError::python_type());
-        return bases;
-    }
-    [[nodiscard]] const std::string& message() const noexcept { return message_; }
+ public:
+  explicit BufferTooShort(std::string message) : ProcessError(message), message_(std::move(message)) {}
+  [[nodiscard]] std::string_view python_type() const noexcept override { return "multiprocessing.BufferTooShort"; }
+  [[nodiscard]] std::vector<std::string_view> python_bases() const override {
+    auto bases = ProcessError::python_bases();
+    bases.insert(bases.begin(), ProcessError::python_type());
+    return bases;
+  }
+  [[nodiscard]] const std::string& message() const noexcept { return message_; }
 
-private:
-    std::string message_;
+ private:
+  std::string message_;
 };
 MPC_DEFINE_ERROR(AuthenticationError, ProcessError, "multiprocessing.AuthenticationError");
 MPC_DEFINE_ERROR(MultiprocessingTimeoutError, ProcessError, "multiprocessing.TimeoutError");

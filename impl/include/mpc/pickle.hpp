@@ -32,13 +32,13 @@ using Error = mpc::PickleError;
 // Bounds on what one loads() call may build. Every limit is checked before the memory is
 // taken, so a hostile stream costs at most a small multiple of its own size.
 struct Limits {
-    std::size_t max_stack = std::size_t{1} << 20;    // values on the unpickler stack
-    std::size_t max_marks = std::size_t{1} << 16;    // open MARKs
-    std::size_t max_memo = std::size_t{1} << 22;     // memo entries
-    std::size_t max_objects = std::size_t{1} << 22;  // str/bytes/big ints/containers made
-    // Nesting of containers in the result, counted along real paths: a reference back to a
-    // container that encloses it (a cycle, `L.append(L)`) adds nothing, however often repeated.
-    std::size_t max_depth = 10000;
+  std::size_t max_stack = std::size_t{1} << 20;    // values on the unpickler stack
+  std::size_t max_marks = std::size_t{1} << 16;    // open MARKs
+  std::size_t max_memo = std::size_t{1} << 22;     // memo entries
+  std::size_t max_objects = std::size_t{1} << 22;  // str/bytes/big ints/containers made
+  // Nesting of containers in the result, counted along real paths: a reference back to a
+  // container that encloses it (a cycle, `L.append(L)`) adds nothing, however often repeated.
+  std::size_t max_depth = 10000;
 };
 
 // Unpickles one value: the top of the stack at STOP, as CPython takes it (values and MARKs

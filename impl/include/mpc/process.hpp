@@ -57,14 +57,14 @@ struct SystemExit {
 
 // A program to start fresh instead of a function to fork.
 struct Command {
-  std::vector<std::string> argv{};  // argv[0]: the program; searched in PATH when it has no '/'
-  std::vector<int> pass_fds{};      // descriptors the program inherits, under the same numbers
+  std::vector<std::string> argv{};                // argv[0]: the program; searched in PATH when it has no '/'
+  std::vector<int> pass_fds{};                    // descriptors the program inherits, under the same numbers
   std::optional<std::vector<std::string>> env{};  // "NAME=value" entries; nullopt: inherit ours
 };
 
 struct ProcessOptions {
-  std::string name{};           // empty: "Process-N" (CPython's default naming)
-  std::optional<bool> daemon{}; // nullopt: the daemon flag of the current process
+  std::string name{};            // empty: "Process-N" (CPython's default naming)
+  std::optional<bool> daemon{};  // nullopt: the daemon flag of the current process
 };
 
 namespace detail {
@@ -75,9 +75,8 @@ class Process {
  public:
   // A function run in a fork()ed child: void() or int() (the exit code).
   template <class F>
-    requires std::invocable<F&> && (!std::same_as<std::remove_cvref_t<F>, Command>) &&
-             (!std::same_as<std::remove_cvref_t<F>, Process>)
-  explicit Process(F&& target, ProcessOptions options = {})
+  requires std::invocable<F&> &&(!std::same_as<std::remove_cvref_t<F>, Command>)&&(
+      !std::same_as<std::remove_cvref_t<F>, Process>)explicit Process(F&& target, ProcessOptions options = {})
       : Process(wrap(std::forward<F>(target)), std::move(options)) {}
 
   explicit Process(Command command, ProcessOptions options = {});

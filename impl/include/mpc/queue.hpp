@@ -71,8 +71,8 @@ class Queue {
   Value get_nowait() { return get(false); }
 
   // Non-throwing where running out of time is an expected outcome.
-  bool try_put(const Value& obj, Timeout timeout = 0.0);    // false: still full at the deadline
-  std::optional<Value> try_get(Timeout timeout = 0.0);      // nullopt: still empty
+  bool try_put(const Value& obj, Timeout timeout = 0.0);  // false: still full at the deadline
+  std::optional<Value> try_get(Timeout timeout = 0.0);    // nullopt: still empty
 
   // Items put and not yet got, across all processes (including items still held by a feeder).
   [[nodiscard]] std::int64_t qsize() const;

@@ -141,7 +141,7 @@ class RLock {
 // The lock of a Condition or of a synchronized SharedValue/SharedArray: a Lock or an RLock.
 class AnyLock {
  public:
-  AnyLock(Lock lock) : lock_(std::move(lock)) {}     // NOLINT: implicit, as Python's duck typing
+  AnyLock(Lock lock) : lock_(std::move(lock)) {}      // NOLINT: implicit, as Python's duck typing
   AnyLock(RLock rlock) : rlock_(std::move(rlock)) {}  // NOLINT
   bool acquire(bool block = true, Timeout timeout = std::nullopt) {
     return lock_ ? lock_->acquire(block, timeout) : rlock_->acquire(block, timeout);

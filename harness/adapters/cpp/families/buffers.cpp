@@ -46,7 +46,8 @@ Invocation ByteArrayObject::prepare(const std::string& method, const Args& args)
 
 ByteArrayObject& bytearray_ref(const Arg& arg, std::string_view op) {
   if (arg.ref && arg.ref->type_name() == "bytearray") return static_cast<ByteArrayObject&>(*arg.ref);
-  throw bad_request(std::string(op) + " needs a bytearray object ({\"t\": \"ref\"}) as its buffer, got " + describe_arg(arg));
+  throw bad_request(std::string(op) + " needs a bytearray object ({\"t\": \"ref\"}) as its buffer, got " +
+                    describe_arg(arg));
 }
 
 const Family& buffers_family() {

@@ -38,7 +38,8 @@ const OpTable<ConnectionObject>& connection_ops() {
          auto b = bind("Connection.send_bytes", args, {{"buf", true}, {"offset"}, {"size"}});
          auto offset = optional_int_arg(b[1], "offset");  // Python: offset=0, an explicit None is a TypeError
          if (b[1] && !offset) throw bad_request("Connection.send_bytes: offset must be an integer");
-         return [&c = self.connection(), buf = buffer_arg(*b[0]), offset = offset.value_or(0), size = optional_int_arg(b[2], "size")] {
+         return [&c = self.connection(), buf = buffer_arg(*b[0]), offset = offset.value_or(0),
+                 size = optional_int_arg(b[2], "size")] {
            c.send_bytes(std::string_view(buf), offset, size);
            return none();
          };
@@ -131,7 +132,8 @@ const OpTable<ConnectionObject>& connection_ops() {
        [](ConnectionObject& self, const Args& args) -> Invocation {
          auto b = bind("Connection.send_bytes_many", args, {{"items", true}});
          std::vector<std::string> buffers;
-         for (const auto& item : items_arg(*b[0])) buffers.push_back(buffer_arg(Arg{item, nullptr, std::nullopt, true}));
+         for (const auto& item : items_arg(*b[0]))
+           buffers.push_back(buffer_arg(Arg{item, nullptr, std::nullopt, true}));
          return [&c = self.connection(), buffers = std::move(buffers)] {
            for (const auto& buf : buffers) c.send_bytes(std::string_view(buf));
            return none();

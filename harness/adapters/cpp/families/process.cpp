@@ -142,10 +142,13 @@ bool ProcessView::is_alive() const {
 }
 
 std::string ProcessView::repr() const {
-  return current_ ? "<_MainProcess name='" + name_ + "' parent=None started>" : "<_ParentProcess name='" + name_ + "' parent=" + std::to_string(pid_) + ">";
+  return current_ ? "<_MainProcess name='" + name_ + "' parent=None started>"
+                  : "<_ParentProcess name='" + name_ + "' parent=" + std::to_string(pid_) + ">";
 }
 
-Invocation ProcessView::prepare(const std::string& method, const Args& args) { return dispatch(*this, view_ops(), method, args); }
+Invocation ProcessView::prepare(const std::string& method, const Args& args) {
+  return dispatch(*this, view_ops(), method, args);
+}
 
 const Family& process_family() {
   static const Family family{{"Process"}, create, list};

@@ -41,7 +41,8 @@ const OpTable<QueueObject>& queue_ops() {
       {"put",
        [](QueueObject& self, const Args& args) -> Invocation {
          auto b = bind("Queue.put", args, {{"obj", true}, {"block"}, {"timeout"}});
-         return [&q = self.queue(), obj = value_arg(*b[0]), block = flag_arg(b[1], true), timeout = timeout_arg(b[2], std::nullopt)] {
+         return [&q = self.queue(), obj = value_arg(*b[0]), block = flag_arg(b[1], true),
+                 timeout = timeout_arg(b[2], std::nullopt)] {
            q.put(obj, block, timeout);
            return none();
          };
@@ -116,7 +117,8 @@ const OpTable<QueueObject>& queue_ops() {
       {"get_many",
        [](QueueObject& self, const Args& args) -> Invocation {
          auto b = bind("Queue.get_many", args, {{"count", true}, {"block"}, {"timeout"}});
-         return [&q = self.queue(), count = count_arg(*b[0]), block = flag_arg(b[1], true), timeout = timeout_arg(b[2], std::nullopt)] {
+         return [&q = self.queue(), count = count_arg(*b[0]), block = flag_arg(b[1], true),
+                 timeout = timeout_arg(b[2], std::nullopt)] {
            Value got = Value::list();
            for (std::size_t i = 0; i < count; ++i) got.append(q.get(block, timeout));
            return got;

@@ -17,7 +17,9 @@ std::string signature_name(std::string_view op) {
   return std::string(op);
 }
 
-std::string plural(std::size_t n, std::string_view word) { return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s"); }
+std::string plural(std::size_t n, std::string_view word) {
+  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
 
 }  // namespace
 
@@ -30,11 +32,12 @@ std::vector<const Arg*> bind(std::string_view op, const Args& args, std::initial
   if (args.positional.size() > p.size()) {
     std::size_t required = 0;
     for (const auto& param : p) required += param.required ? 1 : 0;
-    std::string takes = required == p.size() ? std::to_string(p.size() + self)
-                                             : "from " + std::to_string(required + self) + " to " + std::to_string(p.size() + self);
+    std::string takes = required == p.size()
+                            ? std::to_string(p.size() + self)
+                            : "from " + std::to_string(required + self) + " to " + std::to_string(p.size() + self);
     const std::size_t given = args.positional.size() + self;
-    throw mpc::TypeError(name + "() takes " + takes + " positional argument" + (p.size() + self == 1 ? "" : "s") + " but " +
-                         std::to_string(given) + (given == 1 ? " was" : " were") + " given");
+    throw mpc::TypeError(name + "() takes " + takes + " positional argument" + (p.size() + self == 1 ? "" : "s") +
+                         " but " + std::to_string(given) + (given == 1 ? " was" : " were") + " given");
   }
   std::vector<const Arg*> slot(p.size(), nullptr);
   for (std::size_t i = 0; i < args.positional.size(); ++i) slot[i] = &args.positional[i];
@@ -75,7 +78,8 @@ Value value_arg(const Arg& arg) {
   if (const auto* bound = dynamic_cast<const BoundValue*>(arg.ref.get())) return bound->value();
   if (is_plain(arg)) return arg.value;
   if (!arg.value_form) throw bad_request("a list of objects cannot be passed as a value to mpc");
-  if (arg.ref->type_name() == "bytearray") return Value::bytearray(static_cast<const ByteArrayObject&>(*arg.ref).snapshot());
+  if (arg.ref->type_name() == "bytearray")
+    return Value::bytearray(static_cast<const ByteArrayObject&>(*arg.ref).snapshot());
   throw bad_request("a " + std::string(arg.ref->type_name()) + " object cannot be passed as a value to mpc");
 }
 
@@ -139,7 +143,8 @@ std::vector<Value> items_arg(const Arg& arg) {
 // A bytes-like argument: bytes, bytearray, or a bytearray object.
 std::string buffer_arg(const Arg& arg) {
   if (arg.ref && arg.ref->type_name() == "bytearray") return std::string(value_arg(arg).data());
-  if (is_plain(arg) && (arg.value.is(Kind::Bytes) || arg.value.is(Kind::ByteArray))) return std::string(arg.value.data());
+  if (is_plain(arg) && (arg.value.is(Kind::Bytes) || arg.value.is(Kind::ByteArray)))
+    return std::string(arg.value.data());
   throw bad_request("expected a bytes-like argument, got " + describe_arg(arg));
 }
 

@@ -47,9 +47,7 @@ TEST(DescribeException, GivesTheWholeMessageAsBufferTooShortsArg) {
   EXPECT_EQ(e["args"], json::parse(R"([{"t": "bytes", "v": "61620063"}])"));
 }
 
-TEST(DescribeException, MapsBadAllocToMemoryError) {
-  EXPECT_EQ(described(std::bad_alloc())["type"], "MemoryError");
-}
+TEST(DescribeException, MapsBadAllocToMemoryError) { EXPECT_EQ(described(std::bad_alloc())["type"], "MemoryError"); }
 
 TEST(DescribeException, InventsNothingForOtherCppExceptions) {
   EXPECT_FALSE(describe_exception(std::make_exception_ptr(std::runtime_error("x"))).has_value());
