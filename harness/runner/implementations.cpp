@@ -31,16 +31,6 @@ const char* kQueryScript =
     "sys.stdout.write('mpconform-interpreter %s %d %d %d %s %d %s\\n' % (platform.python_implementation(),"
     " v[0], v[1], v[2], v[3], v[4], os.path.realpath(sys.executable)))\n";
 
-// The last non-empty line of what a failed interpreter printed, for the error message.
-std::string last_line(const std::string& text) {
-  std::istringstream in(text);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  if (last.size() > 300) last = last.substr(0, 300) + "…";
-  return last;
-}
-
 // The interpreter's identity: what makes two specs the same implementation.
 struct Parsed {
   Implementation impl;
@@ -164,23 +154,21 @@ std::string Interpreter::version() const {
   return s;
 }
 
-Interpreter query_interpreter(const std::string& python, double timeout_seconds) {
-  const std::string who = "the interpreter " + python;
+PythonRun run_python(const std::string& python, const std::string& code, double timeout_seconds) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0)
-    throw std::invalid_argument(who + " cannot be asked its version: pipe: " + std::strerror(errno));
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
-    throw std::invalid_argument(who + " cannot be asked its version: fork: " + std::strerror(errno));
+    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
     int null = open("/dev/null", O_RDONLY);
     dup2(null, 0);
     dup2(fds[1], 1);
     dup2(fds[1], 2);
-    execlp(python.c_str(), python.c_str(), "-c", kQueryScript, static_cast<char*>(nullptr));
+    execlp(python.c_str(), python.c_str(), "-c", code.c_str(), static_cast<char*>(nullptr));
     std::string msg = "cannot run it: " + std::string(std::strerror(errno)) + "\n";
     ssize_t ignored = write(1, msg.data(), msg.size());
     (void)ignored;
@@ -188,14 +176,13 @@ Interpreter query_interpreter(const std::string& python, double timeout_seconds)
   }
   close(fds[1]);
   // Bounded: an interpreter that hangs (a wrapper waiting for input, a broken site) is killed.
-  std::string output;
-  bool timed_out = false;
+  PythonRun run;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
   for (;;) {
     auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) {
-      timed_out = true;
+      run.timed_out = true;
       break;
     }
     pollfd p{fds[0], POLLIN, 0};
@@ -206,14 +193,35 @@ Interpreter query_interpreter(const std::string& python, double timeout_seconds)
     ssize_t n = read(fds[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    if (output.size() < 65536) output.append(buf, static_cast<std::size_t>(n));
+    if (run.output.size() < 65536) run.output.append(buf, static_cast<std::size_t>(n));
   }
   close(fds[0]);
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (run.timed_out) kill(pid, SIGKILL);
+  while (waitpid(pid, &run.status, 0) < 0 && errno == EINTR) {
   }
-  if (timed_out) {
+  return run;
+}
+
+std::string last_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  if (last.size() > 300) last = last.substr(0, 300) + "…";
+  return last;
+}
+
+Interpreter query_interpreter(const std::string& python, double timeout_seconds) {
+  const std::string who = "the interpreter " + python;
+  PythonRun run;
+  try {
+    run = run_python(python, kQueryScript, timeout_seconds);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(who + " cannot be asked its version: " + e.what());
+  }
+  const std::string& output = run.output;
+  const int status = run.status;
+  if (run.timed_out) {
     std::ostringstream bound;
     bound << timeout_seconds;
     throw std::invalid_argument(who + " did not answer within " + bound.str() + " s when asked its version (killed)");

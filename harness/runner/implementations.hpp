@@ -33,6 +33,18 @@ struct Interpreter {
 // Runs `python` (a path, or a name looked up in PATH) once, within `timeout_seconds`; any
 // Python from 2.x on answers. Throws std::invalid_argument saying why when it does not start,
 // fails, hangs or answers something else.
+// What `python -c code` printed (stdout and stderr, at most 64 KiB) and its wait status, bounded by
+// timeout_seconds (then killed, timed_out). Throws std::runtime_error when it cannot be started.
+struct PythonRun {
+  std::string output;
+  bool timed_out = false;
+  int status = 0;
+};
+PythonRun run_python(const std::string& python, const std::string& code, double timeout_seconds);
+
+// The last non-empty line of a command's output (at most 300 bytes), for error messages.
+std::string last_line(const std::string& text);
+
 Interpreter query_interpreter(const std::string& python, double timeout_seconds = 30);
 using InterpreterQuery = std::function<Interpreter(const std::string& python)>;
 

@@ -8,17 +8,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "yaml_position.hpp"
+
 namespace mpconform {
 namespace fs = std::filesystem;
 
 namespace {
-
-// yaml-cpp counts lines from 0.
-int line_of(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line + 1; }
-
-[[noreturn]] void fail(const std::string& file, int line, const std::string& what) {
-  throw std::invalid_argument(file + ":" + std::to_string(line) + ": " + what);
-}
 
 // The keys of a mapping, refusing duplicates and keys outside `allowed`.
 std::map<std::string, YAML::Node> mapping(const std::string& file, const YAML::Node& node,

@@ -1,10 +1,6 @@
 #include "matrix.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -15,16 +11,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "implementations.hpp"
+#include "yaml_position.hpp"
+
 namespace mpconform {
 namespace fs = std::filesystem;
 
 namespace {
-
-int line_of(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line + 1; }
-
-[[noreturn]] void fail(const std::string& file, int line, const std::string& what) {
-  throw std::invalid_argument(file + ":" + std::to_string(line) + ": " + what);
-}
 
 std::string scalar(const std::string& file, const YAML::Node& node, const std::string& what) {
   if (!node.IsScalar() || node.Scalar().empty()) fail(file, line_of(node), what + " must be a non-empty string");
@@ -78,63 +71,17 @@ std::string expand(const std::string& file, int line, const std::string& text, c
   return out;
 }
 
-// The last non-empty line of what a command printed.
-std::string last_line(const std::string& text) {
-  std::istringstream in(text);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  if (last.size() > 200) last = last.substr(0, 200) + "…";
-  return last;
-}
-
 // Runs `python -c "import module"`, bounded; "" when it succeeded, else why not.
 std::string import_fails(const std::string& python, const std::string& module, double timeout_seconds = 30) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return "pipe failed";
-  const std::string code = "import " + module;
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return "fork failed";
+  PythonRun run;
+  try {
+    run = run_python(python, "import " + module, timeout_seconds);
+  } catch (const std::runtime_error& e) {
+    return e.what();
   }
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDONLY);
-    dup2(null, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    execl(python.c_str(), python.c_str(), "-c", code.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string output;
-  bool timed_out = false;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
-  for (;;) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    int r = poll(&p, 1, static_cast<int>(left));
-    if (r <= 0) continue;
-    char buf[4096];
-    ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (output.size() < 65536) output.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fds[0]);
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out) return "importing it took over 30 s";
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
-  std::string said = last_line(output);
+  if (run.timed_out) return "importing it took over 30 s";
+  if (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) return "";
+  std::string said = last_line(run.output);
   return said.empty() ? "the import failed" : said;
 }
 

@@ -77,7 +77,7 @@ def test_a_listed_case_that_fails_is_an_expected_divergence(mpconform, cases, tm
                                      "spec": "queue.md#fifo", "verdict": "failed"}
     assert r["details"], "the trace of the failure is kept"
     jsonschema.validate(read_document(report), json.load(open(SCHEMA)))
-    assert "1 expected divergences" in proc.stdout
+    assert "1 expected divergence," in proc.stdout
 
 
 def test_a_listed_case_that_passes_is_newly_passing(mpconform, cases, tmp_path):
