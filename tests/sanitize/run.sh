@@ -30,4 +30,5 @@ echo "== C++ adapter unit tests (ASan+UBSan) =="
 echo "== conformance cases through the sanitized C++ adapter =="
 # The adapter's stderr is kept in the failure trace, so a sanitizer report there fails its case
 # (the adapter exits non-zero: crashed) and is shown.
-"$runner" --jobs 2 --impl "cpp:$build/harness/adapters/cpp/mpconform-cpp-adapter,label=cpp-sanitized"
+# Judged, as conformance_cpp is, with the C++ reference's known-divergence file.
+"$runner" --jobs 2 --impl "cpp:$build/harness/adapters/cpp/mpconform-cpp-adapter,label=cpp-sanitized,known=$src/harness/known-divergences/cpp.yaml"
