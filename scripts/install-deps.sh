@@ -7,7 +7,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libzmq3-dev cppzmq-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   python3 python3-zmq python3-yaml python3-pytest python3-jsonschema tox
-  pypy3 python3-billiard python3-multiprocess
+  pypy3 python3-billiard python3-multiprocess python3-joblib  # look-alikes of the matrix (loky: joblib.externals.loky)
   stress-ng
   chromium chromium-driver  # tests/runner/test_page.py renders the compatibility page headless
   clang-format  # tests: format.check (the one .clang-format)
