@@ -60,22 +60,34 @@ def main():
         len(doc["implementations"]), max(sum(c.values()) for c in by_impl.values()) if by_impl else 0,
         doc["run"]["wall_seconds"], doc["run"]["jobs"]))
 
-    # Each divergence once per (case, listed reason), with every implementation it was seen on.
-    divergences = collections.OrderedDict()
-    for r in sorted(doc["results"], key=lambda r: (r["case"], r["implementation"])):
+    # One row per listed reason of a known-divergence file, with every case it explains and every
+    # implementation it was seen on: one cause (multiprocess's spawn cannot start a process) is
+    # one row however many cases it fails.
+    groups = collections.OrderedDict()
+    for r in sorted(doc["results"], key=lambda r: (r.get("known_divergence") or {}).get("line", 0)):
         known = r.get("known_divergence")
-        if r["verdict"] in ("expected divergence", "newly passing") and known:
-            key = (r["case"], known["reason"], known["spec"], known["file"].rsplit("/", 1)[-1])
-            divergences.setdefault(key, []).append((r["implementation"], r["verdict"], known["verdict"], r["file"]))
-    out.append("")
-    out.append("| case | implementations (verdict before the list) | reason (the known-divergence file) | spec |")
-    out.append("|---|---|---|---|")
-    for (case, reason, spec, known_file), seen in divergences.items():
-        impls = ", ".join("`%s` (%s)" % (label, before if verdict == "expected divergence" else "newly passing")
-                          for label, verdict, before, _ in seen)
-        page, _, anchor = spec.partition("#")
-        out.append("| [`%s`](%s/%s) | %s | %s (`%s`) | [%s](%s/%s#%s) |" % (
-            case, args.cases_link, seen[0][3], impls, cell(reason), known_file, spec, args.spec_link, page, anchor))
+        if r["verdict"] not in ("expected divergence", "newly passing") or not known:
+            continue
+        group = groups.setdefault((known["file"].rsplit("/", 1)[-1], known["reason"]),
+                                  {"cases": collections.OrderedDict(), "impls": collections.OrderedDict(),
+                                   "specs": collections.OrderedDict()})
+        group["cases"].setdefault(r["case"], (r["file"], []))[1].append(
+            known["verdict"] if r["verdict"] == "expected divergence" else "newly passing")
+        group["impls"][r["implementation"]] = True
+        group["specs"][known["spec"]] = True
+    for known_file in sorted({f for f, _ in groups}):
+        rows = [(reason, g) for (f, reason), g in groups.items() if f == known_file]
+        out.append("")
+        out.append("`%s` (%d %s, %d cases):" % (known_file, len(rows), "reason" if len(rows) == 1 else "reasons",
+                                                 sum(len(g["cases"]) for _, g in rows)))
+        out.append("")
+        out.append("| reason | cases (verdict before the list) | implementations | spec |")
+        out.append("|---|---|---|---|")
+        for reason, g in rows:
+            cases = ", ".join("[`%s`](%s/%s) (%s)" % (case, args.cases_link, path, "/".join(sorted(set(verdicts))))
+                              for case, (path, verdicts) in sorted(g["cases"].items()))
+            specs = ", ".join("[%s](%s/%s)" % (spec, args.spec_link, spec) for spec in g["specs"])
+            out.append("| %s | %s | %s | %s |" % (cell(reason), cases, ", ".join("`%s`" % i for i in g["impls"]), specs))
     unlisted = [r for r in doc["results"] if r["verdict"] not in NOT_FAILURES]
     if unlisted:
         out.append("")
