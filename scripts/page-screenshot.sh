@@ -4,6 +4,8 @@
 # its Markdown form with `mpconform page`, and has headless Chromium take a screenshot of the page.
 #   bash scripts/page-screenshot.sh                               # builds build/ first (scripts/build.sh)
 #   MPCONFORM_BUILD=/path/to/build bash scripts/page-screenshot.sh  # an existing build tree instead
+#   MPCONFORM_RESULTS=matrix.json bash scripts/page-screenshot.sh   # the page of a results file made
+#                                                                   # before (e.g. by --matrix), no run
 # The page, its Markdown and the results file stay in BUILD/page/ (compatibility.html links to the
 # case files of this checkout). Extra arguments go to mpconform (e.g. --jobs 2).
 set -euo pipefail
@@ -19,17 +21,23 @@ chromium="${CHROMIUM:-/usr/bin/chromium}"
 [ -x "$chromium" ] || { echo "page-screenshot: no $chromium (bash scripts/install-deps.sh installs chromium)" >&2; exit 2; }
 out="$build/page"
 mkdir -p "$out"
-echo "page-screenshot: running the cases for cpython and cpp into $out/results.json"
-# Exit 1 means some case did not pass: the page shows which. 2 or more means no results file.
-rc=0
-"$build/harness/mpconform" --impl cpython --impl cpp --report "$out/results.json" "$@" >"$out/run.log" 2>&1 || rc=$?
-tail -n 1 "$out/run.log"
-if [ "$rc" -gt 1 ]; then
-  cat "$out/run.log" >&2
-  echo "page-screenshot: the run failed (exit $rc, output above)" >&2
-  exit "$rc"
+if [ -n "${MPCONFORM_RESULTS:-}" ]; then
+  results="$(cd "$(dirname "$MPCONFORM_RESULTS")" && pwd)/$(basename "$MPCONFORM_RESULTS")"
+  echo "page-screenshot: the page of $results"
+else
+  results="$out/results.json"
+  echo "page-screenshot: running the cases for cpython and cpp into $results"
+  # Exit 1 means some case did not pass: the page shows which. 2 or more means no results file.
+  rc=0
+  "$build/harness/mpconform" --impl cpython --impl cpp --report "$results" "$@" >"$out/run.log" 2>&1 || rc=$?
+  tail -n 1 "$out/run.log"
+  if [ "$rc" -gt 1 ]; then
+    cat "$out/run.log" >&2
+    echo "page-screenshot: the run failed (exit $rc, output above)" >&2
+    exit "$rc"
+  fi
 fi
-"$build/harness/mpconform" page "$out/results.json" --html "$out/compatibility.html" --markdown "$out/compatibility.md"
+"$build/harness/mpconform" page "$results" --html "$out/compatibility.html" --markdown "$out/compatibility.md"
 echo "page-screenshot: wrote $out/compatibility.html and $out/compatibility.md"
 sandbox=()
 # Chromium refuses to start as root with its sandbox (it would need setuid helpers or user
