@@ -36,6 +36,10 @@ std::string le_bytes(std::uint64_t value, int count) {
 // The output buffer with protocol 4 framing, as _Pickler_Write/_Pickler_CommitFrame do it.
 class Output {
  public:
+  Output() = default;
+  // Starts from a caller's buffer: its contents go, its capacity stays (dumps_into()).
+  explicit Output(std::string&& buffer) : out_(std::move(buffer)) { out_.clear(); }
+
   void write(std::string_view data) {
     if (framing_ && frame_start_ == kNoFrame) {
       frame_start_ = out_.size();
@@ -72,6 +76,10 @@ class Output {
       write(payload);
       return;
     }
+    // Room for the payload and what usually follows it (STOP, a memo opcode) at once: geometric
+    // growth would allocate, and copy, a large payload twice.
+    const std::size_t wanted = out_.size() + header.size() + payload.size() + 64;
+    if (out_.capacity() < wanted) out_.reserve(wanted);
     commit_frame();
     const bool framing = framing_;
     framing_ = false;
@@ -107,7 +115,7 @@ struct Frame {
 
 class Pickler {
  public:
-  explicit Pickler(int protocol) : proto_(protocol) {}
+  explicit Pickler(int protocol, std::string&& buffer = {}) : proto_(protocol), out_(std::move(buffer)) {}
 
   std::string run(const Value& root) {
     if (proto_ >= 2) {
@@ -752,13 +760,31 @@ class Pickler {
 
 }  // namespace
 
-std::string dumps(const Value& value, int protocol) {
-  if (protocol < 0) protocol = kHighestProtocol;
+namespace {
+
+int checked_protocol(int protocol) {
+  if (protocol < 0) return kHighestProtocol;
   if (protocol > kHighestProtocol) {
     throw ValueError("pickle protocol must be <= " + std::to_string(kHighestProtocol));
   }
+  return protocol;
+}
+
+}  // namespace
+
+std::string dumps(const Value& value, int protocol) {
+  protocol = checked_protocol(protocol);
   if (auto scalar = fast::dump_scalar(value, protocol)) return std::move(*scalar);
   return Pickler(protocol).run(value);
+}
+
+void dumps_into(std::string& out, const Value& value, int protocol) {
+  protocol = checked_protocol(protocol);
+  if (auto scalar = fast::dump_scalar(value, protocol)) {
+    out.assign(*scalar);  // assign, not move: out keeps its capacity
+    return;
+  }
+  out = Pickler(protocol, std::move(out)).run(value);
 }
 
 }  // namespace mpc::pickle

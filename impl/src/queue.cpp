@@ -273,9 +273,38 @@ std::string Queue::describe() const {
 
 bool Queue::closed() const noexcept { return !local_ || local_->closed.load(); }
 
+namespace {
+
+// Each thread pickles into one buffer that it keeps from put to put, so that a put does not
+// allocate (and, for a large item, page in) a fresh buffer; one grown past kKeptBytes by a huge
+// item is given back afterwards.
+constexpr std::size_t kKeptBytes = std::size_t{16} << 20;
+
+class PickleBuffer {
+ public:
+  std::string& get() { return buf_; }
+  void trim() {
+    if (buf_.capacity() > kKeptBytes) std::string().swap(buf_);
+  }
+
+ private:
+  std::string buf_;
+};
+
+thread_local PickleBuffer pickle_buffer;
+
+struct TrimAfter {
+  PickleBuffer& b;
+  ~TrimAfter() { b.trim(); }
+};
+
+}  // namespace
+
 void Queue::put(const Value& obj, bool block, Timeout timeout) {
   if (closed()) throw ValueError("Queue " + describe() + " is closed");
-  std::string item = pickle::dumps(obj, pickle::kDefaultProtocol);
+  std::string& item = pickle_buffer.get();
+  TrimAfter trim{pickle_buffer};
+  pickle::dumps_into(item, obj, pickle::kDefaultProtocol);
   detail::QueueLocal& q = *local_;
   const Deadline deadline = block ? Deadline::after(timeout) : Deadline::now();
   // Straight into the ring unless earlier items of this process are still with the feeder
@@ -285,7 +314,7 @@ void Queue::put(const Value& obj, bool block, Timeout timeout) {
   if (outcome == detail::Channel::PutOutcome::full) throw QueueFull("");
   if (!q.used.load(std::memory_order_relaxed)) q.used.store(true, std::memory_order_relaxed);
   if (outcome == detail::Channel::PutOutcome::written) return;
-  q.enqueue_behind(std::move(item));
+  q.enqueue_behind(std::string(item));  // a copy: the buffer stays this thread's
 }
 
 bool Queue::try_put(const Value& obj, Timeout timeout) {
@@ -300,13 +329,15 @@ bool Queue::try_put(const Value& obj, Timeout timeout) {
 namespace {
 
 // Receives into a per-thread buffer (no allocation per item) and unpickles outside the lock,
-// like CPython. A buffer grown by a huge item is given back afterwards.
+// like CPython. A buffer grown past kKeptBytes by a huge item is given back afterwards (below
+// that it is kept: giving back a 1 MiB buffer after each 1 MiB item made every get page in a
+// fresh one).
 class ItemBuffer {
  public:
   std::string& get() { return buf_; }
   ~ItemBuffer() = default;
   void trim() {
-    if (buf_.capacity() > (std::size_t{1} << 20)) std::string().swap(buf_);
+    if (buf_.capacity() > kKeptBytes) std::string().swap(buf_);
   }
 
  private:
@@ -408,7 +439,9 @@ bool SimpleQueue::closed() const noexcept { return !local_ || local_->closed.loa
 
 void SimpleQueue::put(const Value& obj) {
   if (closed()) throw OSError("handle is closed");
-  std::string item = pickle::dumps(obj, pickle::kDefaultProtocol);  // before any waiting
+  std::string& item = pickle_buffer.get();  // pickled before any waiting
+  TrimAfter trim{pickle_buffer};
+  pickle::dumps_into(item, obj, pickle::kDefaultProtocol);
   if (!local_->chan.write(item, true, &local_->closed)) throw OSError("handle is closed");
 }
 

@@ -29,6 +29,11 @@ using Error = mpc::PickleError;
 // recursion on the C++ stack).
 [[nodiscard]] std::string dumps(const Value& value, int protocol = kDefaultProtocol);
 
+// dumps() into `out`, replacing what it held but keeping its memory, so that a caller pickling
+// one object after another (a Queue's put) does not allocate a fresh buffer for each. On an
+// exception `out` holds unspecified bytes.
+void dumps_into(std::string& out, const Value& value, int protocol = kDefaultProtocol);
+
 // Bounds on what one loads() call may build. Every limit is checked before the memory is
 // taken, so a hostile stream costs at most a small multiple of its own size.
 struct Limits {
