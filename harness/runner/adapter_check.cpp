@@ -189,6 +189,8 @@ class Planner {
     for (const auto& p : it->second.ctor_params) {
       if (param_name(p) == "source")
         args.push_back(v_int(16));  // bytearray(16): room for recv_bytes_into
+      else if (param_name(p) == "typecode_or_type")
+        args.push_back(v_str("i"));  // Value('i', 1), Array('i', 1)
       else if (!has_default(p))
         args.push_back(v_int(1));
     }
@@ -222,6 +224,9 @@ class Planner {
     const std::string name = param_name(param);
     const std::string writes = op.loop.empty() ? op_name : op.loop;
     if (name == "obj" || name == "value" || name == "item") return v_int(1);
+    if (name == "index") return v_int(0);
+    if (name == "typecode_or_type") return v_str("i");
+    if (name == "*args" || name == "size_or_initializer") return v_int(1);
     if (name == "count") return v_int(1);
     if (name == "items") return v_list(json::array({writes == "send_bytes" ? v_bytes("78") : v_int(1)}));
     if (name == "buf" && writes == "send_bytes") return v_bytes("78");

@@ -202,10 +202,10 @@ class Hold {
 };
 
 // ctypes' class names: c_int, c_int_Array_3.
-[[noreturn]] void no_lock(const CType& t, std::optional<std::size_t> array_length) {
+[[noreturn]] void no_attribute(const CType& t, std::optional<std::size_t> array_length, const char* attribute) {
   std::string name(t.name);
   if (array_length) name += "_Array_" + std::to_string(*array_length);
-  throw AttributeError("'" + name + "' object has no attribute 'get_lock'");
+  throw AttributeError("'" + name + "' object has no attribute '" + attribute + "'");
 }
 
 }  // namespace
@@ -244,8 +244,13 @@ void SharedValue::set_value(const Value& v) {
 }
 
 AnyLock& SharedValue::get_lock() {
-  if (!lock_) no_lock(*ctype_, std::nullopt);
+  if (!lock_) no_attribute(*ctype_, std::nullopt, "get_lock");
   return *lock_;
+}
+
+SharedValue SharedValue::get_obj() const {
+  if (!lock_) no_attribute(*ctype_, std::nullopt, "get_obj");
+  return SharedValue(ctype_, mem_);
 }
 
 std::string SharedValue::repr() const {
@@ -330,8 +335,8 @@ void SharedArray::set_slice(std::optional<std::int64_t> start, std::optional<std
 
 void SharedArray::require_char(const char* what) const {
   if (ctype_->kind != K::byte_char) {
-    throw AttributeError("'" + std::string(ctype_->name) + "_Array_" + std::to_string(length_) +
-                         "' object has no attribute '" + what + "'");
+    if (lock_) throw AttributeError(std::string("'SynchronizedArray' object has no attribute '") + what + "'");
+    no_attribute(*ctype_, length_, what);
   }
 }
 
@@ -365,8 +370,18 @@ void SharedArray::set_raw(std::string_view bytes) {
 }
 
 AnyLock& SharedArray::get_lock() {
-  if (!lock_) no_lock(*ctype_, length_);
+  if (!lock_) no_attribute(*ctype_, length_, "get_lock");
   return *lock_;
+}
+
+SharedArray SharedArray::get_obj() const {
+  if (!lock_) no_attribute(*ctype_, length_, "get_obj");
+  SharedArray raw;
+  raw.ctype_ = ctype_;
+  raw.length_ = length_;
+  raw.mem_ = mem_;
+  raw.data_ = data_;
+  return raw;
 }
 
 }  // namespace mpc

@@ -243,7 +243,9 @@ TEST(SharedArray, CharArraysHaveValueAndRaw) {
   EXPECT_EQ(from_items.raw_bytes(), "aB");
   SharedArray ints('i', 3);
   EXPECT_EQ(message_of<mpc::AttributeError>([&] { (void)ints.value(); }),
-            "'c_int_Array_3' object has no attribute 'value'");
+            "'SynchronizedArray' object has no attribute 'value'");
+  EXPECT_EQ(message_of<mpc::AttributeError>([&] { (void)ints.get_obj().raw_bytes(); }),
+            "'c_int_Array_3' object has no attribute 'raw'");
   // S01/S02: a child doubles the string; the parent sees it.
   SharedArray s('c', 20);
   s.set_value("hello");
@@ -271,6 +273,23 @@ TEST(SharedArray, AChildsPrefixSumIsSeenAndLocksAreThoseGiven) {
   mpc::Lock l;
   SharedArray locked('i', 3, l);
   EXPECT_TRUE(locked.get_lock().lock()->is_same(l));
+}
+
+TEST(SharedValue, GetObjIsTheSameMemoryWithoutALock) {
+  SharedValue v('i', i64(5));
+  SharedValue raw = v.get_obj();
+  EXPECT_FALSE(raw.synchronized());
+  EXPECT_TRUE(raw.is_same(v));
+  raw.set_value(i64(7));
+  EXPECT_EQ(text(v.value()), "7");
+  EXPECT_EQ(message_of<mpc::AttributeError>([&] { (void)raw.get_obj(); }), "'c_int' object has no attribute 'get_obj'");
+  SharedArray a('d', 3);
+  SharedArray raw_a = a.get_obj();
+  EXPECT_FALSE(raw_a.synchronized());
+  raw_a.set(2, Value::floating(0.5));
+  EXPECT_EQ(text(a.at(2)), "0.5");
+  EXPECT_EQ(message_of<mpc::AttributeError>([&] { (void)raw_a.get_obj(); }),
+            "'c_double_Array_3' object has no attribute 'get_obj'");
 }
 
 TEST(SharedValue, LeavesNothingInDevShm) {

@@ -27,15 +27,17 @@ def spec_operations():
         # Drop parenthesised parts (signatures, remarks) and keep the `names`.
         cells = re.sub(r"\([^()]*\)", "", match.group(2))
         names = re.findall(r"`(\w+)`", cells)
-        if cells.startswith("those of `Queue`"):
-            names = list(table["Queue"]) + [n for n in names if n != "Queue"]
+        base = re.match(r"those of `(\w+)`", cells)
+        if base:
+            names = list(table[base.group(1)]) + [n for n in names if n != base.group(1)]
         table[match.group(1)] = names
     return table
 
 
 def test_operations_are_exactly_the_spec_table():
     table = spec_operations()
-    assert set(table) == {"Queue", "JoinableQueue", "SimpleQueue", "Connection", "bytearray", "Global", "Process"}
+    assert set(table) == {"Queue", "JoinableQueue", "SimpleQueue", "Connection", "bytearray", "Global", "Process",
+                          "Value", "RawValue", "Array", "RawArray"}
     for type_name, names in table.items():
         assert sorted(objects.OPERATIONS[type_name]) == sorted(names), type_name
     assert set(objects.OPERATIONS) == set(table)
@@ -155,3 +157,26 @@ def test_every_family_module_is_listed_and_gives_its_types():
         assert family.DECLARED and family.TYPES, family.__name__
         for name in family.DECLARED:
             assert name in objects.TYPES
+
+
+def test_a_raw_value_lacks_get_lock_when_the_call_is_made_not_before():
+    entry = objects.Entry("RawValue", multiprocessing.RawValue("i", 1))
+    call = objects.operation(entry, "get_lock", [], {})  # preparing the call does not raise
+    with pytest.raises(AttributeError, match="'c_int' object has no attribute 'get_lock'"):
+        call()
+
+
+def test_array_syntax_operations_are_pythons():
+    entry = objects.Entry("Array", multiprocessing.get_context("fork").Array("i", range(5)))
+    objects.operation(entry, "setslice", [1, 3, [7, 8]], {})()
+    objects.operation(entry, "setitem", [-1, 9], {})()
+    assert objects.operation(entry, "getslice", [], {})() == [0, 7, 8, 3, 9]
+    assert objects.operation(entry, "getitem", [2], {})() == 8
+    assert objects.operation(entry, "len", [], {})() == 5
+
+
+def test_increment_many_adds_count():
+    entry = objects.Entry("Value", multiprocessing.get_context("fork").Value("i", 3))
+    objects.operation(entry, "increment_many", [5], {})()
+    objects.operation(entry, "increment_many", [2], {"locked": False})()
+    assert entry.obj.value == 10

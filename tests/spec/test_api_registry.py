@@ -96,7 +96,7 @@ def test_every_type_has_known_keys_and_a_way_to_be_made():
 def test_every_function_is_qualified_and_well_formed():
     api = registry()
     for name, spec in (api.get("functions") or {}).items():
-        assert re.match(r"^multiprocessing(\.[a-z_]+)+$", name), name
+        assert re.match(r"^multiprocessing(\.[A-Za-z_]+)+$", name), name
         assert set(spec) <= FUNCTION_KEYS, "%s: unknown keys %s" % (name, set(spec) - FUNCTION_KEYS)
         assert isinstance(spec.get("params"), list) and isinstance(spec.get("raises"), list), name
         if "returns_type" in spec:

@@ -7,6 +7,7 @@
 #include "actor.hpp"
 #include "families/connection.hpp"
 #include "families/process.hpp"
+#include "families/shared.hpp"
 #include "families/support.hpp"
 #include "mpc/errors.hpp"
 #include "mpc/process.hpp"
@@ -135,12 +136,20 @@ Invocation recv_handle(const Args& args, const std::shared_ptr<ProcessSpace>&) {
   return [&c = conn.connection()] { return Value::integer(mpc::recv_handle(c)); };
 }
 
+template <const char* Type>
+Invocation shared_type(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  return shared_constructor(Type, args);
+}
+constexpr char kValue[] = "Value", kRawValue[] = "RawValue", kArray[] = "Array", kRawArray[] = "RawArray";
+
 const std::map<std::string_view, Function>& functions() {
   static const std::map<std::string_view, Function> all = {
       {"multiprocessing.active_children", active_children},   {"multiprocessing.current_process", current_process},
       {"multiprocessing.parent_process", parent_process},     {"multiprocessing.cpu_count", cpu_count},
       {"multiprocessing.connection.wait", connection_wait},   {"multiprocessing.reduction.send_handle", send_handle},
-      {"multiprocessing.reduction.recv_handle", recv_handle},
+      {"multiprocessing.reduction.recv_handle", recv_handle}, {"multiprocessing.Value", shared_type<kValue>},
+      {"multiprocessing.RawValue", shared_type<kRawValue>},   {"multiprocessing.Array", shared_type<kArray>},
+      {"multiprocessing.RawArray", shared_type<kRawArray>},
   };
   return all;
 }

@@ -75,6 +75,9 @@ class SharedValue {
   // The same lock every time. AttributeError on a raw value.
   [[nodiscard]] AnyLock& get_lock();
   [[nodiscard]] bool is_same(const SharedValue& other) const noexcept { return data_ == other.data_; }
+  // get_obj(): the raw ctypes object behind a synchronized value, the same memory with no lock
+  // (what writes through it, the synchronized value reads). AttributeError on a raw value.
+  [[nodiscard]] SharedValue get_obj() const;
   // "<Synchronized wrapper for c_int(3)>" / "c_int(3)".
   [[nodiscard]] std::string repr() const;
 
@@ -83,6 +86,7 @@ class SharedValue {
   [[nodiscard]] void* data() const noexcept { return data_; }
 
  private:
+  SharedValue(const CType* ctype, std::shared_ptr<void> mem) : ctype_(ctype), mem_(std::move(mem)), data_(mem_.get()) {}
   const CType* ctype_;
   std::shared_ptr<void> mem_;
   void* data_;
@@ -110,7 +114,8 @@ class SharedArray {
   void set_slice(std::optional<std::int64_t> start, std::optional<std::int64_t> stop, const std::vector<Value>& items);
 
   // c_char arrays only (AttributeError otherwise, as CPython's other arrays have no such
-  // attributes): value is the bytes up to the first NUL; set_value writes them and a NUL
+  // attributes; a synchronized one's message names 'SynchronizedArray', as CPython's wrapper
+  // class does): value is the bytes up to the first NUL; set_value writes them and a NUL
   // if there is room; raw is every byte; set_raw overwrites the first bytes. Both setters:
   // ValueError("byte string too long") beyond the array.
   [[nodiscard]] std::string value() const;
@@ -121,9 +126,13 @@ class SharedArray {
   [[nodiscard]] bool synchronized() const noexcept { return lock_.has_value(); }
   [[nodiscard]] AnyLock& get_lock();
   [[nodiscard]] bool is_same(const SharedArray& other) const noexcept { return data_ == other.data_; }
+  // get_obj(): the raw array behind a synchronized one (same memory, no lock); AttributeError on a
+  // raw array.
+  [[nodiscard]] SharedArray get_obj() const;
   [[nodiscard]] void* data() const noexcept { return data_; }
 
  private:
+  SharedArray() = default;
   void init(char typecode, std::int64_t length, LockArg lock);
   void require_char(const char* what) const;
   const CType* ctype_ = nullptr;

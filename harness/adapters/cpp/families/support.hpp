@@ -77,5 +77,6 @@ struct Family {
 [[nodiscard]] const Family& buffers_family();
 [[nodiscard]] const Family& global_variable_family();
 [[nodiscard]] const Family& process_family();
+[[nodiscard]] const Family& shared_family();
 
 }  // namespace mpconform::cpp_adapter

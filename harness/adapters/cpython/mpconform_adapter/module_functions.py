@@ -12,6 +12,10 @@ FUNCTIONS = {
     "multiprocessing.connection.wait": ("connection", "wait"),
     "multiprocessing.reduction.send_handle": ("reduction", "send_handle"),
     "multiprocessing.reduction.recv_handle": ("reduction", "recv_handle"),
+    "multiprocessing.Value": ("", "Value"),
+    "multiprocessing.RawValue": ("", "RawValue"),
+    "multiprocessing.Array": ("", "Array"),
+    "multiprocessing.RawArray": ("", "RawArray"),
 }
 
 

@@ -47,6 +47,9 @@ def operation(entry, method, args, kwargs):
             raise BadRequest("%s.%s is an attribute, called without arguments" % (type_name, method))
         read = info.attributes[method]
         return lambda: read(obj)
+    if method in info.calls:
+        function = info.calls[method]
+        return lambda: function(obj, *args, **kwargs)
     if method in info.sequences:
         loop = info.sequences[method][0]
         return lambda: loop(obj, *args, **kwargs)

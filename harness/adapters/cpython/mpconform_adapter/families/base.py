@@ -24,11 +24,13 @@ class TypeInfo(object):
     checked      whether the module's class must have a method for it to be offered (False for
                  the suite's own types, bytearray and Global)
     settable     attributes a case may assign (`set:`)
+    calls        operations that are Python syntax (len(a), a[i]) or suite helpers, not methods:
+                 name -> function(obj, *args, **kwargs)
     context_manager  whether `with:` may use it: __enter__ and __exit__ are offered too
     """
 
     def __init__(self, name, operations, attributes=None, sequences=None, checked=True, settable=(),
-                 context_manager=False):
+                 context_manager=False, calls=None):
         self.name = name
         self.operations = tuple(operations)
         self.attributes = dict(attributes or {})
@@ -36,6 +38,7 @@ class TypeInfo(object):
         self.checked = checked
         self.settable = tuple(settable)
         self.context_manager = context_manager
+        self.calls = dict(calls or {})
 
     def all_operations(self):
         """operations, and __enter__/__exit__ for a context manager."""

@@ -1,0 +1,370 @@
+// Family "shared": Value, RawValue, Array, RawArray over mpc::SharedValue / mpc::SharedArray.
+// Array's Python syntax (len(a), a[i], a[i] = v, a[start:stop], a[start:stop] = items) is offered
+// as the named operations of spec/api.yaml; increment_many is the seeds' `v.value += 1` loop.
+#include "families/shared.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "families/support.hpp"
+#include "mpc/bigint.hpp"
+#include "mpc/errors.hpp"
+#include "mpc/shared_value.hpp"
+#include "mpc/sync.hpp"
+
+namespace mpconform::cpp_adapter {
+namespace {
+
+using mpc::Kind;
+using mpc::Value;
+
+// What get_lock() returns: one object per lock, so that every call returns the same object (as
+// CPython returns the same lock). Its operations are the sync family's; here it is only held,
+// compared and given as another value's `lock`.
+class SharedLockObject final : public Object {
+ public:
+  explicit SharedLockObject(mpc::AnyLock lock) : lock_(std::move(lock)) {}
+  [[nodiscard]] std::string_view type_name() const noexcept override { return lock_.is_rlock() ? "RLock" : "Lock"; }
+  [[nodiscard]] Invocation prepare(const std::string& method, const Args& /*args*/) override {
+    throw unknown_op(std::string(type_name()) + " has no operation '" + method + "'");
+  }
+  [[nodiscard]] std::string repr() const override { return lock_.repr(); }
+  [[nodiscard]] mpc::LockArg lock_arg() const {
+    if (lock_.is_rlock()) return *lock_.rlock();
+    return *lock_.lock();
+  }
+
+ private:
+  mpc::AnyLock lock_;
+};
+
+// CPython's typecode_to_type.get(code, code), then ctypes.sizeof: anything but a known one-letter
+// typecode is "this type has no size". ctypes types have no value form in cases.
+char typecode_arg(const Arg& arg) {
+  if (!is_plain(arg)) throw bad_request("expected a typecode as the first argument, got " + describe_arg(arg));
+  if (arg.value.is(Kind::Str) && arg.value.data().size() == 1) return arg.value.data()[0];
+  throw mpc::TypeError("this type has no size");
+}
+
+// sharedctypes' `lock`: `lock is False` is none; `lock in (True, None)` a new RLock; a lock object
+// is used as is; anything else "X has no method 'acquire'".
+mpc::LockArg lock_arg(const Arg* arg) {
+  if (!arg) return true;
+  if (auto* given = dynamic_cast<const SharedLockObject*>(arg->ref.get())) return given->lock_arg();
+  if (!is_plain(*arg)) throw bad_request("expected a lock or a flag as `lock`, got " + describe_arg(*arg));
+  const Value& v = arg->value;
+  if (v.is(Kind::Bool)) return v.as_bool();
+  if (v.is(Kind::None)) return true;
+  if ((v.is(Kind::Int) && v.to_int64() == 1) || (v.is(Kind::Float) && v.as_float() == 1.0)) return true;
+  throw mpc::AttributeError(mpc::repr(v) + " has no method 'acquire'");
+}
+
+// The items Python would iterate: a list's or tuple's, a bytes' ints, a str's characters.
+std::vector<Value> elements(const Value& v) {
+  std::vector<Value> out;
+  switch (v.kind()) {
+    case Kind::List:
+    case Kind::Tuple:
+      for (std::size_t i = 0; i < v.size(); ++i) out.push_back(v.at(i));
+      return out;
+    case Kind::Bytes:
+    case Kind::ByteArray:
+      for (char c : v.data()) out.push_back(Value::integer(static_cast<unsigned char>(c)));
+      return out;
+    case Kind::Str: {
+      const std::string_view s = v.data();
+      for (std::size_t i = 0; i < s.size();) {
+        const auto lead = static_cast<unsigned char>(s[i]);
+        const std::size_t n = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : 4;
+        out.push_back(Value::str(std::string(s.substr(i, n))));
+        i += n;
+      }
+      return out;
+    }
+    default: throw mpc::TypeError("object of type '" + std::string(mpc::kind_name(v.kind())) + "' has no len()");
+  }
+}
+
+std::optional<std::int64_t> slice_bound(const Arg* arg, std::string_view name) { return optional_int_arg(arg, name); }
+
+// `v.value += 1` for the typecode's Python value.
+Value plus_one(const Value& v) {
+  if (v.is(Kind::Float)) return Value::floating(v.as_float() + 1.0);
+  if (v.is(Kind::Int)) {
+    if (auto x = v.to_int64(); x && *x < std::numeric_limits<std::int64_t>::max()) return Value::integer(*x + 1);
+    // At or beyond 2**63 - 1 (c_long's top, an unsigned 64-bit value): the sum as an int, which
+    // the store wraps as ctypes does.
+    const unsigned long long u = std::strtoull(v.as_int().to_decimal().c_str(), nullptr, 10);
+    return Value::integer(mpc::BigInt::from_decimal(std::to_string(u + 1)));
+  }
+  if (v.is(Kind::Bytes)) throw mpc::TypeError("can't concat int to bytes");
+  throw mpc::TypeError("can only concatenate str (not \"int\") to str");
+}
+
+// ---- Value, RawValue
+
+class ValueObject final : public Object {
+ public:
+  ValueObject(bool raw_type, mpc::SharedValue value) : raw_type_(raw_type), value_(std::move(value)) {}
+  [[nodiscard]] std::string_view type_name() const noexcept override { return raw_type_ ? "RawValue" : "Value"; }
+  [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
+  [[nodiscard]] Invocation prepare_set(const std::string& attribute, const Arg& value) override {
+    if (attribute != "value") return Object::prepare_set(attribute, value);
+    return [&v = value_, x = value_arg(value)] {
+      v.set_value(x);
+      return none();
+    };
+  }
+  [[nodiscard]] std::string repr() const override { return value_.repr(); }
+  [[nodiscard]] mpc::SharedValue& value() noexcept { return value_; }
+
+  // The same objects every time, as CPython's get_lock() and get_obj() return the same objects.
+  std::shared_ptr<Object> lock_object() {
+    std::lock_guard hold(m_);
+    if (!lock_) lock_ = std::make_shared<SharedLockObject>(value_.get_lock());
+    return lock_;
+  }
+  std::shared_ptr<Object> raw_object() {
+    std::lock_guard hold(m_);
+    if (!raw_) raw_ = std::make_shared<ValueObject>(true, value_.get_obj());
+    return raw_;
+  }
+
+ private:
+  bool raw_type_;
+  mpc::SharedValue value_;
+  std::mutex m_;
+  std::shared_ptr<Object> lock_, raw_;
+};
+
+const OpTable<ValueObject>& value_ops() {
+  static const OpTable<ValueObject> ops = {
+      {"value",
+       [](ValueObject& self, const Args& args) -> Invocation {
+         no_arguments("value", args);
+         return [&v = self.value()] { return v.value(); };
+       }},
+      {"get_lock",
+       [](ValueObject& self, const Args& args) -> Invocation {
+         no_arguments("get_lock", args);
+         return [&self] { return Outcome::of(self.lock_object()); };
+       }},
+      {"get_obj",
+       [](ValueObject& self, const Args& args) -> Invocation {
+         no_arguments("get_obj", args);
+         return [&self] { return Outcome::of(self.raw_object()); };
+       }},
+      {"increment_many",
+       [](ValueObject& self, const Args& args) -> Invocation {
+         auto b = bind("increment_many", args, {{"count", true}, {"locked"}});
+         return [&v = self.value(), count = count_arg(*b[0]), locked = flag_arg(b[1], true)] {
+           for (std::size_t i = 0; i < count; ++i) {
+             if (locked) {
+               mpc::LockGuard hold(v.get_lock());
+               v.set_value(plus_one(v.value()));
+             } else {
+               v.set_value(plus_one(v.value()));
+             }
+           }
+           return none();
+         };
+       }},
+  };
+  return ops;
+}
+
+Invocation ValueObject::prepare(const std::string& method, const Args& args) {
+  return dispatch(*this, value_ops(), method, args);
+}
+
+// ---- Array, RawArray
+
+class ArrayObject final : public Object {
+ public:
+  ArrayObject(bool raw_type, mpc::SharedArray array) : raw_type_(raw_type), array_(std::move(array)) {}
+  [[nodiscard]] std::string_view type_name() const noexcept override { return raw_type_ ? "RawArray" : "Array"; }
+  [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
+  [[nodiscard]] Invocation prepare_set(const std::string& attribute, const Arg& value) override {
+    if (attribute != "value" && attribute != "raw") return Object::prepare_set(attribute, value);
+    const Value x = value_arg(value);
+    return [&a = array_, raw = attribute == "raw", x] {
+      // ctypes' c_char array setters take bytes only.
+      if (!x.is(Kind::Bytes) && !x.is(Kind::ByteArray)) {
+        (void)(raw ? a.raw_bytes() : a.value());  // AttributeError first on an array that is not c_char
+        throw mpc::TypeError("bytes expected instead of " + std::string(mpc::kind_name(x.kind())) + " instance");
+      }
+      raw ? a.set_raw(x.data()) : a.set_value(x.data());
+      return none();
+    };
+  }
+  [[nodiscard]] mpc::SharedArray& array() noexcept { return array_; }
+
+  std::shared_ptr<Object> lock_object() {
+    std::lock_guard hold(m_);
+    if (!lock_) lock_ = std::make_shared<SharedLockObject>(array_.get_lock());
+    return lock_;
+  }
+  std::shared_ptr<Object> raw_object() {
+    std::lock_guard hold(m_);
+    if (!raw_) raw_ = std::make_shared<ArrayObject>(true, array_.get_obj());
+    return raw_;
+  }
+
+ private:
+  bool raw_type_;
+  mpc::SharedArray array_;
+  std::mutex m_;
+  std::shared_ptr<Object> lock_, raw_;
+};
+
+std::int64_t index_arg(const Arg& arg) {
+  if (is_plain(arg) && (arg.value.is(Kind::Int) || arg.value.is(Kind::Bool))) return int_arg(arg, "index");
+  throw mpc::TypeError("indices must be integers");
+}
+
+// A slice of a c_char array is bytes, of a c_wchar array str (ctypes'), of any other a list.
+Value joined(const mpc::SharedArray& a, std::vector<Value> items) {
+  const auto kind = a.ctype().kind;
+  if (kind != mpc::CType::Kind::byte_char && kind != mpc::CType::Kind::wide_char) return Value::list(std::move(items));
+  std::string text;
+  for (const auto& item : items) text += item.data();
+  return kind == mpc::CType::Kind::byte_char ? Value::bytes(std::move(text)) : Value::str(std::move(text));
+}
+
+const OpTable<ArrayObject>& array_ops() {
+  static const OpTable<ArrayObject> ops = {
+      {"len",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         no_arguments("len", args);
+         return [&a = self.array()] { return Value::integer(static_cast<std::int64_t>(a.size())); };
+       }},
+      {"getitem",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         auto b = bind("getitem", args, {{"index", true}});
+         const Arg index = *b[0];
+         return [&a = self.array(), index] { return a.at(index_arg(index)); };
+       }},
+      {"setitem",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         auto b = bind("setitem", args, {{"index", true}, {"value", true}});
+         return [&a = self.array(), index = *b[0], x = value_arg(*b[1])] {
+           a.set(index_arg(index), x);
+           return none();
+         };
+       }},
+      {"getslice",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         auto b = bind("getslice", args, {{"start"}, {"stop"}});
+         return [&a = self.array(), start = slice_bound(b[0], "start"), stop = slice_bound(b[1], "stop")] {
+           return joined(a, a.slice(start, stop));
+         };
+       }},
+      {"setslice",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         auto b = bind("setslice", args, {{"start", true}, {"stop", true}, {"items", true}});
+         return [&a = self.array(), start = slice_bound(b[0], "start"), stop = slice_bound(b[1], "stop"),
+                 items = value_arg(*b[2])] {
+           a.set_slice(start, stop, elements(items));
+           return none();
+         };
+       }},
+      {"get_lock",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         no_arguments("get_lock", args);
+         return [&self] { return Outcome::of(self.lock_object()); };
+       }},
+      {"get_obj",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         no_arguments("get_obj", args);
+         return [&self] { return Outcome::of(self.raw_object()); };
+       }},
+      {"value",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         no_arguments("value", args);
+         return [&a = self.array()] { return Value::bytes(a.value()); };
+       }},
+      {"raw",
+       [](ArrayObject& self, const Args& args) -> Invocation {
+         no_arguments("raw", args);
+         return [&a = self.array()] { return Value::bytes(a.raw_bytes()); };
+       }},
+  };
+  return ops;
+}
+
+Invocation ArrayObject::prepare(const std::string& method, const Args& args) {
+  return dispatch(*this, array_ops(), method, args);
+}
+
+// ---- construction (setup, and the multiprocessing.* functions)
+
+// Value(typecode_or_type, *args, lock=True), RawValue(typecode_or_type, *args) and the Arrays'
+// (typecode_or_type, size_or_initializer[, lock]): the arguments checked now, the object made by
+// the returned function.
+std::function<std::shared_ptr<Object>()> constructor(const std::string& type, const Args& args) {
+  const bool raw = type == "RawValue" || type == "RawArray";
+  const bool array = type == "Array" || type == "RawArray";
+  for (const auto& [keyword, arg] : args.keyword)
+    if (raw || keyword != "lock")
+      throw mpc::TypeError(type + "() got an unexpected keyword argument '" + keyword + "'");
+  if (args.positional.empty()) {
+    throw mpc::TypeError(type + "() missing 1 required positional argument: 'typecode_or_type'");
+  }
+  if (array && args.positional.size() != 2) {
+    throw mpc::TypeError(type + "() takes 3 positional arguments but " + std::to_string(args.positional.size() + 1) +
+                         " were given");
+  }
+  if (!array && args.positional.size() > 2) {
+    throw mpc::TypeError("__init__ expected at most 1 argument, got " + std::to_string(args.positional.size() - 1));
+  }
+  const Arg typecode = args.positional[0];
+  std::optional<Value> initial;
+  if (args.positional.size() > 1) initial = value_arg(args.positional[1]);
+  const auto lock_it = args.keyword.find("lock");
+  const std::optional<Arg> lock = lock_it == args.keyword.end() ? std::nullopt : std::optional<Arg>(lock_it->second);
+  return [raw, array, typecode, initial, lock]() -> std::shared_ptr<Object> {
+    const char code = typecode_arg(typecode);
+    if (!array) {
+      return std::make_shared<ValueObject>(raw,
+                                           raw ? mpc::SharedValue::raw(code, initial)
+                                               : mpc::SharedValue(code, initial, lock_arg(lock ? &*lock : nullptr)));
+    }
+    const mpc::LockArg l = raw ? mpc::LockArg(false) : lock_arg(lock ? &*lock : nullptr);
+    if (initial->is(Kind::Int) || initial->is(Kind::Bool)) {
+      const auto n = initial->is(Kind::Bool) ? std::int64_t{initial->as_bool()} : initial->to_int64();
+      if (!n) throw mpc::OverflowError("cannot fit 'int' into an index-sized integer");
+      return std::make_shared<ArrayObject>(raw, mpc::SharedArray(code, *n, l));
+    }
+    return std::make_shared<ArrayObject>(raw, mpc::SharedArray(code, elements(*initial), l));
+  };
+}
+
+std::optional<Created> create(const std::string& type, const std::vector<std::string>& names, const Args& args) {
+  if (type != "Value" && type != "RawValue" && type != "Array" && type != "RawArray") return std::nullopt;
+  return Created{{names.at(0), constructor(type, args)()}};
+}
+
+void list(std::vector<std::string>& out) {
+  list_ops(out, "Value", value_ops());
+  list_ops(out, "RawValue", value_ops());
+  list_ops(out, "Array", array_ops());
+  list_ops(out, "RawArray", array_ops());
+}
+
+}  // namespace
+
+Invocation shared_constructor(const std::string& type, const Args& args) {
+  return [make = constructor(type, args)] { return Outcome::of(make()); };
+}
+
+const Family& shared_family() {
+  static const Family family{{"Value", "RawValue", "Array", "RawArray"}, create, list};
+  return family;
+}
+
+}  // namespace mpconform::cpp_adapter
