@@ -37,7 +37,8 @@ def spec_operations():
 def test_operations_are_exactly_the_spec_table():
     table = spec_operations()
     assert set(table) == {"Queue", "JoinableQueue", "SimpleQueue", "Connection", "bytearray", "Global", "Process",
-                          "Value", "RawValue", "Array", "RawArray"}
+                          "Value", "RawValue", "Array", "RawArray",
+                          "Condition", "Barrier"}
     for type_name, names in table.items():
         assert sorted(objects.OPERATIONS[type_name]) == sorted(names), type_name
     assert set(objects.OPERATIONS) == set(table)

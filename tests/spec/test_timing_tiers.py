@@ -36,17 +36,24 @@ def expectations(step):
     return e if isinstance(e, list) else [e]
 
 
-def timeout_argument(step):
-    """The timeout a call is given, by keyword or (for get/put/poll/join) by position."""
+def timeout_argument(step, default_timeouts=None):
+    """The timeout a call is given, by keyword or (for get/put/poll/join) by position; else the
+    default timeout its object was made with (Barrier(2, timeout=1).wait())."""
     kwargs = step.get("kwargs") or {}
     if "timeout" in kwargs:
         return kwargs["timeout"]
     args = step.get("args") or []
-    method = step.get("call", "").rpartition(".")[2]
+    target, _, method = step.get("call", "").rpartition(".")
     position = {"get": 1, "put": 2, "poll": 0, "join": 0}.get(method)
     if position is not None and len(args) > position:
         return args[position]
-    return None
+    return (default_timeouts or {}).get(target)
+
+
+def default_timeouts(doc):
+    """Object name -> the timeout its constructor was given by keyword (a Barrier's default)."""
+    return dict((o["name"], o["kwargs"]["timeout"]) for o in doc.get("objects") or []
+                if isinstance(o.get("name"), str) and "timeout" in (o.get("kwargs") or {}))
 
 
 def non_blocking(step):
@@ -61,14 +68,14 @@ def is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def tier(step, e, calls):
+def tier(step, e, calls, defaults=None):
     """The tier of one timed expectation, or a sentence saying why it fits none."""
     if "blocks" in e:
         return "blocks" if e["blocks"] >= BLOCKS_MIN else "blocks window %s < %s s" % (e["blocks"], BLOCKS_MIN)
     elapsed = e["elapsed"]
     call = calls.get(step["await"]) if "await" in step else step
     if elapsed == TIMEOUT_WINDOW:
-        t = timeout_argument(call)
+        t = timeout_argument(call, defaults)
         return "timeout" if is_number(t) and t == TIMEOUT_T else "timeout window on a call whose timeout is %r" % (t,)
     if set(elapsed) == {"max"}:
         if elapsed["max"] == PROMPT_MAX:
@@ -101,18 +108,19 @@ def flattened(steps):
 
 def case_tiers(doc):
     calls, found, problems = {}, [], []
+    defaults = default_timeouts(doc)
     for index, step in flattened(doc["steps"]):
         if "as" in step:
             calls[step["as"]] = step
         for e in expectations(step):
             if "blocks" in e or "elapsed" in e:
-                t = tier(step, e, calls)
+                t = tier(step, e, calls, defaults)
                 (found if t in TIERS else problems).append(
                     t if t in TIERS else "step %d: %s" % (index + 1, t))
             raised = e.get("raises")
             raised = raised.get("type") if isinstance(raised, dict) else raised
             call = calls.get(step["await"]) if "await" in step else step
-            t = timeout_argument(call) if call else None
+            t = timeout_argument(call, defaults) if call else None
             if raised in EXPIRED and is_number(t) and t > 0 and not non_blocking(call) and e.get("elapsed") != TIMEOUT_WINDOW:
                 problems.append("step %d: a timeout of %r expires without the timeout tier's window" % (index + 1, t))
     return found, problems

@@ -78,5 +78,7 @@ struct Family {
 [[nodiscard]] const Family& global_variable_family();
 [[nodiscard]] const Family& process_family();
 [[nodiscard]] const Family& shared_family();
+[[nodiscard]] const Family& condition_family();
+[[nodiscard]] const Family& barrier_family();
 
 }  // namespace mpconform::cpp_adapter

@@ -1,0 +1,46 @@
+"""Barrier: multiprocessing.Barrier, whose action a case names by a Connection
+(spec/case-format.md#callable-arguments)."""
+
+import os
+
+from .base import BadRequest, Entry, TypeInfo, read_attribute
+
+_ATTRIBUTES = ("parties", "n_waiting", "broken")
+TYPES = (TypeInfo("Barrier", ("wait", "reset", "abort") + _ATTRIBUTES,
+                  attributes=dict((name, read_attribute(name)) for name in _ATTRIBUTES)),)
+
+# The names of the spec's Types table this module gives.
+DECLARED = ("Barrier",)
+
+
+class SendPid(object):
+    """The action a case gives as {$ref: CONN}: CONN.send(os.getpid()) in the process that runs
+    it. A class, not a lambda: the Barrier (and its action) is pickled for spawned children."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __call__(self):
+        self.conn.send(os.getpid())
+
+
+def _action_of(obj):
+    if obj is None:
+        return None
+    if not hasattr(obj, "send") or not hasattr(obj, "poll"):
+        raise BadRequest("a Barrier action is given as a Connection, got %r" % (obj,))
+    return SendPid(obj)
+
+
+def create(ctx, type_name, names, args, kwargs):
+    args = list(args)
+    kwargs = dict(kwargs)
+    if len(args) > 1:
+        args[1] = _action_of(args[1])
+    if "action" in kwargs:
+        kwargs["action"] = _action_of(kwargs["action"])
+    return [(names[0], Entry("Barrier", ctx.Barrier(*args, **kwargs)))]
+
+
+def classes(module, ctx):
+    return {}
