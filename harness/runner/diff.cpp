@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "options.hpp"
 #include "protocol.hpp"
 #include "report.hpp"
 #include "values.hpp"
@@ -305,23 +306,19 @@ int diff_main(const std::vector<std::string>& args, const std::string& self) {
   try {
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
-      auto value = [&](const std::string& name) -> std::string {
-        if (a.starts_with(name + "=")) return a.substr(name.size() + 1);
-        if (i + 1 >= args.size()) throw std::invalid_argument(name + " needs a value");
-        return args[++i];
-      };
+      auto value = [&](const std::string& name) { return option_value(args, i, name); };
       if (a == "--help" || a == "-h") {
         std::cout << kDiffUsage;
         return 0;
-      } else if (a == "--time-threshold" || a.starts_with("--time-threshold=")) {
+      } else if (is_option(a, "--time-threshold")) {
         o.time_threshold = seconds_option("--time-threshold", value("--time-threshold"));
-      } else if (a == "--time-factor" || a.starts_with("--time-factor=")) {
+      } else if (is_option(a, "--time-factor")) {
         o.time_factor = seconds_option("--time-factor", value("--time-factor"));
-      } else if (a == "--impl" || a.starts_with("--impl=")) {
+      } else if (is_option(a, "--impl")) {
         impls.push_back(value("--impl"));
         runner_args.push_back("--impl");
         runner_args.push_back(impls.back());
-      } else if (a == "--report" || a.starts_with("--report=") || a == "--results" || a.starts_with("--results=")) {
+      } else if (is_option(a, "--report") || is_option(a, "--results")) {
         throw std::invalid_argument(
             "diff --impl writes its own results file; run the cases with --report FILE, then diff the files");
       } else if (a.starts_with("-")) {

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "options.hpp"
 #include "report.hpp"
 
 namespace mpconform {
@@ -768,12 +769,8 @@ int page_main(const std::vector<std::string>& args) {
   try {
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
-      auto value = [&](const std::string& name) -> std::string {
-        if (a.starts_with(name + "=")) return a.substr(name.size() + 1);
-        if (i + 1 >= args.size()) throw std::invalid_argument(name + " needs a value");
-        return args[++i];
-      };
-      auto is = [&](const std::string& name) { return a == name || a.starts_with(name + "="); };
+      auto is = [&](const std::string& name) { return is_option(a, name); };
+      auto value = [&](const std::string& name) { return option_value(args, i, name); };
       if (a == "--help" || a == "-h") {
         std::cout << kPageUsage;
         return 0;
