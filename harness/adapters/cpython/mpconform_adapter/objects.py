@@ -39,8 +39,8 @@ def operation(entry, method, args, kwargs):
         if args or kwargs:
             raise BadRequest("%s.__exit__ is called without arguments" % (type_name,))
         return lambda: obj.__exit__(None, None, None)
-    if info.checked and not hasattr(obj, info.needed(method)):
-        # Not offered in hello either (supported_operations), e.g. SimpleQueue.close on 3.8.
+    if not info.offered(obj, method):
+        # Not offered in hello either (supported_operations), e.g. billiard's Process.kill.
         raise UnknownOperation("%s of this module has no %r" % (type_name, info.needed(method)))
     if method in info.attributes:
         if args or kwargs:
@@ -53,8 +53,8 @@ def operation(entry, method, args, kwargs):
     if method in info.sequences:
         loop = info.sequences[method][0]
         return lambda: loop(obj, *args, **kwargs)
-    bound = getattr(obj, method)
-    return lambda: bound(*args, **kwargs)
+    # Looked up in the call, so that a method this Python lacks raises its AttributeError there.
+    return lambda: getattr(obj, method)(*args, **kwargs)
 
 
 def set_attribute(entry, attribute, value):
@@ -75,8 +75,8 @@ def supported_operations(module, ctx):
     for type_name, info in TYPE_INFO.items():
         cls = classes.get(type_name)
         for method in info.all_operations():
-            # A class we could not find is assumed complete; a missing method (3.8 has no
-            # SimpleQueue.close, billiard's Process no kill) is not offered.
-            if cls is None or not info.checked or hasattr(cls, info.needed(method)):
+            # A class we could not find is assumed complete; a missing method (billiard's Process
+            # has no kill) is not offered, unless this Python predates it (TypeInfo.added).
+            if cls is None or info.offered(cls, method):
                 ops.append("%s.%s" % (type_name, method))
     return ops

@@ -2,6 +2,7 @@
 of the module under test behind them (for hello's capabilities)."""
 
 import collections
+import sys
 
 # An object of the case: the spec's type name (Connection for a Pipe end) and the object itself.
 Entry = collections.namedtuple("Entry", ["type_name", "obj"])
@@ -27,10 +28,13 @@ class TypeInfo(object):
     calls        operations that are Python syntax (len(a), a[i]) or suite helpers, not methods:
                  name -> function(obj, *args, **kwargs)
     context_manager  whether `with:` may use it: __enter__ and __exit__ are offered too
+    added        method -> the (major, minor) of CPython that added it: on an older Python it is
+                 offered although the class lacks it, and the call raises the AttributeError that
+                 Python raises there (SimpleQueue.close before 3.9, D4)
     """
 
     def __init__(self, name, operations, attributes=None, sequences=None, checked=True, settable=(),
-                 context_manager=False, calls=None):
+                 context_manager=False, calls=None, added=None):
         self.name = name
         self.operations = tuple(operations)
         self.attributes = dict(attributes or {})
@@ -39,10 +43,17 @@ class TypeInfo(object):
         self.settable = tuple(settable)
         self.context_manager = context_manager
         self.calls = dict(calls or {})
+        self.added = dict(added or {})
 
     def all_operations(self):
         """operations, and __enter__/__exit__ for a context manager."""
         return self.operations + (("__enter__", "__exit__") if self.context_manager else ())
+
+    def offered(self, holder, method):
+        """Whether `method` is offered for a class or object `holder` of the module under test."""
+        if not self.checked or hasattr(holder, self.needed(method)):
+            return True
+        return method in self.added and sys.version_info[:2] < self.added[method]
 
     def needed(self, method):
         """The method of the object that `method` uses."""

@@ -11,7 +11,8 @@ _SEQUENCES = {"put_many": (repeat("put"), "put"), "get_many": (collect("get"), "
 TYPES = (
     TypeInfo("Queue", _QUEUE_OPS, sequences=_SEQUENCES),
     TypeInfo("JoinableQueue", _QUEUE_OPS + ("task_done", "join"), sequences=_SEQUENCES),
-    TypeInfo("SimpleQueue", ("put", "get", "empty", "close", "put_many", "get_many"), sequences=_SEQUENCES),
+    TypeInfo("SimpleQueue", ("put", "get", "empty", "close", "put_many", "get_many"), sequences=_SEQUENCES,
+             added={"close": (3, 9)}),
 )
 
 # The names of the spec's Types table this module gives.
