@@ -284,9 +284,9 @@ def test_drop_in_modules_run_under_the_system_python(runner, module, method):
 def test_setup_that_cannot_be_made_fails_and_the_adapter_still_ends_cleanly(runner):
     interpreter = SYSTEM_PYTHON if os.path.exists(SYSTEM_PYTHON) else sys.executable
     handshake(runner, interpreter)
-    seq = runner.send("main", {"type": "setup", "objects": [{"name": "l", "type": "Lock"}], "actors": []})
+    seq = runner.send("main", {"type": "setup", "objects": [{"name": "l", "type": "NoSuchType"}], "actors": []})
     failed = runner.reply_to(seq, "setup_failed")
-    assert "Lock" in failed["error"]["message"]
+    assert "NoSuchType" in failed["error"]["message"]
     teardown_and_check_exit(runner)
 
 

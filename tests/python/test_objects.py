@@ -29,7 +29,7 @@ def spec_operations():
         names = re.findall(r"`(\w+)`", cells)
         base = re.match(r"those of `(\w+)`", cells)
         if base:
-            names = list(table[base.group(1)]) + [n for n in names if n != base.group(1)]
+            names = list(table[base.group(1)]) + [n for n in names[1:] if n not in table[base.group(1)]]
         table[match.group(1)] = names
     return table
 
@@ -38,6 +38,7 @@ def test_operations_are_exactly_the_spec_table():
     table = spec_operations()
     assert set(table) == {"Queue", "JoinableQueue", "SimpleQueue", "Connection", "bytearray", "Global", "Process",
                           "Value", "RawValue", "Array", "RawArray",
+                          "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event",
                           "Condition", "Barrier"}
     for type_name, names in table.items():
         assert sorted(objects.OPERATIONS[type_name]) == sorted(names), type_name

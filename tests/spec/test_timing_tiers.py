@@ -44,7 +44,7 @@ def timeout_argument(step, default_timeouts=None):
         return kwargs["timeout"]
     args = step.get("args") or []
     target, _, method = step.get("call", "").rpartition(".")
-    position = {"get": 1, "put": 2, "poll": 0, "join": 0}.get(method)
+    position = {"get": 1, "put": 2, "poll": 0, "join": 0, "acquire": 1, "wait": 0}.get(method)
     if position is not None and len(args) > position:
         return args[position]
     return (default_timeouts or {}).get(target)
@@ -59,7 +59,7 @@ def default_timeouts(doc):
 def non_blocking(step):
     kwargs = step.get("kwargs") or {}
     args = step.get("args") or []
-    position = {"get": 0, "put": 1}.get(step.get("call", "").rpartition(".")[2])
+    position = {"get": 0, "put": 1, "acquire": 0}.get(step.get("call", "").rpartition(".")[2])
     block = kwargs.get("block", args[position] if position is not None and len(args) > position else True)
     return block is False
 

@@ -80,5 +80,7 @@ struct Family {
 [[nodiscard]] const Family& shared_family();
 [[nodiscard]] const Family& condition_family();
 [[nodiscard]] const Family& barrier_family();
+[[nodiscard]] const Family& locks_family();
+[[nodiscard]] const Family& event_family();
 
 }  // namespace mpconform::cpp_adapter
