@@ -8,10 +8,9 @@ namespace {
 
 // Every type family, in the order of hello's capabilities.
 const std::vector<const Family*>& families() {
-  static const std::vector<const Family*> all = {&queues_family(), &connection_family(), &buffers_family(),
-                                                 &global_variable_family(), &process_family(), &shared_family(),
-                                                 &locks_family(), &event_family(), &condition_family(),
-                                                 &barrier_family()};
+  static const std::vector<const Family*> all = {
+      &queues_family(), &connection_family(), &buffers_family(), &global_variable_family(), &process_family(),
+      &shared_family(), &locks_family(),      &event_family(),   &condition_family(),       &barrier_family()};
   return all;
 }
 
