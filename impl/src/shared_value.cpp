@@ -248,6 +248,13 @@ AnyLock& SharedValue::get_lock() {
   return *lock_;
 }
 
+SharedValue SharedValue::copy() const {
+  if (lock_) throw TypeError("this type has no size");
+  SharedValue fresh(ctype_, detail::map_shared(ctype_->size));
+  std::memcpy(fresh.data_, data_, ctype_->size);
+  return fresh;
+}
+
 SharedValue SharedValue::get_obj() const {
   if (!lock_) no_attribute(*ctype_, std::nullopt, "get_obj");
   return SharedValue(ctype_, mem_);
@@ -372,6 +379,13 @@ void SharedArray::set_raw(std::string_view bytes) {
 AnyLock& SharedArray::get_lock() {
   if (!lock_) no_attribute(*ctype_, length_, "get_lock");
   return *lock_;
+}
+
+SharedArray SharedArray::copy() const {
+  if (lock_) throw TypeError("this type has no size");
+  SharedArray fresh(ctype_->typecode, static_cast<std::int64_t>(length_), false);
+  if (length_ != 0) std::memcpy(fresh.data_, data_, length_ * ctype_->size);
+  return fresh;
 }
 
 SharedArray SharedArray::get_obj() const {

@@ -292,6 +292,24 @@ TEST(SharedValue, GetObjIsTheSameMemoryWithoutALock) {
             "'c_double_Array_3' object has no attribute 'get_obj'");
 }
 
+TEST(SharedValue, CopyIsANewRawObjectWithTheSameContents) {
+  auto r = SharedValue::raw('q', big("8589934592"));
+  SharedValue c = r.copy();
+  EXPECT_FALSE(c.is_same(r));
+  EXPECT_FALSE(c.synchronized());
+  r.set_value(i64(0));
+  EXPECT_EQ(text(c.value()), "8589934592");
+  auto a = SharedArray::raw('d', std::vector<Value>{Value::floating(2.0), Value::floating(5.0)});
+  SharedArray ca = a.copy();
+  a.set(0, Value::floating(0.0));
+  EXPECT_EQ(text(Value::list(ca.slice())), "[2.0, 5.0]");
+  SharedValue v('i', i64(1));
+  EXPECT_EQ(message_of<mpc::TypeError>([&] { (void)v.copy(); }), "this type has no size");
+  EXPECT_EQ(text(v.get_obj().copy().value()), "1");
+  SharedArray s('i', 2);
+  EXPECT_EQ(message_of<mpc::TypeError>([&] { (void)s.copy(); }), "this type has no size");
+}
+
 TEST(SharedValue, LeavesNothingInDevShm) {
   const auto before = dev_shm_entries();
   {

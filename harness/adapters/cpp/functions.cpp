@@ -140,6 +140,8 @@ template <const char* Type>
 Invocation shared_type(const Args& args, const std::shared_ptr<ProcessSpace>&) {
   return shared_constructor(Type, args);
 }
+Invocation sharedctypes_copy(const Args& args, const std::shared_ptr<ProcessSpace>&) { return shared_copy(args); }
+
 constexpr char kValue[] = "Value", kRawValue[] = "RawValue", kArray[] = "Array", kRawArray[] = "RawArray";
 
 const std::map<std::string_view, Function>& functions() {
@@ -148,8 +150,8 @@ const std::map<std::string_view, Function>& functions() {
       {"multiprocessing.parent_process", parent_process},     {"multiprocessing.cpu_count", cpu_count},
       {"multiprocessing.connection.wait", connection_wait},   {"multiprocessing.reduction.send_handle", send_handle},
       {"multiprocessing.reduction.recv_handle", recv_handle}, {"multiprocessing.Value", shared_type<kValue>},
-      {"multiprocessing.RawValue", shared_type<kRawValue>},   {"multiprocessing.Array", shared_type<kArray>},
-      {"multiprocessing.RawArray", shared_type<kRawArray>},
+      {"multiprocessing.RawValue", shared_type<kRawValue>},   {"multiprocessing.sharedctypes.copy", sharedctypes_copy},
+      {"multiprocessing.Array", shared_type<kArray>},         {"multiprocessing.RawArray", shared_type<kRawArray>},
   };
   return all;
 }

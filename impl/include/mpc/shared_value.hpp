@@ -78,6 +78,10 @@ class SharedValue {
   // get_obj(): the raw ctypes object behind a synchronized value, the same memory with no lock
   // (what writes through it, the synchronized value reads). AttributeError on a raw value.
   [[nodiscard]] SharedValue get_obj() const;
+  // sharedctypes.copy(obj): a new raw value in new shared memory holding this one's contents. Like
+  // CPython's it takes a raw value: a synchronized one raises TypeError("this type has no size"),
+  // what ctypes.sizeof says of the wrapper's class.
+  [[nodiscard]] SharedValue copy() const;
   // "<Synchronized wrapper for c_int(3)>" / "c_int(3)".
   [[nodiscard]] std::string repr() const;
 
@@ -129,6 +133,9 @@ class SharedArray {
   // get_obj(): the raw array behind a synchronized one (same memory, no lock); AttributeError on a
   // raw array.
   [[nodiscard]] SharedArray get_obj() const;
+  // sharedctypes.copy(obj) of a raw array: a new raw array with the same items; TypeError for a
+  // synchronized one, as SharedValue::copy.
+  [[nodiscard]] SharedArray copy() const;
   [[nodiscard]] void* data() const noexcept { return data_; }
 
  private:

@@ -309,14 +309,16 @@ Invocation ArrayObject::prepare(const std::string& method, const Args& args) {
 std::function<std::shared_ptr<Object>()> constructor(const std::string& type, const Args& args) {
   const bool raw = type == "RawValue" || type == "RawArray";
   const bool array = type == "Array" || type == "RawArray";
+  // CPython 3.10+ names the context's method in signature errors (mpc follows 3.12).
+  const std::string name = "BaseContext." + type + "()";
   for (const auto& [keyword, arg] : args.keyword)
-    if (raw || keyword != "lock")
-      throw mpc::TypeError(type + "() got an unexpected keyword argument '" + keyword + "'");
-  if (args.positional.empty()) {
-    throw mpc::TypeError(type + "() missing 1 required positional argument: 'typecode_or_type'");
-  }
-  if (array && args.positional.size() != 2) {
-    throw mpc::TypeError(type + "() takes 3 positional arguments but " + std::to_string(args.positional.size() + 1) +
+    if (raw || keyword != "lock") throw mpc::TypeError(name + " got an unexpected keyword argument '" + keyword + "'");
+  if (args.positional.empty())
+    throw mpc::TypeError(name + " missing 1 required positional argument: 'typecode_or_type'");
+  if (array && args.positional.size() == 1)
+    throw mpc::TypeError(name + " missing 1 required positional argument: 'size_or_initializer'");
+  if (array && args.positional.size() > 2) {
+    throw mpc::TypeError(name + " takes 3 positional arguments but " + std::to_string(args.positional.size() + 1) +
                          " were given");
   }
   if (!array && args.positional.size() > 2) {
@@ -360,6 +362,16 @@ void list(std::vector<std::string>& out) {
 
 Invocation shared_constructor(const std::string& type, const Args& args) {
   return [make = constructor(type, args)] { return Outcome::of(make()); };
+}
+
+Invocation shared_copy(const Args& args) {
+  auto b = bind("multiprocessing.sharedctypes.copy", args, {{"obj", true}});
+  const std::shared_ptr<Object> obj = b[0]->ref;
+  if (auto* v = dynamic_cast<ValueObject*>(obj.get()))
+    return [&value = v->value()] { return Outcome::of(std::make_shared<ValueObject>(true, value.copy())); };
+  if (auto* a = dynamic_cast<ArrayObject*>(obj.get()))
+    return [&array = a->array()] { return Outcome::of(std::make_shared<ArrayObject>(true, array.copy())); };
+  throw bad_request("sharedctypes.copy needs a Value or an Array, got " + describe_arg(*b[0]));
 }
 
 const Family& shared_family() {

@@ -16,6 +16,7 @@ FUNCTIONS = {
     "multiprocessing.RawValue": ("", "RawValue"),
     "multiprocessing.Array": ("", "Array"),
     "multiprocessing.RawArray": ("", "RawArray"),
+    "multiprocessing.sharedctypes.copy": ("sharedctypes", "copy"),
 }
 
 
