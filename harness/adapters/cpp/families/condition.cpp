@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "families/connection.hpp"
+#include "families/locks.hpp"
 #include "families/support.hpp"
 #include "mpc/sync.hpp"
 
@@ -15,7 +16,7 @@ using mpc::Value;
 
 class ConditionObject final : public Object {
  public:
-  ConditionObject() = default;
+  explicit ConditionObject(mpc::Condition condition) : condition_(std::move(condition)) {}
   [[nodiscard]] std::string_view type_name() const noexcept override { return "Condition"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::Condition& condition() noexcept { return condition_; }
@@ -99,12 +100,18 @@ Invocation ConditionObject::prepare(const std::string& method, const Args& args)
   return dispatch(*this, condition_ops(), method, args);
 }
 
+// Condition(lock=None): a new RLock, or the given Lock or RLock object.
+mpc::Condition condition_over(const Arg* lock) {
+  if (!lock || (is_plain(*lock) && value_arg(*lock).is(mpc::Kind::None))) return mpc::Condition();
+  if (auto* l = dynamic_cast<LockObject*>(lock->ref.get())) return mpc::Condition(mpc::AnyLock(l->lock()));
+  if (auto* r = dynamic_cast<RLockObject*>(lock->ref.get())) return mpc::Condition(mpc::AnyLock(r->rlock()));
+  throw bad_request("Condition(lock=...) needs a Lock or RLock object, got " + describe_arg(*lock));
+}
+
 std::optional<Created> create(const std::string& type, const std::vector<std::string>& names, const Args& args) {
   if (type != "Condition") return std::nullopt;
   auto b = bind(type, args, {{"lock"}});
-  if (b[0] && !(is_plain(*b[0]) && value_arg(*b[0]).is(mpc::Kind::None)))
-    throw bad_request("Condition(lock=...) needs a Lock or RLock object, got " + describe_arg(*b[0]));
-  return Created{{names.at(0), std::make_shared<ConditionObject>()}};
+  return Created{{names.at(0), std::make_shared<ConditionObject>(condition_over(b[0]))}};
 }
 
 void list(std::vector<std::string>& out) { list_ops(out, "Condition", condition_ops()); }
