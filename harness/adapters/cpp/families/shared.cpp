@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "families/locks.hpp"
 #include "families/support.hpp"
 #include "mpc/bigint.hpp"
 #include "mpc/errors.hpp"
@@ -23,25 +24,12 @@ namespace {
 using mpc::Kind;
 using mpc::Value;
 
-// What get_lock() returns: one object per lock, so that every call returns the same object (as
-// CPython returns the same lock). Its operations are the sync family's; here it is only held,
-// compared and given as another value's `lock`.
-class SharedLockObject final : public Object {
- public:
-  explicit SharedLockObject(mpc::AnyLock lock) : lock_(std::move(lock)) {}
-  [[nodiscard]] std::string_view type_name() const noexcept override { return lock_.is_rlock() ? "RLock" : "Lock"; }
-  [[nodiscard]] Invocation prepare(const std::string& method, const Args& /*args*/) override {
-    throw unknown_op(std::string(type_name()) + " has no operation '" + method + "'");
-  }
-  [[nodiscard]] std::string repr() const override { return lock_.repr(); }
-  [[nodiscard]] mpc::LockArg lock_arg() const {
-    if (lock_.is_rlock()) return *lock_.rlock();
-    return *lock_.lock();
-  }
-
- private:
-  mpc::AnyLock lock_;
-};
+// The case's object for a synchronized object's own lock (an RLock unless given), made once, so
+// that every get_lock() returns the same object, as CPython returns the same lock.
+std::shared_ptr<Object> lock_object_of(const mpc::AnyLock& lock) {
+  if (const mpc::RLock* r = lock.rlock()) return std::make_shared<RLockObject>(*r);
+  return std::make_shared<LockObject>(*lock.lock());
+}
 
 // CPython's typecode_to_type.get(code, code), then ctypes.sizeof: anything but a known one-letter
 // typecode is "this type has no size". ctypes types have no value form in cases.
@@ -51,17 +39,24 @@ char typecode_arg(const Arg& arg) {
   throw mpc::TypeError("this type has no size");
 }
 
-// sharedctypes' `lock`: `lock is False` is none; `lock in (True, None)` a new RLock; a lock object
-// is used as is; anything else "X has no method 'acquire'".
+// sharedctypes' `lock`: `lock is False` is none; `lock in (True, None)` a new RLock; a Lock or
+// RLock is used as is; anything else "X has no method 'acquire'".
 mpc::LockArg lock_arg(const Arg* arg) {
   if (!arg) return true;
-  if (auto* given = dynamic_cast<const SharedLockObject*>(arg->ref.get())) return given->lock_arg();
-  if (!is_plain(*arg)) throw bad_request("expected a lock or a flag as `lock`, got " + describe_arg(*arg));
+  if (auto* given = dynamic_cast<LockObject*>(arg->ref.get())) return given->lock();
+  if (auto* given = dynamic_cast<RLockObject*>(arg->ref.get())) return given->rlock();
+  if (!is_plain(*arg)) throw bad_request("expected a Lock, an RLock or a flag as `lock`, got " + describe_arg(*arg));
   const Value& v = arg->value;
   if (v.is(Kind::Bool)) return v.as_bool();
   if (v.is(Kind::None)) return true;
   if ((v.is(Kind::Int) && v.to_int64() == 1) || (v.is(Kind::Float) && v.as_float() == 1.0)) return true;
   throw mpc::AttributeError(mpc::repr(v) + " has no method 'acquire'");
+}
+
+// The object `lock` names when it is a Lock or an RLock: what get_lock() then returns.
+std::shared_ptr<Object> given_lock(const Arg* arg) {
+  if (arg && (dynamic_cast<LockObject*>(arg->ref.get()) || dynamic_cast<RLockObject*>(arg->ref.get()))) return arg->ref;
+  return nullptr;
 }
 
 // The items Python would iterate: a list's or tuple's, a bytes' ints, a str's characters.
@@ -110,7 +105,8 @@ Value plus_one(const Value& v) {
 
 class ValueObject final : public Object {
  public:
-  ValueObject(bool raw_type, mpc::SharedValue value) : raw_type_(raw_type), value_(std::move(value)) {}
+  ValueObject(bool raw_type, mpc::SharedValue value, std::shared_ptr<Object> lock = nullptr)
+      : raw_type_(raw_type), value_(std::move(value)), lock_(std::move(lock)) {}
   [[nodiscard]] std::string_view type_name() const noexcept override { return raw_type_ ? "RawValue" : "Value"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] Invocation prepare_set(const std::string& attribute, const Arg& value) override {
@@ -126,7 +122,7 @@ class ValueObject final : public Object {
   // The same objects every time, as CPython's get_lock() and get_obj() return the same objects.
   std::shared_ptr<Object> lock_object() {
     std::lock_guard hold(m_);
-    if (!lock_) lock_ = std::make_shared<SharedLockObject>(value_.get_lock());
+    if (!lock_) lock_ = lock_object_of(value_.get_lock());
     return lock_;
   }
   std::shared_ptr<Object> raw_object() {
@@ -139,7 +135,8 @@ class ValueObject final : public Object {
   bool raw_type_;
   mpc::SharedValue value_;
   std::mutex m_;
-  std::shared_ptr<Object> lock_, raw_;
+  std::shared_ptr<Object> lock_;  // what get_lock() returns, once asked for or given
+  std::shared_ptr<Object> raw_;
 };
 
 const OpTable<ValueObject>& value_ops() {
@@ -186,7 +183,8 @@ Invocation ValueObject::prepare(const std::string& method, const Args& args) {
 
 class ArrayObject final : public Object {
  public:
-  ArrayObject(bool raw_type, mpc::SharedArray array) : raw_type_(raw_type), array_(std::move(array)) {}
+  ArrayObject(bool raw_type, mpc::SharedArray array, std::shared_ptr<Object> lock = nullptr)
+      : raw_type_(raw_type), array_(std::move(array)), lock_(std::move(lock)) {}
   [[nodiscard]] std::string_view type_name() const noexcept override { return raw_type_ ? "RawArray" : "Array"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] Invocation prepare_set(const std::string& attribute, const Arg& value) override {
@@ -206,7 +204,7 @@ class ArrayObject final : public Object {
 
   std::shared_ptr<Object> lock_object() {
     std::lock_guard hold(m_);
-    if (!lock_) lock_ = std::make_shared<SharedLockObject>(array_.get_lock());
+    if (!lock_) lock_ = lock_object_of(array_.get_lock());
     return lock_;
   }
   std::shared_ptr<Object> raw_object() {
@@ -219,7 +217,8 @@ class ArrayObject final : public Object {
   bool raw_type_;
   mpc::SharedArray array_;
   std::mutex m_;
-  std::shared_ptr<Object> lock_, raw_;
+  std::shared_ptr<Object> lock_;  // what get_lock() returns, once asked for or given
+  std::shared_ptr<Object> raw_;
 };
 
 std::int64_t index_arg(const Arg& arg) {
@@ -331,18 +330,17 @@ std::function<std::shared_ptr<Object>()> constructor(const std::string& type, co
   const std::optional<Arg> lock = lock_it == args.keyword.end() ? std::nullopt : std::optional<Arg>(lock_it->second);
   return [raw, array, typecode, initial, lock]() -> std::shared_ptr<Object> {
     const char code = typecode_arg(typecode);
-    if (!array) {
-      return std::make_shared<ValueObject>(raw,
-                                           raw ? mpc::SharedValue::raw(code, initial)
-                                               : mpc::SharedValue(code, initial, lock_arg(lock ? &*lock : nullptr)));
-    }
-    const mpc::LockArg l = raw ? mpc::LockArg(false) : lock_arg(lock ? &*lock : nullptr);
+    // A raw type takes no lock; `lock` names the synchronized object's (lock_arg refuses others).
+    const Arg* lock_given = lock ? &*lock : nullptr;
+    const mpc::LockArg l = raw ? mpc::LockArg(false) : lock_arg(lock_given);
+    const std::shared_ptr<Object> lock_object = raw ? nullptr : given_lock(lock_given);
+    if (!array) return std::make_shared<ValueObject>(raw, mpc::SharedValue(code, initial, l), lock_object);
     if (initial->is(Kind::Int) || initial->is(Kind::Bool)) {
       const auto n = initial->is(Kind::Bool) ? std::int64_t{initial->as_bool()} : initial->to_int64();
       if (!n) throw mpc::OverflowError("cannot fit 'int' into an index-sized integer");
-      return std::make_shared<ArrayObject>(raw, mpc::SharedArray(code, *n, l));
+      return std::make_shared<ArrayObject>(raw, mpc::SharedArray(code, *n, l), lock_object);
     }
-    return std::make_shared<ArrayObject>(raw, mpc::SharedArray(code, elements(*initial), l));
+    return std::make_shared<ArrayObject>(raw, mpc::SharedArray(code, elements(*initial), l), lock_object);
   };
 }
 
