@@ -6,6 +6,7 @@
 
 #include "actor.hpp"
 #include "families/connection.hpp"
+#include "families/locks.hpp"
 #include "families/process.hpp"
 #include "families/shared.hpp"
 #include "families/support.hpp"
@@ -144,6 +145,12 @@ Invocation sharedctypes_copy(const Args& args, const std::shared_ptr<ProcessSpac
 
 constexpr char kValue[] = "Value", kRawValue[] = "RawValue", kArray[] = "Array", kRawArray[] = "RawArray";
 
+template <const char* Type>
+Invocation semaphore_type(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  return semaphore_constructor(Type, args);
+}
+constexpr char kSemaphore[] = "Semaphore", kBoundedSemaphore[] = "BoundedSemaphore";
+
 const std::map<std::string_view, Function>& functions() {
   static const std::map<std::string_view, Function> all = {
       {"multiprocessing.active_children", active_children},   {"multiprocessing.current_process", current_process},
@@ -152,6 +159,8 @@ const std::map<std::string_view, Function>& functions() {
       {"multiprocessing.reduction.recv_handle", recv_handle}, {"multiprocessing.Value", shared_type<kValue>},
       {"multiprocessing.RawValue", shared_type<kRawValue>},   {"multiprocessing.sharedctypes.copy", sharedctypes_copy},
       {"multiprocessing.Array", shared_type<kArray>},         {"multiprocessing.RawArray", shared_type<kRawArray>},
+      {"multiprocessing.Semaphore", semaphore_type<kSemaphore>},
+      {"multiprocessing.BoundedSemaphore", semaphore_type<kBoundedSemaphore>},
   };
   return all;
 }

@@ -160,6 +160,14 @@ Invocation SemaphoreObject::prepare(const std::string& method, const Args& args)
   return dispatch(*this, semaphore_ops(), method, args);
 }
 
+Invocation semaphore_constructor(const std::string& type, const Args& args) {
+  auto b = bind("multiprocessing." + type, args, {{"value"}});
+  const bool bounded = type == "BoundedSemaphore";
+  return [bounded, value = semaphore_value(b[0])] {
+    return Outcome::of(std::make_shared<SemaphoreObject>(bounded, value));
+  };
+}
+
 const Family& locks_family() {
   static const Family family{{"Lock", "RLock", "Semaphore", "BoundedSemaphore"}, create, list};
   return family;

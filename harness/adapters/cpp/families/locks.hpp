@@ -35,4 +35,8 @@ class RLockObject final : public Object {
   mpc::RLock rlock_;
 };
 
+// multiprocessing.Semaphore(value=1) / BoundedSemaphore(value=1) as module-level calls, so that
+// a case can expect what the constructor raises (TypeError, OverflowError, OSError).
+[[nodiscard]] Invocation semaphore_constructor(const std::string& type, const Args& args);
+
 }  // namespace mpconform::cpp_adapter

@@ -17,6 +17,8 @@ FUNCTIONS = {
     "multiprocessing.Array": ("", "Array"),
     "multiprocessing.RawArray": ("", "RawArray"),
     "multiprocessing.sharedctypes.copy": ("sharedctypes", "copy"),
+    "multiprocessing.Semaphore": ("", "Semaphore"),
+    "multiprocessing.BoundedSemaphore": ("", "BoundedSemaphore"),
 }
 
 
