@@ -153,12 +153,18 @@ constexpr char kSemaphore[] = "Semaphore", kBoundedSemaphore[] = "BoundedSemapho
 
 const std::map<std::string_view, Function>& functions() {
   static const std::map<std::string_view, Function> all = {
-      {"multiprocessing.active_children", active_children},   {"multiprocessing.current_process", current_process},
-      {"multiprocessing.parent_process", parent_process},     {"multiprocessing.cpu_count", cpu_count},
-      {"multiprocessing.connection.wait", connection_wait},   {"multiprocessing.reduction.send_handle", send_handle},
-      {"multiprocessing.reduction.recv_handle", recv_handle}, {"multiprocessing.Value", shared_type<kValue>},
-      {"multiprocessing.RawValue", shared_type<kRawValue>},   {"multiprocessing.sharedctypes.copy", sharedctypes_copy},
-      {"multiprocessing.Array", shared_type<kArray>},         {"multiprocessing.RawArray", shared_type<kRawArray>},
+      {"multiprocessing.active_children", active_children},
+      {"multiprocessing.current_process", current_process},
+      {"multiprocessing.parent_process", parent_process},
+      {"multiprocessing.cpu_count", cpu_count},
+      {"multiprocessing.connection.wait", connection_wait},
+      {"multiprocessing.reduction.send_handle", send_handle},
+      {"multiprocessing.reduction.recv_handle", recv_handle},
+      {"multiprocessing.Value", shared_type<kValue>},
+      {"multiprocessing.RawValue", shared_type<kRawValue>},
+      {"multiprocessing.sharedctypes.copy", sharedctypes_copy},
+      {"multiprocessing.Array", shared_type<kArray>},
+      {"multiprocessing.RawArray", shared_type<kRawArray>},
       {"multiprocessing.Semaphore", semaphore_type<kSemaphore>},
       {"multiprocessing.BoundedSemaphore", semaphore_type<kBoundedSemaphore>},
   };
