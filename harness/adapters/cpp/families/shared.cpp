@@ -369,7 +369,8 @@ Invocation shared_copy(const Args& args) {
     return [&value = v->value()] { return Outcome::of(std::make_shared<ValueObject>(true, value.copy())); };
   if (auto* a = dynamic_cast<ArrayObject*>(obj.get()))
     return [&array = a->array()] { return Outcome::of(std::make_shared<ArrayObject>(true, array.copy())); };
-  throw bad_request("sharedctypes.copy needs a Value or an Array, got " + describe_arg(*b[0]));
+  // Anything else: copy() asks ctypes.sizeof(type(obj)), which no other type has.
+  throw mpc::TypeError("this type has no size");
 }
 
 const Family& shared_family() {
