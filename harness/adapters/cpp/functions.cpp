@@ -8,6 +8,7 @@
 #include "families/connection.hpp"
 #include "families/locks.hpp"
 #include "families/process.hpp"
+#include "families/queues.hpp"
 #include "families/shared.hpp"
 #include "families/support.hpp"
 #include "mpc/errors.hpp"
@@ -150,6 +151,7 @@ Invocation semaphore_type(const Args& args, const std::shared_ptr<ProcessSpace>&
   return semaphore_constructor(Type, args);
 }
 constexpr char kSemaphore[] = "Semaphore", kBoundedSemaphore[] = "BoundedSemaphore";
+Invocation queue_function(const Args& args, const std::shared_ptr<ProcessSpace>&) { return queue_constructor(args); }
 
 const std::map<std::string_view, Function>& functions() {
   static const std::map<std::string_view, Function> all = {
@@ -167,6 +169,7 @@ const std::map<std::string_view, Function>& functions() {
       {"multiprocessing.RawArray", shared_type<kRawArray>},
       {"multiprocessing.Semaphore", semaphore_type<kSemaphore>},
       {"multiprocessing.BoundedSemaphore", semaphore_type<kBoundedSemaphore>},
+      {"multiprocessing.Queue", queue_function},
   };
   return all;
 }

@@ -1,9 +1,11 @@
 // Family "queues": Queue, JoinableQueue, SimpleQueue.
-#include "families/support.hpp"
+#include "families/queues.hpp"
 
 #include <memory>
 #include <mutex>
 
+#include "families/support.hpp"
+#include "mpc/errors.hpp"
 #include "mpc/queue.hpp"
 
 namespace mpconform::cpp_adapter {
@@ -221,10 +223,18 @@ Invocation SimpleQueueObject::prepare(const std::string& method, const Args& arg
   return dispatch(*this, simple_queue_ops(), method, args);
 }
 
+// maxsize as Python takes it: an int or bool; a float is Python's TypeError (3.10+ text).
+std::int64_t maxsize_arg(const Arg* arg) {
+  if (!arg) return 0;
+  if (is_plain(*arg) && arg->value.is(Kind::Float))
+    throw mpc::TypeError("'float' object cannot be interpreted as an integer");
+  return int_arg(*arg, "maxsize");
+}
+
 std::optional<Created> create(const std::string& type, const std::vector<std::string>& names, const Args& args) {
   if (type == "Queue" || type == "JoinableQueue") {
     auto b = bind(type, args, {{"maxsize"}});
-    std::int64_t maxsize = b[0] ? int_arg(*b[0], "maxsize") : 0;
+    std::int64_t maxsize = maxsize_arg(b[0]);
     return Created{{names.at(0), std::make_shared<QueueObject>(type == "JoinableQueue", maxsize)}};
   }
   if (type == "SimpleQueue") {
@@ -241,6 +251,14 @@ void list(std::vector<std::string>& out) {
 }
 
 }  // namespace
+
+Invocation queue_constructor(const Args& args) {
+  auto b = bind("Queue", args, {{"maxsize"}});
+  std::optional<Arg> maxsize = b[0] ? std::optional<Arg>(*b[0]) : std::nullopt;
+  return [maxsize = std::move(maxsize)] {
+    return Outcome::of(std::make_shared<QueueObject>(false, maxsize_arg(maxsize ? &*maxsize : nullptr)));
+  };
+}
 
 const Family& queues_family() {
   static const Family family{{"Queue", "JoinableQueue", "SimpleQueue"}, create, list};

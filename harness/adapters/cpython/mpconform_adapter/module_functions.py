@@ -19,6 +19,7 @@ FUNCTIONS = {
     "multiprocessing.sharedctypes.copy": ("sharedctypes", "copy"),
     "multiprocessing.Semaphore": ("", "Semaphore"),
     "multiprocessing.BoundedSemaphore": ("", "BoundedSemaphore"),
+    "multiprocessing.Queue": ("", "Queue"),
 }
 
 
