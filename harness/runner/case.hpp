@@ -41,6 +41,7 @@ struct ActorDecl {
   std::string in;               // the actor the thread runs in, or the process actor that starts a process ("" = main)
   std::string start = "setup";  // "setup" or "step" (started by a `start:` step of its parent)
   std::string start_method;     // a process actor's own start method ("" = the implementation's)
+  std::optional<bool> daemon;   // a process actor's daemon flag (none: the parent's, CPython's default)
 };
 
 // What an implementation is, for choosing what applies to it: the keys `versions`,

@@ -982,6 +982,12 @@ class CaseBuilder {
       if (a.kind != "process") fail(src_, sm, "only a process actor has a start_method");
       a.start_method = text(sm);
     }
+    if (const YNode* d = n->get("daemon")) {
+      if (a.kind != "process") fail(src_, d, "only a process actor has a daemon flag");
+      const std::string t = text(d);
+      if (t != "true" && t != "false") fail(src_, d, "daemon is true or false");
+      a.daemon = t == "true";
+    }
     if (a.start == "step" && a.kind != "process")
       fail(src_, n->get("start"), "only a process actor is started by a step (a thread starts with its process)");
     if (const YNode* in = n->get("in")) {
@@ -1113,8 +1119,8 @@ class CaseBuilder {
       if (args && args->items.size() > 1) fail(src_, args, "exit takes args: [] or [code]");
       if (!s.args.empty()) {
         const std::string t = s.args[0]["t"];
-        if (t != "int" && t != "none" && t != "str")
-          fail(src_, args->items[0].get(), "exit's code is an int, None or a str (as sys.exit takes)");
+        if (t != "int" && t != "bool" && t != "none" && t != "str" && t != "list")
+          fail(src_, args->items[0].get(), "exit's code is an int, a bool, None, a str or a list (as sys.exit takes)");
       }
     } else if (s.method == "return") {
       if (args && args->items.size() > 0) fail(src_, args, "return takes no args");
@@ -1359,6 +1365,12 @@ class CaseBuilder {
     if ((s.detach || blocks) && !s.bind.empty())
       fail(src_, n->get("bind"), "a call that binds is awaited at once (no detach or blocks)");
     capture_at(s, n);
+    // PROC.terminate() and PROC.kill() signal PROC's process, as a signal step does.
+    if ((s.method == "terminate" || s.method == "kill") &&
+        std::any_of(c.actors.begin(), c.actors.end(),
+                    [&](const ActorDecl& a) { return a.name == s.target && a.kind == "process"; }))
+      for (const auto& [label, node] : in_flight_)
+        if (process_of_actor(label_actor_[label]) == s.target) signalled_labels_.insert(label);
     if (s.detach || blocks) {
       for (const auto& [label, node] : in_flight_)
         if (label_actor_[label] == s.actor)

@@ -397,6 +397,7 @@ class Session {
       if (!a.in.empty()) j["in"] = a.in;
       if (a.start != "setup") j["start"] = a.start;
       if (!a.start_method.empty()) j["start_method"] = a.start_method;
+      if (a.daemon) j["daemon"] = *a.daemon;
       actors.push_back(j);
     }
     int seq = request({{"type", "setup"}, {"case", case_.id}, {"objects", objects}, {"actors", actors}},
@@ -479,6 +480,9 @@ class Session {
         rec.problem = *gone;
         return false;
       }
+      // PROC.terminate() and PROC.kill() signal PROC's process as a signal step does: it may end.
+      if ((step.method == "terminate" || step.method == "kill") && actor_pids_.contains(step.target))
+        signalled_pids_.insert(actor_pids_.at(step.target));
       seq = send(step.actor, call_message(step));
       calls_[seq].actor = step.actor;
       if (!step.label.empty()) labels_[step.label] = seq;

@@ -385,7 +385,8 @@ bool Process::is_alive() {
 
 std::optional<int> Process::exitcode() {
   ProcessState& s = *state_;
-  if (s.pid == -1 || s.closed || s.creator != ::getpid()) return s.returncode;
+  check_closed(s);
+  if (s.pid == -1 || s.creator != ::getpid()) return s.returncode;
   reap(s, false);
   return s.returncode;
 }

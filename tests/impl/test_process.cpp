@@ -155,6 +155,7 @@ TEST(Process, CloseWhileRunningIsAValueErrorAndAfterCloseEverythingIs) {
   EXPECT_THROW(p.join(), mpc::ValueError);
   EXPECT_THROW(p.terminate(), mpc::ValueError);
   EXPECT_THROW((void)p.sentinel(), mpc::ValueError);
+  EXPECT_EQ(message_of<mpc::ValueError>([&] { (void)p.exitcode(); }), "process object is closed");
 }
 
 TEST(Process, TheSentinelBecomesReadableWhenTheChildEnds) {

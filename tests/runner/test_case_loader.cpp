@@ -682,6 +682,28 @@ steps:
             std::string::npos);
 }
 
+TEST(CaseLanguageV2, DaemonFlagOfProcessActors) {
+  Case c = load(
+      "actors:\n  - {name: d, kind: process, daemon: true}\n  - {name: n, kind: process}\n"
+      "steps:\n  - {call: d.daemon}\n");
+  ASSERT_EQ(c.actors.size(), 2u);
+  EXPECT_EQ(c.actors[0].daemon, std::optional<bool>(true));
+  EXPECT_FALSE(c.actors[1].daemon.has_value());
+  EXPECT_NE(error_of("actors:\n  - {name: t, kind: thread, daemon: true}\nsteps:\n  - {call: sleep, args: [0]}\n")
+                .find("only a process actor has a daemon flag"),
+            std::string::npos);
+}
+
+TEST(CaseLanguageV2, ExitTakesWhatSysExitTakes) {
+  for (const char* code : {"3", "true", "null", "bye", "[1, 2, 3]"})
+    EXPECT_NO_THROW(load(std::string("actors: [{name: c, kind: process}]\nsteps:\n  - {actor: c, call: exit, args: [") +
+                         code + "]}\n"))
+        << code;
+  EXPECT_NE(error_of("actors: [{name: c, kind: process}]\nsteps:\n  - {actor: c, call: exit, args: [{a: 1}]}\n")
+                .find("exit's code is"),
+            std::string::npos);
+}
+
 TEST(CaseLanguageV2, StartStepsAndGrandchildren) {
   Case c = load(R"(objects: [{name: q, type: Queue}]
 actors:

@@ -168,6 +168,7 @@ COVERAGE_PAGES = {
     "coverage-shared.md": (["V%02d" % i for i in range(1, 10)] + ["A%02d" % i for i in range(1, 7)] +
                            ["S%02d" % i for i in range(1, 8)]),
     "coverage-sync.md": ["K%02d" % i for i in range(1, 52)],
+    "coverage-process.md": ["P%02d" % i for i in range(1, 45)],
 }
 
 

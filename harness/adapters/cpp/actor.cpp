@@ -381,8 +381,8 @@ void start_actor(const std::shared_ptr<ProcessSpace>& space, const std::string& 
     child->objects.assign(std::move(objects));
     return process_actor_main(child);
   };
-  auto process =
-      std::make_shared<ProcessObject>(mpc::Process(std::move(target), mpc::ProcessOptions{.name = name, .daemon = {}}));
+  auto process = std::make_shared<ProcessObject>(
+      mpc::Process(std::move(target), mpc::ProcessOptions{.name = name, .daemon = declared->daemon}));
   process->process().start();  // its OSError is the step's outcome
   space->objects.put(name, process);
   std::lock_guard lock(space->started_m);

@@ -33,6 +33,7 @@ inline const std::string kMainActor = "main";
 struct ActorDeclaration {
   std::string name, kind, in;
   bool started_by_step = false;
+  std::optional<bool> daemon{};  // none: the flag of the process that makes it (CPython's default)
 };
 
 // A thread actor: its own std::thread and Channel, the objects of the process it runs in.

@@ -171,6 +171,10 @@ void Controller::start_actors(const json& descriptions) {
                        "', which is not main or a process actor declared before");
     if (auto method = d.value("start_method", std::string("fork")); method != "fork")
       throw SetupError("actor '" + a.name + "': start method '" + method + "' is not offered (fork is)");
+    if (auto it = d.find("daemon"); it != d.end()) {
+      if (!it->is_boolean()) throw SetupError("actor '" + a.name + "': daemon is true or false");
+      a.daemon = it->get<bool>();
+    }
     kinds[a.name] = a.kind;
     actors.push_back(std::move(a));
   }

@@ -100,6 +100,7 @@ class Process {
 
   [[nodiscard]] bool is_alive();
   // nullopt until the child has ended (and before start); -N if a signal N killed it.
+  // ValueError "process object is closed" after close().
   [[nodiscard]] std::optional<int> exitcode();
   [[nodiscard]] std::optional<pid_t> pid() const noexcept;
   // A descriptor that becomes readable when the child ends (a pidfd). ValueError "process not

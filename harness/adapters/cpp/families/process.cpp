@@ -70,6 +70,37 @@ const OpTable<ProcessObject>& process_ops() {
            return none();
          };
        }},
+      {"close",
+       [](ProcessObject& self, const Args& args) -> Invocation {
+         no_arguments("Process.close", args);
+         return [&p = self.process()] {
+           p.close();
+           return none();
+         };
+       }},
+      // Only a second start() can be asked for: the actor was started by setup or a start step.
+      {"start",
+       [](ProcessObject& self, const Args& args) -> Invocation {
+         no_arguments("Process.start", args);
+         return [&p = self.process()] {
+           p.start();
+           return none();
+         };
+       }},
+      {"daemon",
+       [](ProcessObject& self, const Args& args) -> Invocation {
+         no_arguments("Process.daemon", args);
+         return [&p = self.process()] { return Value::boolean(p.daemon()); };
+       }},
+      // CPython's ident is the pid.
+      {"ident",
+       [](ProcessObject& self, const Args& args) -> Invocation {
+         no_arguments("Process.ident", args);
+         return [&p = self.process()] {
+           auto pid = p.pid();
+           return pid ? Value::integer(*pid) : none();
+         };
+       }},
   };
   return ops;
 }
@@ -85,6 +116,13 @@ Invocation ProcessObject::prepare(const std::string& method, const Args& args) {
 }
 
 Invocation ProcessObject::prepare_set(const std::string& attribute, const Arg& value) {
+  if (attribute == "daemon") {
+    bool flag = is_plain(value) && value.value.is(Kind::Bool) && value.value.as_bool();
+    return [&p = process_, flag] {
+      p.set_daemon(flag);  // AssertionError "process has already started" once started
+      return none();
+    };
+  }
   if (attribute != "name") return Object::prepare_set(attribute, value);
   // CPython: assert isinstance(name, str), 'name must be a string'.
   std::optional<std::string> text;
@@ -124,6 +162,16 @@ const OpTable<ProcessView>& view_ops() {
          no_arguments("Process.is_alive", args);
          return [&self] { return Value::boolean(self.is_alive()); };
        }},
+      {"ident",
+       [](ProcessView& self, const Args& args) -> Invocation {
+         no_arguments("Process.ident", args);
+         return [&self] { return Value::integer(self.pid()); };
+       }},
+      {"daemon",
+       [](ProcessView& self, const Args& args) -> Invocation {
+         no_arguments("Process.daemon", args);
+         return [&self] { return Value::boolean(self.daemon()); };
+       }},
       {"exitcode",
        [](ProcessView&, const Args& args) -> Invocation {
          no_arguments("Process.exitcode", args);
@@ -139,6 +187,11 @@ bool ProcessView::is_alive() const {
   // The current process is alive; its parent, while it is still our parent (getppid changes
   // when it dies).
   return current_ || ::getppid() == pid_;
+}
+
+bool ProcessView::daemon() const {
+  // The parent of a process actor is never a daemon: a daemonic process may not start children.
+  return current_ && mpc::current_process_daemon();
 }
 
 std::string ProcessView::repr() const {

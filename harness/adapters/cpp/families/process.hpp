@@ -35,6 +35,7 @@ class ProcessView final : public Object {
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
   [[nodiscard]] bool is_alive() const;
+  [[nodiscard]] bool daemon() const;
 
  private:
   bool current_;

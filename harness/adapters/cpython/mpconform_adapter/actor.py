@@ -64,8 +64,8 @@ def _actor_exit(args, kwargs):
     if kwargs or len(args) > 1:
         raise CallError("bad_request", "exit takes at most one code, got args=%r kwargs=%r" % (args, kwargs))
     code = args[0] if args else 0
-    if code is not None and not isinstance(code, (int, str)):
-        raise CallError("bad_request", "exit's code is an int, None or a str, got %r" % (code,))
+    if code is not None and not isinstance(code, (int, str, list)):
+        raise CallError("bad_request", "exit's code is an int, a bool, None, a str or a list, got %r" % (code,))
     return lambda: ExitRequest(code)
 
 
@@ -111,7 +111,7 @@ class ProcessState(object):
         # cannot be pickled (spec/adapter-protocol.md#call-fields-of-the-case-language-v2).
         shared = dict((k, e) for k, e in self.registry.items()
                       if e.type_name != "Process" and not (e.type_name == "Connection" and getattr(e.obj, "closed", False)))
-        process = ctx.Process(target=process_main, name=name,
+        process = ctx.Process(target=process_main, name=name, daemon=description.get("daemon"),
                               args=(self.endpoint, name, shared, self.threads_in(name), self.module.__name__,
                                     self.declarations, self.start_method))
         process.start()

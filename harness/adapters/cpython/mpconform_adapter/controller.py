@@ -215,7 +215,7 @@ class Controller(object):
                     continue  # started by a step of its parent
                 ctx = self.module.get_context(description["start_method"]) if description.get("start_method") else self.ctx
                 process = ctx.Process(
-                    target=actor.process_main, name=name,
+                    target=actor.process_main, name=name, daemon=description.get("daemon"),
                     args=(self.endpoint, name, shared, threads_in[name], self.module.__name__, declarations,
                           self.ctx.get_start_method()))
                 process.start()
@@ -239,9 +239,12 @@ class Controller(object):
 
     def stop_process_actors(self, join_budget=JOIN_BUDGET):
         deadline = time.monotonic() + join_budget
-        for process in self.processes:
+        # A case may have closed a joined Process (process.use_after_close_raises): nothing is
+        # left of it to join, and every method of it raises ValueError.
+        processes = [p for p in self.processes if not _closed(p)]
+        for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
-        stragglers = [p for p in self.processes if p.exitcode is None]
+        stragglers = [p for p in processes if p.exitcode is None]
         for process in stragglers:
             log("process actor %s (pid %s) did not exit, terminating it" % (process.name, process.pid))
             process.terminate()
@@ -265,6 +268,14 @@ class Controller(object):
                     entry.obj.cancel_join_thread()
                 except Exception as e:
                     log("cancel_join_thread failed: %r" % (e,))
+
+
+def _closed(process):
+    try:
+        process.exitcode
+    except ValueError:
+        return True
+    return False
 
 
 def parse_arguments(argv):

@@ -51,13 +51,22 @@ class TypeInfo(object):
 
     def offered(self, holder, method):
         """Whether `method` is offered for a class or object `holder` of the module under test."""
-        if not self.checked or hasattr(holder, self.needed(method)):
+        if not self.checked or _has(holder, self.needed(method)):
             return True
         return method in self.added and sys.version_info[:2] < self.added[method]
 
     def needed(self, method):
         """The method of the object that `method` uses."""
         return self.sequences[method][1] if method in self.sequences else method
+
+
+def _has(holder, name):
+    """hasattr; a property that raises (exitcode of a closed Process raises ValueError) is looked
+    up on the class, and the call then raises as it does."""
+    try:
+        return hasattr(holder, name)
+    except Exception:
+        return hasattr(type(holder), name)
 
 
 def read_attribute(name):

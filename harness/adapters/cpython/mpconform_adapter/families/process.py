@@ -2,9 +2,11 @@
 
 from .base import BadRequest, TypeInfo, read_attribute
 
-TYPES = (TypeInfo("Process", ("join", "is_alive", "exitcode", "terminate", "kill", "name", "pid", "sentinel"),
-                  attributes=dict((name, read_attribute(name)) for name in ("exitcode", "name", "pid", "sentinel")),
-                  settable=("name",)),)
+ATTRIBUTES = ("exitcode", "name", "pid", "sentinel", "daemon", "ident")
+
+TYPES = (TypeInfo("Process", ("join", "is_alive", "terminate", "kill", "close", "start") + ATTRIBUTES,
+                  attributes=dict((name, read_attribute(name)) for name in ATTRIBUTES),
+                  settable=("name", "daemon")),)
 
 # The names of the spec's Types table this module gives.
 DECLARED = ("Process",)
