@@ -751,7 +751,7 @@ TEST(CaseLanguageV2, ProcessEnds) {
   EXPECT_EQ(error_of(actors + "steps:\n  - {actor: p, call: raise, args: [ValueError, boom]}\n"), "");
   EXPECT_EQ(error_of(actors + "steps:\n  - {actor: p, call: return}\n"), "");
   EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: exit, args: [1.5]}\n")
-                .find("exit's code is an int, None or a str"),
+                .find("exit's code is an int, a bool, None, a str or a list"),
             std::string::npos);
   EXPECT_NE(error_of(actors + "steps:\n  - {actor: p, call: raise, args: [ValueError]}\n")
                 .find("raise takes args: [TYPE, MESSAGE]"),
