@@ -94,7 +94,9 @@ def main():
         out.append("Failures no known-divergence file lists:")
         out.append("")
         for r in unlisted:
-            out.append("- `%s.%s`: %s: %s" % (r["implementation"], r["case"], r["verdict"], cell(r["reason"])))
+            reason = r.get("reason") or next(("step %s %s: %s" % (s.get("step"), s.get("call"), s["problem"])
+                                              for s in r.get("trace") or [] if s.get("problem")), "")
+            out.append("- `%s.%s`: %s: %s" % (r["implementation"], r["case"], r["verdict"], cell(reason)))
     print("\n".join(out))
 
 

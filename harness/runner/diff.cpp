@@ -68,6 +68,10 @@ std::string format_seconds(double s) {
 // where one is no value (a `truncated` marker).
 bool same_value(const json& a, const json& b) {
   if (a.contains("truncated") || b.contains("truncated")) return a == b;  // same size and CRC-32
+  // An object (a Connection received, a Queue made by a call) is no Python value; two are the
+  // same result when they are of one type under one name, whatever address their repr shows.
+  if (str(a, "t") == "object" && str(b, "t") == "object")
+    return str(a, "type") == str(b, "type") && str(a, "name") == str(b, "name");
   try {
     return values_equal(a, b);
   } catch (const std::exception&) {

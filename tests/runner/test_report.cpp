@@ -103,6 +103,20 @@ TEST(Diff, AnObjectAddressInAMessageIsNoDifference) {
       << diff_results(a, c, {}).text;
 }
 
+TEST(Diff, ObjectsOfOneTypeAndNameAreTheSameResult) {
+  auto object = [](const char* type, const char* name, const char* address) {
+    return json{{"t", "object"},
+                {"type", type},
+                {"name", name},
+                {"repr", std::string("<Connection object at ") + address + ">"}};
+  };
+  auto a = side("a", returned(object("Connection", "sent_w", "0x7fb4197f06d0")), 0.1);
+  auto b = side("b", returned(object("Connection", "sent_w", "0x558ed47793e0")), 0.1);
+  EXPECT_EQ(diff_results(a, b, {}).differing, 0) << diff_results(a, b, {}).text;
+  auto c = side("c", returned(object("Queue", "sent_w", "0x558ed47793e0")), 0.1);
+  EXPECT_EQ(diff_results(a, c, {}).differing, 1) << diff_results(a, c, {}).text;
+}
+
 TEST(Diff, TruncatedValuesCompareBySizeAndCrc) {
   json big1 = {{"truncated", true}, {"json_bytes", 5000}, {"crc32", "0000abcd"}};
   json big2 = {{"truncated", true}, {"json_bytes", 5000}, {"crc32", "0000abce"}};
