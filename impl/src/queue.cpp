@@ -275,12 +275,13 @@ bool Queue::closed() const noexcept { return !local_ || local_->closed.load(); }
 
 namespace {
 
-// Each thread pickles into one buffer that it keeps from put to put, so that a put does not
-// allocate (and, for a large item, page in) a fresh buffer; one grown past kKeptBytes by a huge
-// item is given back afterwards.
+// A thread's buffer that it keeps from call to call, so that a put (its pickle) or a get (the
+// bytes it receives) does not allocate, and for a large item page in, a fresh one each time: giving
+// back a 1 MiB buffer after each 1 MiB item made every call do so. One grown past kKeptBytes by a
+// huge item is given back afterwards.
 constexpr std::size_t kKeptBytes = std::size_t{16} << 20;
 
-class PickleBuffer {
+class KeptBuffer {
  public:
   std::string& get() { return buf_; }
   void trim() {
@@ -291,12 +292,12 @@ class PickleBuffer {
   std::string buf_;
 };
 
-thread_local PickleBuffer pickle_buffer;
-
 struct TrimAfter {
-  PickleBuffer& b;
+  KeptBuffer& b;
   ~TrimAfter() { b.trim(); }
 };
+
+thread_local KeptBuffer pickle_buffer;  // what put() pickles into
 
 }  // namespace
 
@@ -328,29 +329,14 @@ bool Queue::try_put(const Value& obj, Timeout timeout) {
 
 namespace {
 
-// Receives into a per-thread buffer (no allocation per item) and unpickles outside the lock,
-// like CPython. A buffer grown past kKeptBytes by a huge item is given back afterwards (below
-// that it is kept: giving back a 1 MiB buffer after each 1 MiB item made every get page in a
-// fresh one).
-class ItemBuffer {
- public:
-  std::string& get() { return buf_; }
-  ~ItemBuffer() = default;
-  void trim() {
-    if (buf_.capacity() > kKeptBytes) std::string().swap(buf_);
-  }
-
- private:
-  std::string buf_;
-};
-
+// Receives into a kept per-thread buffer and unpickles outside the lock, like CPython.
 // A get interrupted by close() in another thread raises what CPython raises there: EOFError for
 // a SimpleQueue (both ends closed), OSError("handle is closed") for a Queue.
 enum class OnClose { eof, handle_closed };
 
 std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, const std::atomic<bool>* interrupt,
                              OnClose on_close) {
-  thread_local ItemBuffer buffer;
+  thread_local KeptBuffer buffer;
   std::string& buf = buffer.get();
   switch (chan.get(buf, deadline, interrupt)) {
     case detail::Channel::GetStatus::ok: break;
@@ -359,10 +345,7 @@ std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, co
       if (on_close == OnClose::handle_closed) throw OSError("handle is closed");
       throw EOFError("");
   }
-  struct Trim {
-    ItemBuffer& b;
-    ~Trim() { b.trim(); }
-  } trim{buffer};
+  TrimAfter trim{buffer};
   return pickle::loads(buf);
 }
 
