@@ -148,7 +148,20 @@ std::set<std::string> Case::required_features() const {
         if (item.is_array() ? std::any_of(item.begin(), item.end(), has_ref) : has_ref(item)) return true;
     return false;
   };
+  // Value forms an adapter may not be able to make: the feature of the same name.
+  std::function<void(const json&)> forms = [&](const json& v) {
+    if (v.is_array() || (v.is_object() && !v.contains("t"))) {  // args, kwargs, a dict's pairs
+      for (const auto& item : v) forms(item);
+      return;
+    }
+    if (!v.is_object()) return;
+    const std::string t = v.value("t", std::string());
+    if (t == "local_function" || t == "class") out.insert(t);
+    if (v.contains("v") && v["v"].is_array()) forms(v["v"]);
+  };
+  for (const auto& o : objects) forms(o.args), forms(o.kwargs);
   for (const auto& s : steps) {
+    forms(s.args), forms(s.kwargs), forms(s.value);
     if (!s.bind.empty()) out.insert("bind");
     if (s.set_form) out.insert("set");
     if (s.method == "return" || s.method == "raise") out.insert("process_end");

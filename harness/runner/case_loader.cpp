@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -652,6 +653,24 @@ class ValueReader {
       return {{"t", "payload"}, {"size", size}, {"seed", seed}};
     }
     if (key == "$unpicklable") return {{"t", "unpicklable"}};
+    if (key == "$local_function") {
+      if (!arg->is_null()) fail(src_, arg, "$local_function takes null");
+      return {{"t", "local_function"}};
+    }
+    if (key == "$class") {  // a dotted Python name: a builtin, ctypes.NAME or multiprocessing.MODULE.NAME
+      auto dotted = [](const std::string& name) {
+        bool start = true;
+        for (char c : name) {
+          const bool letter = std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+          if (c == '.' ? start : !(letter || (!start && std::isdigit(static_cast<unsigned char>(c))))) return false;
+          start = c == '.';
+        }
+        return !start;
+      };
+      if (!arg->is_scalar() || !dotted(arg->value))
+        fail(src_, arg, "$class takes a dotted class name (int, ctypes.c_int, multiprocessing.queues.Queue)");
+      return {{"t", "class"}, {"v", arg->value}};
+    }
     if (key == "$ref") {
       if (!arg->is_scalar()) fail(src_, arg, "$ref takes an object name");
       return {{"t", "ref"}, {"name", arg->value}};
@@ -1427,7 +1446,7 @@ class CaseBuilder {
     return o;
   }
 
-  // returns_matching: {type: T, min: A, max: B, match: RE}; bounds for numbers, match for str.
+  // returns_matching: {type: T, min: A, max: B, match: RE}; bounds for numbers, match for str (an object's repr).
   void matching_at(Expectation& e, const YNode* m) {
     e.outcome = Expectation::Outcome::ReturnsMatching;
     e.match_type = text(m->get("type"));
@@ -1445,7 +1464,8 @@ class CaseBuilder {
     if (e.match_min && e.match_max && compare_numbers(*e.match_max, *e.match_min) < 0)
       fail(src_, m, "returns_matching: min is greater than max");
     if (const YNode* re = m->get("match")) {
-      if (e.match_type != "str") fail(src_, re, "returns_matching: match goes with type str, not " + e.match_type);
+      if (e.match_type != "str" && e.match_type != "object")
+        fail(src_, re, "returns_matching: match goes with type str or object, not " + e.match_type);
       checked_pattern(re, "match");
       e.value_match = text(re);
     }
@@ -1693,8 +1713,8 @@ ApiRegistry parse_api(const Source& src, const YNode* root) {
     if (!functions->is_map()) fail(src, functions, "functions is a mapping");
     for (const auto& [fn_name, f] : functions->entries) {
       const std::string& what = fn_name->value;
-      if (!what.starts_with("multiprocessing."))
-        fail(src, fn_name.get(), "function '" + what + "' is not named from multiprocessing.");
+      if (!is_function_call(what))
+        fail(src, fn_name.get(), "function '" + what + "' is not named from multiprocessing., operator. or builtins.");
       check_keys(src, f.get(), {"params", "raises", "returns_type"}, what);
       ApiRegistry::Operation op;
       op.params = string_list(src, f->get("params"), what + ".params");

@@ -117,6 +117,8 @@ std::string check_value_outcome(const Expectation& e, const Outcome& o) {
       } catch (const ValueError& err) {
         return std::string("value has no order: ") + err.what();
       }
+      if (!e.value_match.empty() && t == "object")  // an object is matched by its repr
+        return search_message(e.value_match, o.value.value("repr", std::string()), "repr");
       if (!e.value_match.empty()) return search_message(e.value_match, o.value["v"].get<std::string>(), "value");
       return "";
     }

@@ -223,6 +223,10 @@ void repr_into(std::string& out, const json& v, std::size_t max_items) {
            " seed=" + std::to_string(v["seed"].get<std::uint64_t>()) + ">";
   } else if (t == "unpicklable")
     out += "<unpicklable>";
+  else if (t == "local_function")
+    out += "<local function>";
+  else if (t == "class")
+    out += v["v"].get<std::string>();
   else if (t == "ref")
     out += "<ref " + v["name"].get<std::string>() + ">";
   else if (t == "object" && v.contains("name") && v["name"].is_string())
@@ -375,7 +379,8 @@ void check_value(const json& v) {
     if (!v.contains(key) || !ok) throw ValueError("value of type '" + t + "' needs a valid '" + key + "': " + v.dump());
   };
   if (t.empty()) throw ValueError("not a typed value (an object with a string 't'): " + v.dump());
-  if (t == "none" || t == "unpicklable") return;
+  if (t == "none" || t == "unpicklable" || t == "local_function") return;
+  if (t == "class") return need("v", v.contains("v") && v["v"].is_string());
   if (t == "bool") return need("v", v.contains("v") && v["v"].is_boolean());
   if (t == "int") {
     need("v", v.contains("v") && v["v"].is_string());
@@ -426,7 +431,8 @@ void check_value(const json& v) {
 std::string canonical_key(const json& v) {
   const std::string& t = tag_of(v);
   if (auto b = byte_summary(v)) return b->kind + ":" + std::to_string(b->length) + ":" + std::to_string(b->crc);
-  if (t == "none" || t == "unpicklable") return t;
+  if (t == "none" || t == "unpicklable" || t == "local_function") return t;
+  if (t == "class") return "class:" + v["v"].get<std::string>();
   if (t == "bool") return v["v"].get<bool>() ? "bool:1" : "bool:0";
   if (t == "int") return "int:" + normalize_decimal(v["v"].get<std::string>());
   if (t == "float") return "float:" + float_key(parse_float(v["v"].get<std::string>()));

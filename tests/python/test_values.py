@@ -157,6 +157,25 @@ def test_unpicklable_sentinel_refuses_multiprocessing_pickler_and_round_trips_as
     assert isinstance(decode({"t": "unpicklable"}), values.Unpicklable)
 
 
+def test_local_function_is_a_real_closure_that_pickle_refuses():
+    function = decode({"t": "local_function"})
+    assert function.__qualname__ == "local_function.<locals>.<lambda>"
+    with pytest.raises((AttributeError, pickle.PicklingError)):
+        multiprocessing.reduction.ForkingPickler.dumps(function)
+
+
+def test_classes_are_named_from_builtins_ctypes_and_the_module_under_test(monkeypatch):
+    import ctypes
+    import multiprocessing.queues
+    monkeypatch.setattr(values, "module_under_test", multiprocessing)
+    assert decode({"t": "class", "v": "int"}) is int
+    assert decode({"t": "class", "v": "ctypes.c_double"}) is ctypes.c_double
+    assert decode({"t": "class", "v": "multiprocessing.queues.SimpleQueue"}) is multiprocessing.queues.SimpleQueue
+    for name in ("os.system", "ctypes.sizeof", "multiprocessing.queues.nope", "len"):
+        with pytest.raises(ValueFormatError):
+            decode({"t": "class", "v": name})
+
+
 def test_refs_are_resolved_by_the_caller_and_refused_without_a_resolver():
     marker = object()
     assert decode({"t": "list", "v": [{"t": "ref", "name": "q"}]}, {"q": marker}.__getitem__) == [marker]

@@ -115,6 +115,27 @@ steps:
   EXPECT_EQ(a[7], (json{{"t", "ref"}, {"name", "q"}}));
 }
 
+TEST(CaseLoader, ReadsLocalFunctionsAndClassesAsFeatures) {
+  Case c = load(R"(objects: [{name: q, type: SimpleQueue}]
+steps:
+  - call: q.put
+    args: [[{$local_function: null}]]
+  - call: operator.getitem
+    args: [{$class: multiprocessing.queues.Queue}, {$class: int}]
+    expect: {returns_matching: {type: object, match: "Queue\\[int\\]"}}
+)");
+  EXPECT_EQ(c.steps[0].args[0]["v"][0], (json{{"t", "local_function"}}));
+  EXPECT_EQ(c.steps[1].args[0], (json{{"t", "class"}, {"v", "multiprocessing.queues.Queue"}}));
+  EXPECT_TRUE(c.required_features().contains("local_function"));  // found inside a list
+  EXPECT_TRUE(c.required_features().contains("class"));
+  EXPECT_TRUE(c.required_ops().contains("operator.getitem"));
+  EXPECT_NE(error_of("steps: [{call: operator.getitem, args: [{$class: \"os system\"}, 1]}]\n").find("$class takes"),
+            std::string::npos);
+  EXPECT_NE(error_of("objects: [{name: q, type: Queue}]\nsteps: [{call: q.put, args: [{$local_function: 1}]}]\n")
+                .find("$local_function takes null"),
+            std::string::npos);
+}
+
 TEST(CaseLoader, ChoosesTheExpectationForAVersion) {
   Case c = load(R"(objects: [{name: q, type: Queue}]
 steps:
@@ -935,7 +956,7 @@ TEST(CaseLanguageV2RunnerForms, MalformedCapturesAndPredicatesAreRefused) {
   e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: str, min: 1}}}\n");
   EXPECT_NE(e.find("min goes with type int or float, not str"), std::string::npos) << e;
   e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: int, match: x}}}\n");
-  EXPECT_NE(e.find("match goes with type str, not int"), std::string::npos) << e;
+  EXPECT_NE(e.find("match goes with type str or object, not int"), std::string::npos) << e;
   e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: int, min: 5, max: 1}}}\n");
   EXPECT_NE(e.find("min is greater than max"), std::string::npos) << e;
   e = error_of(decl + "  - {call: q.qsize, expect: {returns_matching: {type: integer}}}\n");

@@ -78,7 +78,7 @@ def test_the_recording_covers_every_message_and_form_the_cases_use(sent):
     assert any(a["kind"] == "thread" for s in setups for a in s["actors"])
     assert any(a["kind"] == "process" for s in setups for a in s["actors"])
     kinds = {value["t"] for value in values_in([m.get("args") for m in sent] + [m.get("kwargs") for m in sent])}
-    assert {"int", "str", "bytes", "list", "payload", "ref", "none"} <= kinds, kinds
+    assert {"int", "str", "bytes", "list", "payload", "ref", "none", "local_function", "class"} <= kinds, kinds
     assert len(setups) > 50
 
 

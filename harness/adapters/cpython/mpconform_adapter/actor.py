@@ -78,7 +78,7 @@ def _actor_return(args, kwargs):
 ACTOR_OPERATIONS = {"sleep": _actor_sleep, "exit": _actor_exit, "return": _actor_return}
 
 # hello's capabilities.features (spec/adapter-protocol.md#call-fields-of-the-case-language-v2).
-FEATURES = ["bind", "object_names", "set", "step_start", "process_end"]
+FEATURES = ["bind", "object_names", "set", "step_start", "process_end", "local_function", "class"]
 
 
 class ProcessState(object):
@@ -231,7 +231,7 @@ class Actor(object):
 
     def prepare_actor_call(self, method, args, kwargs):
         """Actor operations and module functions: calls with a null target."""
-        if method.startswith("multiprocessing."):
+        if method.startswith(("multiprocessing.", "operator.", "builtins.")):  # a function of spec/api.yaml
             function = module_functions.resolve(self.process.module, method) if self.process else None
             if function is None:
                 raise CallError("unknown_op", "the module under test has no function %r" % (method,))
@@ -371,6 +371,7 @@ def process_main(endpoint, name, objects_by_name, thread_actor_names, module_nam
                  declarations=None, start_method=None):
     """The target of a process actor. Ends as `exit` (sys.exit(code)), `return` or `raise` asks."""
     module = importlib.import_module(module_name)
+    values.module_under_test = module
     naming = ExceptionNames(module)
     channel = Channel(endpoint, name)
     try:

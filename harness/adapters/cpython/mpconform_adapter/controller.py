@@ -341,6 +341,7 @@ def main(argv=None):
         log("cannot use module %r with start method %r: %s: %s"
             % (arguments.module, arguments.start_method, type(e).__name__, e))
         return 2
+    values.module_under_test = module
     try:
         channel = Channel(arguments.endpoint, MAIN)
     except Exception as e:

@@ -20,6 +20,9 @@ FUNCTIONS = {
     "multiprocessing.Semaphore": ("", "Semaphore"),
     "multiprocessing.BoundedSemaphore": ("", "BoundedSemaphore"),
     "multiprocessing.Queue": ("", "Queue"),
+    # The standard library's, not the module's: Python syntax as a call (`Queue[int]`, `repr(e)`).
+    "operator.getitem": (None, "getitem"),
+    "builtins.repr": (None, "repr"),
 }
 
 
@@ -30,7 +33,10 @@ def resolve(module, qualified):
         return None
     submodule, attribute = where
     try:
-        owner = importlib.import_module(module.__name__ + "." + submodule) if submodule else module
+        if submodule is None:
+            owner = importlib.import_module(qualified.rsplit(".", 1)[0])
+        else:
+            owner = importlib.import_module(module.__name__ + "." + submodule) if submodule else module
     except Exception:
         return None
     function = getattr(owner, attribute, None)

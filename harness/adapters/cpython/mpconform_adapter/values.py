@@ -1,5 +1,9 @@
-"""The control channel's value codec (spec/values.md), the payload generator and the sentinel."""
+"""The control channel's value codec (spec/values.md), the payload generator, the sentinel, local
+functions and classes named by cases."""
 
+import builtins
+import ctypes
+import importlib
 import re
 import zlib
 
@@ -36,6 +40,36 @@ class Unpicklable(object):
 
 class ValueFormatError(ValueError):
     """A value on the control channel that does not follow spec/values.md."""
+
+
+def local_function():
+    """A real closure, as {"t": "local_function"} asks: pickle finds no module-level name for it."""
+    return lambda: None
+
+
+# The module under test, in place of `multiprocessing` in a {"t": "class"} name; set by the
+# controller and by every process actor once they have imported it.
+module_under_test = None
+
+
+def class_named(name):
+    """The class a {"t": "class"} value names: a builtin, ctypes.NAME or multiprocessing.MODULE.NAME."""
+    parts = name.split(".")
+    if len(parts) == 1:
+        owner = builtins
+    elif parts[0] == "ctypes" and len(parts) == 2:
+        owner = ctypes
+    elif parts[0] == "multiprocessing" and len(parts) == 3 and module_under_test is not None:
+        try:
+            owner = importlib.import_module(module_under_test.__name__ + "." + parts[1])
+        except ImportError:
+            owner = None
+    else:
+        owner = None
+    found = getattr(owner, parts[-1], None) if owner is not None else None
+    if not isinstance(found, type):
+        raise ValueFormatError("class value %r names no class the adapter can give" % (name,))
+    return found
 
 
 # Decimal text of big ints is converted in pieces: int()/str() refuse more than 4300 digits on
@@ -192,6 +226,10 @@ def decode(node, resolve_ref=None):
         return payload(size, _json_int(node, "seed"))
     if tag == "unpicklable":
         return Unpicklable()
+    if tag == "local_function":
+        return local_function()
+    if tag == "class":
+        return class_named(_json_str(node, tag))
     if tag == "ref":
         name = node.get("name")
         if not isinstance(name, str):
