@@ -170,8 +170,7 @@ inline bool is_actor_operation(const std::string& method) {
 inline bool is_ending_operation(const std::string& method) {
   return method == "exit" || method == "return" || method == "raise";
 }
-// A module-level call (spec/api.yaml `functions`).
-// A function of spec/api.yaml: named from multiprocessing, or from operator and builtins, whose
+// A module-level call (spec/api.yaml `functions`): named from multiprocessing, or from operator and builtins, whose
 // functions stand for Python syntax (operator.getitem: Queue[int]; builtins.repr: repr(e)).
 inline bool is_function_call(const std::string& method) {
   return method.starts_with("multiprocessing.") || method.starts_with("operator.") || method.starts_with("builtins.");

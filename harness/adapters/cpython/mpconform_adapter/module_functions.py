@@ -33,10 +33,12 @@ def resolve(module, qualified):
         return None
     submodule, attribute = where
     try:
-        if submodule is None:
+        if submodule is None:  # the standard library's (operator, builtins)
             owner = importlib.import_module(qualified.rsplit(".", 1)[0])
+        elif submodule:
+            owner = importlib.import_module(module.__name__ + "." + submodule)
         else:
-            owner = importlib.import_module(module.__name__ + "." + submodule) if submodule else module
+            owner = module
     except Exception:
         return None
     function = getattr(owner, attribute, None)
