@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 
 #include "mpc/errors.hpp"
 #include "shared_mapping.hpp"
@@ -17,16 +18,56 @@ namespace {
 using K = CType::Kind;
 
 // multiprocessing.sharedctypes.typecode_to_type, with ctypes' sizes on Linux x86-64 (LP64,
-// 4-byte wchar_t).
+// 4-byte wchar_t). 'q' and 'Q' are c_longlong and c_ulonglong, which ctypes makes c_long and
+// c_ulong themselves (their __name__ too) where long long and long have one size.
 constexpr CType kCTypes[] = {
-    {'c', "c_char", 1, K::byte_char},      {'u', "c_wchar", 4, K::wide_char},
-    {'b', "c_byte", 1, K::signed_int},     {'B', "c_ubyte", 1, K::unsigned_int},
-    {'h', "c_short", 2, K::signed_int},    {'H', "c_ushort", 2, K::unsigned_int},
-    {'i', "c_int", 4, K::signed_int},      {'I', "c_uint", 4, K::unsigned_int},
-    {'l', "c_long", 8, K::signed_int},     {'L', "c_ulong", 8, K::unsigned_int},
-    {'q', "c_longlong", 8, K::signed_int}, {'Q', "c_ulonglong", 8, K::unsigned_int},
-    {'f', "c_float", 4, K::floating},      {'d', "c_double", 8, K::floating},
+    {'c', "c_char", 1, K::byte_char},     {'u', "c_wchar", 4, K::wide_char},   {'b', "c_byte", 1, K::signed_int},
+    {'B', "c_ubyte", 1, K::unsigned_int}, {'h', "c_short", 2, K::signed_int},  {'H', "c_ushort", 2, K::unsigned_int},
+    {'i', "c_int", 4, K::signed_int},     {'I', "c_uint", 4, K::unsigned_int}, {'l', "c_long", 8, K::signed_int},
+    {'L', "c_ulong", 8, K::unsigned_int}, {'q', "c_long", 8, K::signed_int},   {'Q', "c_ulong", 8, K::unsigned_int},
+    {'f', "c_float", 4, K::floating},     {'d', "c_double", 8, K::floating},
 };
+
+// ctypes.c_bool: 1 byte, no typecode.
+constexpr CType kCBool = {'\0', "c_bool", 1, K::boolean};
+
+// ctypes.NAME -> the typecode of its type (the 14 of the table under their own names, then the
+// aliases ctypes defines on Linux x86-64); c_bool is looked up on its own.
+constexpr std::pair<std::string_view, char> kCTypeNames[] = {
+    {"c_char", 'c'},  {"c_wchar", 'u'},  {"c_byte", 'b'},  {"c_ubyte", 'B'},  {"c_short", 'h'},    {"c_ushort", 'H'},
+    {"c_int", 'i'},   {"c_uint", 'I'},   {"c_long", 'l'},  {"c_ulong", 'L'},  {"c_longlong", 'q'}, {"c_ulonglong", 'Q'},
+    {"c_float", 'f'}, {"c_double", 'd'}, {"c_int8", 'b'},  {"c_uint8", 'B'},  {"c_int16", 'h'},    {"c_uint16", 'H'},
+    {"c_int32", 'i'}, {"c_uint32", 'I'}, {"c_int64", 'l'}, {"c_uint64", 'L'}, {"c_ssize_t", 'l'},  {"c_size_t", 'L'},
+};
+
+// The CType an object keeps a pointer to: one of mpc's own.
+const CType* checked(const CType& type) {
+  if (&type == &kCBool) return &type;
+  for (const CType& t : kCTypes) {
+    if (&t == &type) return &type;
+  }
+  throw std::invalid_argument("mpc: a CType not from mpc::ctypes(), ctype_of() or ctype_named()");
+}
+
+// Python's bool(v).
+bool truth(const Value& v) {
+  switch (v.kind()) {
+    case Kind::None: return false;
+    case Kind::Bool: return v.as_bool();
+    case Kind::Int: return !v.as_int().is_zero();
+    case Kind::Float: return v.as_float() != 0.0;  // NaN is true, as in Python
+    case Kind::Str:
+    case Kind::Bytes:
+    case Kind::ByteArray: return !v.data().empty();
+    case Kind::List:
+    case Kind::Tuple:
+    case Kind::Dict:
+    case Kind::Set:
+    case Kind::FrozenSet: return v.size() != 0;
+    case Kind::Unpicklable: return true;  // an object without __bool__ or __len__
+  }
+  return true;
+}
 
 std::string type_name(const Value& v) { return std::string(kind_name(v.kind())); }
 
@@ -136,6 +177,7 @@ void convert(const CType& t, const Value& v, unsigned char* out) {
       std::memcpy(out, &cp, 4);
       return;
     }
+    case K::boolean: out[0] = truth(v) ? 1 : 0; return;
   }
 }
 
@@ -172,6 +214,7 @@ Value load(const CType& t, const unsigned char* in) {
       std::memcpy(&cp, in, 4);
       return Value::str(utf8_of(cp));
     }
+    case K::boolean: return Value::boolean(in[0] != 0);
   }
   return {};
 }
@@ -219,10 +262,17 @@ const CType& ctype_of(char typecode) {
   throw TypeError("this type has no size");
 }
 
+const CType* ctype_named(std::string_view name) {
+  if (name == kCBool.name) return &kCBool;
+  for (const auto& [ctypes_name, typecode] : kCTypeNames) {
+    if (ctypes_name == name) return &ctype_of(typecode);
+  }
+  return nullptr;
+}
+
 // ---- SharedValue --------------------------------------------------------------------------------
 
-SharedValue::SharedValue(char typecode, const std::optional<Value>& initial, LockArg lock)
-    : ctype_(&ctype_of(typecode)) {
+SharedValue::SharedValue(const CType& type, const std::optional<Value>& initial, LockArg lock) : ctype_(checked(type)) {
   unsigned char bytes[8] = {};
   if (initial) convert(*ctype_, *initial, bytes);  // before allocating: a bad value makes nothing
   mem_ = detail::map_shared(ctype_->size);
@@ -267,8 +317,8 @@ std::string SharedValue::repr() const {
 
 // ---- SharedArray --------------------------------------------------------------------------------
 
-void SharedArray::init(char typecode, std::int64_t length, LockArg lock) {
-  ctype_ = &ctype_of(typecode);
+void SharedArray::init(const CType& type, std::int64_t length, LockArg lock) {
+  ctype_ = checked(type);
   if (length < 0) throw ValueError("Array length must be >= 0, not " + std::to_string(length));
   length_ = static_cast<std::size_t>(length);
   mem_ = detail::map_shared(std::max<std::size_t>(1, length_ * ctype_->size));
@@ -276,13 +326,13 @@ void SharedArray::init(char typecode, std::int64_t length, LockArg lock) {
   lock_ = make_lock(lock);
 }
 
-SharedArray::SharedArray(char typecode, std::int64_t length, LockArg lock) { init(typecode, length, std::move(lock)); }
+SharedArray::SharedArray(const CType& type, std::int64_t length, LockArg lock) { init(type, length, std::move(lock)); }
 
-SharedArray::SharedArray(char typecode, const std::vector<Value>& items, LockArg lock) {
-  const CType& t = ctype_of(typecode);
+SharedArray::SharedArray(const CType& type, const std::vector<Value>& items, LockArg lock) {
+  const CType& t = *checked(type);
   std::vector<unsigned char> bytes(items.size() * t.size);
   for (std::size_t i = 0; i < items.size(); ++i) convert(t, items[i], bytes.data() + i * t.size);
-  init(typecode, static_cast<std::int64_t>(items.size()), std::move(lock));
+  init(t, static_cast<std::int64_t>(items.size()), std::move(lock));
   if (!bytes.empty()) std::memcpy(data_, bytes.data(), bytes.size());
 }
 
@@ -383,7 +433,7 @@ AnyLock& SharedArray::get_lock() {
 
 SharedArray SharedArray::copy() const {
   if (lock_) throw TypeError("this type has no size");
-  SharedArray fresh(ctype_->typecode, static_cast<std::int64_t>(length_), false);
+  SharedArray fresh(*ctype_, static_cast<std::int64_t>(length_), false);
   if (length_ != 0) std::memcpy(fresh.data_, data_, length_ * ctype_->size);
   return fresh;
 }

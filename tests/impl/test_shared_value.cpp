@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -320,4 +321,83 @@ TEST(SharedValue, LeavesNothingInDevShm) {
     EXPECT_EQ(text(a.at(999)), "1.0");
   }
   EXPECT_EQ(dev_shm_entries(), before);
+}
+
+TEST(SharedValue, CTypesByNameAreTheTypecodesTypesWithCTypesAliases) {
+  EXPECT_EQ(mpc::ctype_named("c_int"), &mpc::ctype_of('i'));
+  EXPECT_EQ(mpc::ctype_named("c_double"), &mpc::ctype_of('d'));
+  EXPECT_EQ(mpc::ctype_named("c_wchar"), &mpc::ctype_of('u'));
+  EXPECT_EQ(mpc::ctype_named("c_int8"), &mpc::ctype_of('b'));
+  EXPECT_EQ(mpc::ctype_named("c_uint16"), &mpc::ctype_of('H'));
+  EXPECT_EQ(mpc::ctype_named("c_size_t"), &mpc::ctype_of('L'));
+  // ctypes makes c_longlong c_long where both are 8 bytes: its name, in reprs and errors, too.
+  EXPECT_EQ(mpc::ctype_named("c_longlong")->name, "c_long");
+  EXPECT_EQ(mpc::ctype_named("c_ulonglong")->name, "c_ulong");
+  const mpc::CType* b = mpc::ctype_named("c_bool");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->name, "c_bool");
+  EXPECT_EQ(b->size, 1u);
+  EXPECT_EQ(b->kind, mpc::CType::Kind::boolean);
+  for (const mpc::CType& t : mpc::ctypes()) EXPECT_NE(&t, b);  // no typecode names it
+  EXPECT_EQ(message_of<mpc::TypeError>([] { (void)SharedValue('?'); }), "this type has no size");
+  EXPECT_EQ(mpc::ctype_named("c_void_p"), nullptr);
+  EXPECT_EQ(mpc::ctype_named("c_longdouble"), nullptr);
+  EXPECT_EQ(mpc::ctype_named("int"), nullptr);
+  const mpc::CType foreign = {'i', "c_int", 4, mpc::CType::Kind::signed_int};
+  EXPECT_THROW((void)SharedValue(foreign), std::invalid_argument);
+  EXPECT_THROW((void)SharedArray(foreign, 3), std::invalid_argument);
+}
+
+TEST(SharedValue, ACTypeGivenByNameConvertsAsItsTypecode) {
+  const mpc::CType& c_int = *mpc::ctype_named("c_int");
+  EXPECT_EQ(text(SharedValue(c_int, i64(5)).value()), "5");
+  EXPECT_EQ(text(SharedValue(c_int, big("1099511627776")).value()), "0");  // 2**40 wraps
+  EXPECT_EQ(message_of<mpc::TypeError>([&] { (void)SharedValue(c_int, Value::floating(1.5)); }),
+            "'float' object cannot be interpreted as an integer");
+  EXPECT_EQ(text(SharedValue(*mpc::ctype_named("c_uint"), i64(-1)).value()), "4294967295");
+  EXPECT_EQ(text(SharedValue(*mpc::ctype_named("c_ulonglong"), i64(-1)).value()), "18446744073709551615");
+  EXPECT_EQ(text(SharedValue(*mpc::ctype_named("c_longlong"), big("9223372036854775808")).value()),
+            "-9223372036854775808");
+  EXPECT_EQ(text(SharedValue(*mpc::ctype_named("c_double"), i64(3)).value()), "3.0");
+  EXPECT_EQ(SharedValue(*mpc::ctype_named("c_longlong"), i64(5)).repr(), "<Synchronized wrapper for c_long(5)>");
+  EXPECT_EQ(SharedValue::raw('Q', i64(5)).repr(), "c_ulong(5)");
+  EXPECT_EQ(message_of<mpc::AttributeError>([] { (void)SharedValue::raw(*mpc::ctype_named("c_longlong")).get_lock(); }),
+            "'c_long' object has no attribute 'get_lock'");
+  const SharedArray d(*mpc::ctype_named("c_double"), 3);
+  EXPECT_EQ(text(Value::list(d.slice())), "[0.0, 0.0, 0.0]");
+  SharedArray c =
+      SharedArray::raw(*mpc::ctype_named("c_char"), {Value::bytes("a"), Value::bytes("b"), i64(0), i64(99)});
+  EXPECT_EQ(c.value(), "ab");
+  EXPECT_EQ(c.raw_bytes(), std::string("ab\0c", 4));
+}
+
+TEST(SharedValue, CBoolTakesAnyValueByItsTruthAndReadsBool) {
+  const mpc::CType& c_bool = *mpc::ctype_named("c_bool");
+  EXPECT_EQ(text(SharedValue(c_bool).value()), "False");
+  EXPECT_EQ(text(SharedValue(c_bool, Value::boolean(true)).value()), "True");
+  EXPECT_EQ(text(SharedValue(c_bool, i64(256)).value()), "True");  // truth, not the low byte
+  EXPECT_EQ(text(SharedValue(c_bool, big("1180591620717411303424")).value()), "True");
+  EXPECT_EQ(text(SharedValue(c_bool, i64(0)).value()), "False");
+  EXPECT_EQ(text(SharedValue(c_bool, Value::floating(0.5)).value()), "True");
+  EXPECT_EQ(text(SharedValue(c_bool, Value::floating(0.0)).value()), "False");
+  EXPECT_EQ(text(SharedValue(c_bool, Value::str("")).value()), "False");
+  EXPECT_EQ(text(SharedValue(c_bool, Value::str("a")).value()), "True");
+  EXPECT_EQ(text(SharedValue(c_bool, Value::none()).value()), "False");
+  EXPECT_EQ(text(SharedValue(c_bool, Value::list()).value()), "False");
+  EXPECT_EQ(text(SharedValue(c_bool, Value::list({i64(1)})).value()), "True");
+  SharedValue v(c_bool);
+  v.set_value(i64(7));
+  EXPECT_EQ(text(v.value()), "True");
+  EXPECT_EQ(v.repr(), "<Synchronized wrapper for c_bool(True)>");
+  EXPECT_EQ(SharedValue::raw(c_bool, i64(1)).repr(), "c_bool(True)");
+  SharedArray a(c_bool, {i64(1), i64(0), i64(2)});
+  EXPECT_EQ(text(Value::list(a.slice())), "[True, False, True]");
+  a.set(1, Value::str("x"));
+  EXPECT_EQ(text(a.at(1)), "True");
+  EXPECT_EQ(message_of<mpc::AttributeError>([] { (void)SharedArray::raw(*mpc::ctype_named("c_bool"), 2).get_lock(); }),
+            "'c_bool_Array_2' object has no attribute 'get_lock'");
+  // Shared with a child as any other type.
+  SharedValue shared(c_bool, Value::boolean(false));
+  EXPECT_EQ(run_child([&] { shared.set_value(Value::boolean(true)); }), 0);
+  EXPECT_EQ(text(shared.value()), "True");
 }

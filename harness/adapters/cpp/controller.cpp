@@ -83,7 +83,9 @@ json Controller::hello_message() const {
         {"ops", operations},
         {"start_methods", {"fork"}},
         {"contexts", {"fork"}},
-        {"features", {"bind", "object_names", "set", "step_start", "process_end"}}}},
+        // `class`: builtin classes and mpc's ctypes types, for Value/Array's typecode_or_type
+        // (ClassObject); `local_function` it cannot make.
+        {"features", {"bind", "object_names", "set", "step_start", "process_end", "class"}}}},
   };
 }
 

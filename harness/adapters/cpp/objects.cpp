@@ -1,6 +1,10 @@
 #include "objects.hpp"
 
+#include <set>
+#include <string_view>
+
 #include "families/support.hpp"
+#include "mpc/shared_value.hpp"
 #include "values.hpp"
 
 namespace mpconform::cpp_adapter {
@@ -26,6 +30,11 @@ Arg decode_arg(const json& node, const Registry& registry) {
     return found;
   };
   auto is_ref = [](const json& n) { return n.is_object() && n.value("t", std::string()) == "ref"; };
+  if (node.is_object() && node.value("t", std::string()) == "class") {
+    auto name = node.find("v");
+    if (name == node.end() || !name->is_string()) throw bad_request("class value needs a string 'v'");
+    return Arg{mpc::Value::none(), std::make_shared<ClassObject>(name->get<std::string>()), std::nullopt, true};
+  }
   if (is_ref(node)) {
     auto name = node.find("name");
     if (name == node.end() || !name->is_string()) throw bad_request("ref value needs a string 'name'");
@@ -89,6 +98,19 @@ void Registry::assign(Map objects) {
 Registry::Map Registry::snapshot() const {
   std::lock_guard lock(m_);
   return objects_;
+}
+
+ClassObject::ClassObject(std::string name) : name_(std::move(name)) {
+  // Python's builtin classes, and the ctypes types mpc can hold in shared memory.
+  static const std::set<std::string_view> builtins = {"bool",  "bytearray", "bytes", "complex", "dict",
+                                                      "float", "frozenset", "int",   "list",    "object",
+                                                      "set",   "str",       "tuple", "type"};
+  const bool given = builtins.contains(name_) || (name_.starts_with("ctypes.") && mpc::ctype_named(name_.substr(7)));
+  if (!given) throw bad_request("the C++ adapter cannot give the class '" + name_ + "'");
+}
+
+Invocation ClassObject::prepare(const std::string& method, const Args&) {
+  throw unknown_op("the class " + name_ + " has no operation '" + method + "'");
 }
 
 Invocation BoundValue::prepare(const std::string& method, const Args&) {

@@ -136,6 +136,23 @@ class BoundValue final : public Object {
   std::string type_;
 };
 
+// A class named by a {"t": "class"} value (spec/values.md): a builtin class or a ctypes type of
+// mpc's (mpc::ctype_named), which Value/Array take as typecode_or_type. Any other name, and a
+// class where an argument is a value, the adapter cannot give: a result with status error.
+class ClassObject final : public Object {
+ public:
+  // bad_request for a name the adapter cannot give.
+  explicit ClassObject(std::string name);
+  [[nodiscard]] std::string_view type_name() const noexcept override { return "type"; }
+  [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
+  [[nodiscard]] std::string repr() const override { return "<class '" + name_ + "'>"; }
+  // The dotted name: "int", "ctypes.c_int".
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+ private:
+  std::string name_;
+};
+
 // The call arguments of a message; a top-level ref names an object of `registry`.
 [[nodiscard]] Args decode_args(const json& args, const json& kwargs, const Registry& registry);
 

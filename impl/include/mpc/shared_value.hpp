@@ -23,7 +23,12 @@
 // - 'c' takes bytes/bytearray of length 1 or an int 0..255 (else TypeError "one character
 //   bytes, bytearray or integer expected") and reads as bytes of length 1;
 // - 'u' (wchar_t, 4 bytes) takes a str of one code point (TypeError "one character unicode
-//   string expected"; a non-str: "unicode string expected instead of <type> instance").
+//   string expected"; a non-str: "unicode string expected instead of <type> instance");
+// - c_bool (a ctypes type no typecode names: Value('?') raises) takes any value as Python's
+//   bool() does (Value(c_bool, 256) is True, Value(c_bool, '') False) and reads as bool.
+//
+// A ctypes type may be given instead of a typecode, as CPython's typecode_or_type:
+// SharedValue(*ctype_named("c_int"), Value::integer(5)) is Value(ctypes.c_int, 5).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +38,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -41,12 +47,15 @@
 
 namespace mpc {
 
-// One typecode of multiprocessing.sharedctypes.typecode_to_type.
+// One ctypes type a shared object can hold: those of multiprocessing.sharedctypes.typecode_to_type
+// and c_bool. Objects keep a pointer to it: use only the CTypes of ctypes(), ctype_of() and
+// ctype_named().
 struct CType {
-  char typecode;
-  std::string_view name;  // ctypes name: "c_int"
+  char typecode;          // '\0' for c_bool, which has none
+  std::string_view name;  // ctypes' __name__: "c_int"; 'q' and 'Q' are "c_long" and "c_ulong",
+                          // as ctypes makes c_longlong the same class as c_long where both are 8 bytes
   std::size_t size;       // bytes on Linux x86-64
-  enum class Kind : std::uint8_t { signed_int, unsigned_int, floating, byte_char, wide_char } kind;
+  enum class Kind : std::uint8_t { signed_int, unsigned_int, floating, byte_char, wide_char, boolean } kind;
 };
 
 // The 14 typecodes CPython accepts: 'c','b','B','h','H','i','I','l','L','q','Q','f','d','u'.
@@ -54,17 +63,30 @@ struct CType {
 // TypeError("this type has no size") for any other typecode (what CPython's ctypes.sizeof
 // says of the unknown typecode it passes through).
 [[nodiscard]] const CType& ctype_of(char typecode);
+// The ctypes type ctypes.NAME: c_char, c_wchar, c_byte, c_ubyte, c_short, c_ushort, c_int,
+// c_uint, c_long, c_ulong, c_longlong, c_ulonglong, c_float, c_double, c_bool, and the aliases
+// ctypes defines on Linux x86-64 (c_int8 is c_byte, c_uint16 c_ushort, c_int32 c_int, c_int64
+// and c_ssize_t c_long, c_uint64 and c_size_t c_ulong). nullptr for any other name: ctypes'
+// pointers (c_char_p, c_void_p, c_wchar_p), c_longdouble and py_object have no mpc type.
+[[nodiscard]] const CType* ctype_named(std::string_view name);
 
 // CPython's `lock` argument: true, false, or the Lock/RLock to use.
 using LockArg = std::variant<bool, Lock, RLock>;
 
 class SharedValue {
  public:
-  // Value(typecode, initial, lock=...). No initial: zero (b'\x00', '\x00', 0.0).
-  explicit SharedValue(char typecode, const std::optional<Value>& initial = std::nullopt, LockArg lock = true);
-  // RawValue(typecode, initial).
+  // Value(typecode, initial, lock=...). No initial: zero (b'\x00', '\x00', 0.0, False).
+  explicit SharedValue(char typecode, const std::optional<Value>& initial = std::nullopt, LockArg lock = true)
+      : SharedValue(ctype_of(typecode), initial, std::move(lock)) {}
+  // Value(ctypes_type, initial, lock=...): `type` is one of mpc's CTypes (std::invalid_argument
+  // otherwise).
+  explicit SharedValue(const CType& type, const std::optional<Value>& initial = std::nullopt, LockArg lock = true);
+  // RawValue(typecode_or_type, initial).
   static SharedValue raw(char typecode, const std::optional<Value>& initial = std::nullopt) {
     return SharedValue(typecode, initial, false);
+  }
+  static SharedValue raw(const CType& type, const std::optional<Value>& initial = std::nullopt) {
+    return SharedValue(type, initial, false);
   }
 
   [[nodiscard]] const CType& ctype() const noexcept { return *ctype_; }
@@ -100,11 +122,18 @@ class SharedValue {
 class SharedArray {
  public:
   // Array(typecode, n): n zeroed items; ValueError("Array length must be >= 0, not -1").
-  SharedArray(char typecode, std::int64_t length, LockArg lock = true);
+  SharedArray(char typecode, std::int64_t length, LockArg lock = true)
+      : SharedArray(ctype_of(typecode), length, std::move(lock)) {}
   // Array(typecode, sequence): one item per Value, converted as SharedValue does.
-  SharedArray(char typecode, const std::vector<Value>& items, LockArg lock = true);
+  SharedArray(char typecode, const std::vector<Value>& items, LockArg lock = true)
+      : SharedArray(ctype_of(typecode), items, std::move(lock)) {}
+  // Array(ctypes_type, n) and Array(ctypes_type, sequence), `type` one of mpc's CTypes.
+  SharedArray(const CType& type, std::int64_t length, LockArg lock = true);
+  SharedArray(const CType& type, const std::vector<Value>& items, LockArg lock = true);
   static SharedArray raw(char typecode, std::int64_t length) { return SharedArray(typecode, length, false); }
   static SharedArray raw(char typecode, const std::vector<Value>& items) { return SharedArray(typecode, items, false); }
+  static SharedArray raw(const CType& type, std::int64_t length) { return SharedArray(type, length, false); }
+  static SharedArray raw(const CType& type, const std::vector<Value>& items) { return SharedArray(type, items, false); }
 
   [[nodiscard]] const CType& ctype() const noexcept { return *ctype_; }
   [[nodiscard]] std::size_t size() const noexcept { return length_; }
@@ -140,7 +169,7 @@ class SharedArray {
 
  private:
   SharedArray() = default;
-  void init(char typecode, std::int64_t length, LockArg lock);
+  void init(const CType& type, std::int64_t length, LockArg lock);
   void require_char(const char* what) const;
   const CType* ctype_ = nullptr;
   std::size_t length_ = 0;

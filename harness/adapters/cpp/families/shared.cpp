@@ -31,11 +31,18 @@ std::shared_ptr<Object> lock_object_of(const mpc::AnyLock& lock) {
   return std::make_shared<LockObject>(*lock.lock());
 }
 
-// CPython's typecode_to_type.get(code, code), then ctypes.sizeof: anything but a known one-letter
-// typecode is "this type has no size". ctypes types have no value form in cases.
-char typecode_arg(const Arg& arg) {
+// CPython's typecode_to_type.get(code, code), then (for an Array) `type_ * length`, then
+// ctypes.sizeof: a ctypes type ({"t": "class"}, ctypes.NAME) is itself; any other class cannot be
+// multiplied into an array type ("unsupported operand type(s) for *: 'type' and 'int'") and has no
+// size, nor has anything but a known one-letter typecode ('z' * 3 is 'zzz').
+const mpc::CType& typecode_arg(const Arg& arg, bool array) {
+  if (const auto* given = dynamic_cast<const ClassObject*>(arg.ref.get())) {
+    if (given->name().starts_with("ctypes.")) return *mpc::ctype_named(given->name().substr(7));
+    if (array) throw mpc::TypeError("unsupported operand type(s) for *: 'type' and 'int'");
+    throw mpc::TypeError("this type has no size");
+  }
   if (!is_plain(arg)) throw bad_request("expected a typecode as the first argument, got " + describe_arg(arg));
-  if (arg.value.is(Kind::Str) && arg.value.data().size() == 1) return arg.value.data()[0];
+  if (arg.value.is(Kind::Str) && arg.value.data().size() == 1) return mpc::ctype_of(arg.value.data()[0]);
   throw mpc::TypeError("this type has no size");
 }
 
@@ -90,6 +97,7 @@ std::optional<std::int64_t> slice_bound(const Arg* arg, std::string_view name) {
 // `v.value += 1` for the typecode's Python value.
 Value plus_one(const Value& v) {
   if (v.is(Kind::Float)) return Value::floating(v.as_float() + 1.0);
+  if (v.is(Kind::Bool)) return Value::integer(v.as_bool() ? 2 : 1);  // c_bool: True + 1 is 2
   if (v.is(Kind::Int)) {
     if (auto x = v.to_int64(); x && *x < std::numeric_limits<std::int64_t>::max()) return Value::integer(*x + 1);
     // At or beyond 2**63 - 1 (c_long's top, an unsigned 64-bit value): the sum as an int, which
@@ -329,7 +337,7 @@ std::function<std::shared_ptr<Object>()> constructor(const std::string& type, co
   const auto lock_it = args.keyword.find("lock");
   const std::optional<Arg> lock = lock_it == args.keyword.end() ? std::nullopt : std::optional<Arg>(lock_it->second);
   return [raw, array, typecode, initial, lock]() -> std::shared_ptr<Object> {
-    const char code = typecode_arg(typecode);
+    const mpc::CType& code = typecode_arg(typecode, array);
     // A raw type takes no lock; `lock` names the synchronized object's (lock_arg refuses others).
     const Arg* lock_given = lock ? &*lock : nullptr;
     const mpc::LockArg l = raw ? mpc::LockArg(false) : lock_arg(lock_given);
