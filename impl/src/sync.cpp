@@ -540,8 +540,9 @@ bool Barrier::broken() const noexcept { return s_->state == -2; }
 std::string Barrier::repr() const {
   char addr[32];
   std::snprintf(addr, sizeof addr, "%p", static_cast<const void*>(s_));
-  return std::string("<multiprocessing.synchronize.Barrier at ") + addr + ": waiters=" + std::to_string(n_waiting()) +
-         "/" + std::to_string(parties()) + ">";
+  const std::string head = std::string("<multiprocessing.synchronize.Barrier at ") + addr;
+  if (broken()) return head + ": broken>";
+  return head + ": waiters=" + std::to_string(n_waiting()) + "/" + std::to_string(parties()) + ">";
 }
 
 }  // namespace mpc

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -555,6 +556,35 @@ TEST(Barrier, OneAndZeroParties) {
 }
 
 // ---- shared memory ------------------------------------------------------------------------------
+
+TEST(Event, ReprIsCPython311sAndFollowsTheFlag) {
+  mpc::Event e;
+  const std::regex unset("<Event at 0x[0-9a-f]+ unset>"), set("<Event at 0x[0-9a-f]+ set>");
+  EXPECT_TRUE(std::regex_match(e.repr(), unset)) << e.repr();
+  EXPECT_EQ(run_child([&] {
+              e.set();
+              return 0;
+            }),
+            0);
+  EXPECT_TRUE(std::regex_match(e.repr(), set)) << e.repr();
+  e.clear();
+  EXPECT_TRUE(std::regex_match(e.repr(), unset)) << e.repr();
+}
+
+TEST(Barrier, ReprCountsWaitersAndSaysBroken) {
+  mpc::Barrier b(3);
+  const std::string head = "<multiprocessing\\.synchronize\\.Barrier at 0x[0-9a-f]+: ";
+  EXPECT_TRUE(std::regex_match(b.repr(), std::regex(head + "waiters=0/3>"))) << b.repr();
+  std::thread waiter([&] { EXPECT_THROW(b.wait(), mpc::BrokenBarrierError); });
+  const auto start = Clock::now();
+  while (b.n_waiting() != 1 && seconds_since(start) < 10) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(std::regex_match(b.repr(), std::regex(head + "waiters=1/3>"))) << b.repr();
+  b.abort();
+  waiter.join();
+  EXPECT_TRUE(std::regex_match(b.repr(), std::regex(head + "broken>"))) << b.repr();
+  b.reset();
+  EXPECT_TRUE(std::regex_match(b.repr(), std::regex(head + "waiters=0/3>"))) << b.repr();
+}
 
 TEST(SyncSharedMemory, LeavesNothingInDevShm) {
   const auto before = dev_shm_entries();

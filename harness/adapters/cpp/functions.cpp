@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "actor.hpp"
 #include "families/connection.hpp"
@@ -138,6 +139,18 @@ Invocation recv_handle(const Args& args, const std::shared_ptr<ProcessSpace>&) {
   return [&c = conn.connection()] { return Value::integer(mpc::recv_handle(c)); };
 }
 
+// repr(obj): of a value, mpc::repr's (Python's, but for an int beyond 4300 digits, which Python
+// refuses to print); of an object, the repr mpc's API gives it (Object::mpc_repr). mpc gives no
+// repr of other objects: the adapter cannot make the call.
+Invocation builtins_repr(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  auto b = bind("builtins.repr", args, {{"obj", true}});
+  if (is_plain(*b[0]))
+    return [v = value_arg(*b[0])] { return Value::str(mpc::repr(v, std::numeric_limits<std::size_t>::max())); };
+  std::shared_ptr<Object> obj = b[0]->ref;
+  if (!obj || !obj->mpc_repr()) throw bad_request("mpc gives no repr() of " + describe_arg(*b[0]));
+  return [obj = std::move(obj)] { return Value::str(*obj->mpc_repr()); };
+}
+
 template <const char* Type>
 Invocation shared_type(const Args& args, const std::shared_ptr<ProcessSpace>&) {
   return shared_constructor(Type, args);
@@ -170,6 +183,7 @@ const std::map<std::string_view, Function>& functions() {
       {"multiprocessing.Semaphore", semaphore_type<kSemaphore>},
       {"multiprocessing.BoundedSemaphore", semaphore_type<kBoundedSemaphore>},
       {"multiprocessing.Queue", queue_function},
+      {"builtins.repr", builtins_repr},
   };
   return all;
 }

@@ -115,8 +115,13 @@ class Object : public std::enable_shared_from_this<Object> {
   [[nodiscard]] virtual Invocation prepare_set(const std::string& attribute, const Arg& /*value*/) {
     throw unknown_op(std::string(type_name()) + " has no settable attribute '" + attribute + "'");
   }
+  // The repr mpc's own API gives the object (mpc::Event::repr, ...), which builtins.repr returns;
+  // nullopt for an object mpc gives no repr, which builtins.repr refuses.
+  [[nodiscard]] virtual std::optional<std::string> mpc_repr() const { return std::nullopt; }
   // What Python's repr() would show, for an `object` value in a result.
-  [[nodiscard]] virtual std::string repr() const { return "<" + std::string(type_name()) + " object>"; }
+  [[nodiscard]] virtual std::string repr() const {
+    return mpc_repr().value_or("<" + std::string(type_name()) + " object>");
+  }
   // Teardown: this process must be able to exit without waiting for the object (a queue's
   // unread items).
   virtual void release() noexcept {}

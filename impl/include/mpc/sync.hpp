@@ -282,7 +282,8 @@ class Barrier {
   [[nodiscard]] int n_waiting() const noexcept;
   [[nodiscard]] bool broken() const noexcept;
   [[nodiscard]] bool is_same(const Barrier& other) const noexcept { return s_ == other.s_; }
-  // CPython 3.11+: "<multiprocessing.synchronize.Barrier at 0x...: waiters=0/3>".
+  // CPython 3.11+: "<multiprocessing.synchronize.Barrier at 0x...: waiters=0/3>", or
+  // "<multiprocessing.synchronize.Barrier at 0x...: broken>" once broken.
   [[nodiscard]] std::string repr() const;
 
  private:

@@ -22,6 +22,7 @@ class BarrierObject final : public Object {
   [[nodiscard]] std::string_view type_name() const noexcept override { return "Barrier"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::Barrier& barrier() noexcept { return barrier_; }
+  [[nodiscard]] std::optional<std::string> mpc_repr() const override { return barrier_.repr(); }
 
  private:
   mpc::Barrier barrier_;

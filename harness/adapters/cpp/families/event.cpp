@@ -15,7 +15,7 @@ class EventObject final : public Object {
   [[nodiscard]] std::string_view type_name() const noexcept override { return "Event"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::Event& event() noexcept { return event_; }
-  [[nodiscard]] std::string repr() const override { return event_.repr(); }
+  [[nodiscard]] std::optional<std::string> mpc_repr() const override { return event_.repr(); }
 
  private:
   mpc::Event event_;

@@ -23,7 +23,7 @@ class SemaphoreObject final : public Object {
   }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::Semaphore& semaphore() noexcept { return semaphore_; }
-  [[nodiscard]] std::string repr() const override { return semaphore_.repr(); }
+  [[nodiscard]] std::optional<std::string> mpc_repr() const override { return semaphore_.repr(); }
 
  private:
   bool bounded_;

@@ -124,7 +124,7 @@ class ValueObject final : public Object {
       return none();
     };
   }
-  [[nodiscard]] std::string repr() const override { return value_.repr(); }
+  [[nodiscard]] std::optional<std::string> mpc_repr() const override { return value_.repr(); }
   [[nodiscard]] mpc::SharedValue& value() noexcept { return value_; }
 
   // The same objects every time, as CPython's get_lock() and get_obj() return the same objects.
