@@ -6,9 +6,12 @@
 #include <array>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <unordered_map>
 
+#include "mpc/connection.hpp"
 #include "mpc/pickle.hpp"
+#include "mpc/resource_sharer.hpp"
 #include "pickle_opcodes.hpp"
 #include "pickle_scalar.hpp"
 #include "value_impl.hpp"
@@ -96,7 +99,7 @@ class Output {
   std::size_t frame_start_ = kNoFrame;
 };
 
-enum class Global : std::uint8_t { Set, FrozenSet, ByteArray, Bytes, CodecsEncode };
+enum class Global : std::uint8_t { Set, FrozenSet, ByteArray, Bytes, CodecsEncode, RebuildConnection, DupFd };
 
 enum class FrameKind : std::uint8_t { List, Dict, Set, Tuple, FrozenSet, SetReduceEnd };
 
@@ -341,6 +344,14 @@ class Pickler {
         module = "_codecs";
         name = "encode";
         break;
+      case Global::RebuildConnection:
+        module = "multiprocessing.connection";
+        name = "rebuild_connection";
+        break;
+      case Global::DupFd:
+        module = "multiprocessing.resource_sharer";
+        name = "DupFd";
+        break;
     }
     if (proto_ >= 4) {
       out_.opcode_boundary();
@@ -525,6 +536,7 @@ class Pickler {
       return;
     }
     switch (v.kind()) {
+      case Kind::Connection: save_connection(*v.as_connection(), id); return;
       case Kind::Str:
         write_str(ValueAccess::leaf(v));
         memoize(id);
@@ -608,6 +620,54 @@ class Pickler {
       }
       default: return;
     }
+  }
+
+  // What ForkingPickler writes for a Connection (multiprocessing.reduction.reduce_connection):
+  // rebuild_connection(DupFd(fd), readable, writable), where the DupFd is a plain object
+  // (copyreg.__newobj__ and a BUILD of its __dict__ {'_id': (address, key)}). The descriptor is
+  // registered with this process's resource sharer now, as CPython's reducer does.
+  void save_connection(const Connection& conn, const void* id) {
+    if (proto_ < 2) throw PicklingError("mpc pickles a Connection at protocol 2 or higher");
+    const resource_sharer::Id shared = resource_sharer::share(conn.fileno());
+    save_global(Global::RebuildConnection);
+    out_.opcode_boundary();  // the argument tuple
+    out_.opcode_boundary();  // the DupFd
+    save_global(Global::DupFd);
+    write_empty_tuple();
+    out_.write(op::NEWOBJ);
+    memoize(nullptr);
+    out_.opcode_boundary();
+    out_.write(op::EMPTY_DICT);
+    memoize(nullptr);
+    out_.opcode_boundary();
+    if (id_key_memo_) {
+      write_get(*id_key_memo_);
+    } else {
+      write_str("_id");
+      id_key_memo_ = memoize(nullptr);
+    }
+    out_.opcode_boundary();  // the (address, key) tuple
+    out_.opcode_boundary();
+    if (const auto it = address_memo_.find(shared.address); it != address_memo_.end()) {
+      write_get(it->second);
+    } else {
+      write_str(shared.address);
+      address_memo_.emplace(shared.address, memoize(nullptr));
+    }
+    out_.opcode_boundary();
+    write_int(Value::integer(shared.key));
+    out_.write(op::TUPLE2);
+    memoize(nullptr);
+    out_.write(op::SETITEM);
+    out_.write(op::BUILD);
+    out_.opcode_boundary();
+    write_bool(conn.readable());
+    out_.opcode_boundary();
+    write_bool(conn.writable());
+    out_.write(op::TUPLE3);
+    memoize(nullptr);
+    out_.write(op::REDUCE);
+    memoize(id);
   }
 
   // ---- frames
@@ -754,7 +814,9 @@ class Pickler {
   std::unordered_map<const void*, std::size_t> memo_;
   std::unordered_map<const void*, int> active_;
   std::size_t next_memo_ = 0;
-  std::array<std::optional<std::size_t>, 5> global_memo_{};
+  std::array<std::optional<std::size_t>, 7> global_memo_{};
+  std::optional<std::size_t> id_key_memo_;                     // the '_id' of DupFd's __dict__
+  std::unordered_map<std::string, std::size_t> address_memo_;  // a sharer's address, one str object
   std::optional<std::size_t> latin1_memo_;
 };
 

@@ -1,15 +1,20 @@
 // pickle.loads for the plain data model: a stack machine that builds values only. The only
 // callables it knows are builtins set/frozenset/bytearray/bytes and _codecs.encode, and it
-// applies them itself; every other global, every object-building opcode and every extension
-// is refused. All lengths are checked against the bytes left before anything is allocated.
+// applies them itself; the one object form it reads is a Connection as ForkingPickler writes it
+// (rebuild_connection of a resource_sharer.DupFd), which it rebuilds itself too. Every other
+// global, every other object-building opcode and every extension is refused. All lengths are
+// checked against the bytes left before anything is allocated.
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "mpc/connection.hpp"
 #include "mpc/pickle.hpp"
+#include "mpc/resource_sharer.hpp"
 #include "pickle_keys.hpp"
 #include "pickle_opcodes.hpp"
 #include "pickle_scalar.hpp"
@@ -25,7 +30,19 @@ using mpc::detail::ValueAccess;
 
 constexpr std::size_t kMaxStrDigits = 4300;
 
-enum class Callable : std::int8_t { None = -1, Set, FrozenSet, ByteArray, Bytes, CodecsEncode };
+// RebuildConnection, DupFdClass and DupFd (an instance awaiting its BUILD) read the one object
+// form beyond plain data: a Connection, as ForkingPickler writes it (pickle_dump.cpp).
+enum class Callable : std::int8_t {
+  None = -1,
+  Set,
+  FrozenSet,
+  ByteArray,
+  Bytes,
+  CodecsEncode,
+  RebuildConnection,
+  DupFdClass,
+  DupFd
+};
 
 // A stack or memo entry: a value, or one of the known callables (a GLOBAL's result).
 struct Slot {
@@ -73,6 +90,7 @@ class Unpickler {
     if (stack_.size() <= fence()) fail(marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
     Slot result = std::move(stack_.back());
     if (result.callable != Callable::None) fail("the result is a global, not a value");
+    if (!pending_dupfds_.empty()) refuse("a DupFd outside rebuild_connection");
     check_depth(result.value);
     return ValueAccess::owned(result.value, arena_);
   }
@@ -478,6 +496,8 @@ class Unpickler {
       if (name == "bytes") return Callable::Bytes;
     }
     if (module == "_codecs" && name == "encode") return Callable::CodecsEncode;
+    if (module == "multiprocessing.connection" && name == "rebuild_connection") return Callable::RebuildConnection;
+    if (module == "multiprocessing.resource_sharer" && name == "DupFd") return Callable::DupFdClass;
     refuse("global '" + printable(module) + "." + printable(name) + "'");
   }
 
@@ -550,8 +570,39 @@ class Unpickler {
         push(new_leaf(Kind::Bytes, latin1_bytes(argv[0])));
         return;
       }
+      case Callable::RebuildConnection: {
+        // rebuild_connection(df, readable, writable): the descriptor df received.
+        if (argv.size() != 3 || !argv[0].is(Kind::Connection) || !argv[1].is(Kind::Bool) || !argv[2].is(Kind::Bool) ||
+            pending_dupfds_.erase(argv[0].identity()) == 0)
+          bad_args();
+        Fd fd = argv[0].as_connection()->release();
+        push(Value::connection(std::make_shared<Connection>(std::move(fd), argv[1].as_bool(), argv[2].as_bool())));
+        return;
+      }
+      case Callable::DupFdClass:
+      case Callable::DupFd: refuse("REDUCE of a DupFd");
       case Callable::None: break;
     }
+  }
+
+  // BUILD of a DupFd with the state {'_id': (address, key)}: the descriptor is fetched from the
+  // sender's resource sharer now (CPython does it in rebuild_connection, the next opcode of
+  // what ForkingPickler writes), held as a Connection until rebuild_connection takes it.
+  void load_dupfd_state() {
+    const Value state = pop_value();
+    Slot& instance = top();
+    if (instance.callable != Callable::DupFd) refuse("BUILD of anything but a DupFd");
+    if (!state.is(Kind::Dict) || state.size() != 1 || !state.key(0).is(Kind::Str) ||
+        ValueAccess::leaf(state.key(0)) != "_id")
+      refuse("a DupFd state other than {'_id': (address, key)}");
+    const Value id = state.value(0);
+    if (!id.is(Kind::Tuple) || id.size() != 2 || !id.at(0).is(Kind::Str) || !id.at(1).is(Kind::Int) ||
+        !id.at(1).to_int64())
+      refuse("a DupFd _id other than (address, key)");
+    Fd fd = resource_sharer::detach({std::string(ValueAccess::leaf(id.at(0))), *id.at(1).to_int64()});
+    Value received = Value::connection(std::make_shared<Connection>(std::move(fd)));
+    pending_dupfds_.insert(received.identity());
+    instance = Slot{std::move(received)};
   }
 
   // ---- the opcodes
@@ -739,10 +790,17 @@ class Unpickler {
         fail_as<TypeError>(std::string("memoryview: a bytes-like object is required, not '") +
                            std::string(slot.callable == Callable::None ? kind_name(slot.value.kind()) : "type") + "'");
       }
-      case op::BUILD:
+      case op::NEWOBJ: {
+        const Value args = pop_value();
+        const Slot cls = pop_slot();
+        if (cls.callable != Callable::DupFdClass || !args.is(Kind::Tuple) || args.size() != 0)
+          refuse("NEWOBJ of anything but multiprocessing.resource_sharer.DupFd()");
+        push(Slot{Value{}, Callable::DupFd});
+        return;
+      }
+      case op::BUILD: load_dupfd_state(); return;
       case op::INST:
       case op::OBJ:
-      case op::NEWOBJ:
       case op::NEWOBJ_EX:
       case op::PERSID:
       case op::BINPERSID:
@@ -816,6 +874,7 @@ class Unpickler {
   std::vector<Slot> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, Slot> memo_;
+  std::unordered_set<const void*> pending_dupfds_;  // received descriptors not rebuilt yet
   std::size_t objects_ = 0;
   detail::KeyClasses keys_;
 };

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "mpc/errors.hpp"
 #include "mpc/fd.hpp"
 #include "mpc/queue.hpp"
+#include "mpc/resource_sharer.hpp"
 
 extern char** environ;
 
@@ -245,6 +247,7 @@ void report_child_error(const std::string& name, const char* type, const char* w
   }
   try {
     detail::flush_queues_before_exit();
+    resource_sharer::stop();
     cleanup_children();
   } catch (...) {
   }
@@ -346,6 +349,8 @@ void Process::start() {
   } else {
     // Flush stdio first, or buffered output would be written by both processes.
     std::fflush(nullptr);
+    // The key is made now if it was not yet, so that the child inherits this one.
+    (void)current_process_authkey();
     const pid_t parent = ::getpid();
     // PR_SET_PDEATHSIG follows the forking *thread*; arm it only from the main thread.
     const bool main_thread = ::gettid() == parent;
@@ -437,6 +442,45 @@ void Process::set_daemon(bool daemon) {
 
 const std::string& current_process_name() { return current().name; }
 bool current_process_daemon() { return current().daemon; }
+
+namespace {
+
+// CPython's current_process().authkey: os.urandom(32) in the top process; a fork()ed child
+// has its parent's, being a copy of its memory.
+struct Authkey {
+  std::mutex m;
+  std::string key;
+};
+
+Authkey& authkey() {
+  static auto* a = new Authkey;  // never destroyed: the resource sharer uses it at exit
+  return *a;
+}
+
+}  // namespace
+
+std::string current_process_authkey() {
+  Authkey& a = authkey();
+  std::lock_guard lk(a.m);
+  if (a.key.empty()) {
+    std::string key(32, '\0');
+    std::size_t got = 0;
+    while (got < key.size()) {
+      ssize_t n = ::getrandom(key.data() + got, key.size() - got, 0);
+      if (n < 0 && errno != EINTR) detail::raise_errno(errno);
+      if (n > 0) got += static_cast<std::size_t>(n);
+    }
+    a.key = std::move(key);
+  }
+  return a.key;
+}
+
+void set_current_process_authkey(std::string key) {
+  if (key.empty()) throw ValueError("an authkey must not be empty");
+  Authkey& a = authkey();
+  std::lock_guard lk(a.m);
+  a.key = std::move(key);
+}
 
 std::vector<pid_t> active_children() {
   std::vector<ProcessState*> list;

@@ -90,6 +90,7 @@ std::string_view kind_name(Kind kind) noexcept {
     case Kind::Set: return "set";
     case Kind::FrozenSet: return "frozenset";
     case Kind::Unpicklable: return "unpicklable";
+    case Kind::Connection: return "Connection";
   }
   return "?";
 }
@@ -220,6 +221,20 @@ Value Value::unpicklable() {
   Value v;
   v.kind_ = Kind::Unpicklable;
   return v;
+}
+
+Value Value::connection(std::shared_ptr<Connection> connection) {
+  if (!connection) throw ValueError("Value::connection of a null Connection");
+  Value v;
+  v.kind_ = Kind::Connection;
+  v.object_ = connection.get();
+  v.owner_ = std::move(connection);
+  return v;
+}
+
+std::shared_ptr<Connection> Value::as_connection() const {
+  if (kind_ != Kind::Connection) wrong_kind("as_connection", kind_);
+  return std::static_pointer_cast<Connection>(owner_);
 }
 
 // ---- inspection
@@ -354,7 +369,8 @@ const void* Value::identity() const noexcept {
     case Kind::Tuple:
     case Kind::Dict:
     case Kind::Set:
-    case Kind::FrozenSet: return object_;
+    case Kind::FrozenSet:
+    case Kind::Connection: return object_;
     default: return nullptr;
   }
 }

@@ -49,7 +49,8 @@ bool leaf_equal(const Value& a, const Value& b, const EqualOptions& options) {
     case Kind::Str:
     case Kind::Bytes:
     case Kind::ByteArray: return ValueAccess::leaf(a) == ValueAccess::leaf(b);
-    default: return false;  // containers are not leaves
+    case Kind::Connection: return a.is_same(b);  // Python's default ==: identity
+    default: return false;                       // containers are not leaves
   }
 }
 
@@ -60,6 +61,7 @@ std::size_t structural_hash(const Value& v, int depth) {
   switch (v.kind()) {
     case Kind::None:
     case Kind::Unpicklable: return h;
+    case Kind::Connection: return mix(h, reinterpret_cast<std::uintptr_t>(v.identity()));
     case Kind::Bool: return mix(h, ValueAccess::boolean(v) ? 1 : 0);
     case Kind::Int:
       if (const BigInt* big = ValueAccess::big(v)) return mix(h, big->hash());

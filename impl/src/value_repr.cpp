@@ -1,4 +1,5 @@
 // A Python-like repr for messages, without recursion on the C++ stack.
+#include <cstdio>
 #include <unordered_set>
 
 #include "mpc/value.hpp"
@@ -122,6 +123,14 @@ void append_leaf(std::string& out, const Value& v) {
       out += ")";
       break;
     case Kind::Unpicklable: out += "<unpicklable>"; break;
+    case Kind::Connection: {
+      char address[32];
+      std::snprintf(address, sizeof address, "%p", v.identity());
+      out += "<multiprocessing.connection.Connection object at ";
+      out += address;
+      out += ">";
+      break;
+    }
     default: break;
   }
 }

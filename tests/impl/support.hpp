@@ -1,8 +1,16 @@
 // Small helpers shared by the impl/ unit tests.
 #pragma once
 
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace mpc_test {
 
@@ -27,6 +35,35 @@ std::string message_of(F&& f) {
     return e.what();
   }
   return "<no exception>";
+}
+
+// The CPythons to talk to: /usr/bin/python3 and every ~/.pyenv/versions/3.8+ interpreter.
+inline std::vector<std::string> find_pythons() {
+  std::vector<std::string> out;
+  if (::access("/usr/bin/python3", X_OK) == 0) out.emplace_back("/usr/bin/python3");
+  const char* home = std::getenv("HOME");
+  std::string root = std::string(home ? home : "/root") + "/.pyenv/versions";
+  std::vector<std::string> found;
+  if (DIR* d = ::opendir(root.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      int major = 0, minor = 0;
+      if (std::sscanf(e->d_name, "%d.%d", &major, &minor) == 2 && major == 3 && minor >= 8) {
+        std::string py = root + "/" + e->d_name + "/bin/python";
+        if (::access(py.c_str(), X_OK) == 0) found.push_back(py);
+      }
+    }
+    ::closedir(d);
+  }
+  std::sort(found.begin(), found.end());
+  out.insert(out.end(), found.begin(), found.end());
+  return out;
+}
+
+// A gtest parameter name for an interpreter path.
+inline std::string identifier(const std::string& path) {
+  std::string name;
+  for (char c : path) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
 }
 
 }  // namespace mpc_test

@@ -15,6 +15,7 @@
 #include "mpc/errors.hpp"
 #include "mpc/process.hpp"
 #include "mpc/value.hpp"
+#include "support.hpp"
 
 using mpc::Value;
 
@@ -110,27 +111,6 @@ std::vector<Value> expected_values() {
   };
 }
 
-std::vector<std::string> find_pythons() {
-  std::vector<std::string> out;
-  if (::access("/usr/bin/python3", X_OK) == 0) out.emplace_back("/usr/bin/python3");
-  const char* home = std::getenv("HOME");
-  std::string root = std::string(home ? home : "/root") + "/.pyenv/versions";
-  std::vector<std::string> found;
-  if (DIR* d = ::opendir(root.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      int major = 0, minor = 0;
-      if (std::sscanf(e->d_name, "%d.%d", &major, &minor) == 2 && major == 3 && minor >= 8) {
-        std::string py = root + "/" + e->d_name + "/bin/python";
-        if (::access(py.c_str(), X_OK) == 0) found.push_back(py);
-      }
-    }
-    ::closedir(d);
-  }
-  std::sort(found.begin(), found.end());
-  out.insert(out.end(), found.begin(), found.end());
-  return out;
-}
-
 Value recv_within(mpc::Connection& c, double seconds) {
   auto v = c.try_recv(seconds);
   if (!v) throw std::runtime_error("the Python peer sent nothing for " + std::to_string(seconds) + " s");
@@ -220,9 +200,7 @@ TEST_P(Interop, AForkedChildAndPythonShareOnePipe) {
   EXPECT_EQ(py.exitcode(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Pythons, Interop, ::testing::ValuesIn(find_pythons()),
+INSTANTIATE_TEST_SUITE_P(Pythons, Interop, ::testing::ValuesIn(mpc_test::find_pythons()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string name;
-                           for (char c : info.param) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           return name;
+                           return mpc_test::identifier(info.param);
                          });

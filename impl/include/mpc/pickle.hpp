@@ -5,6 +5,13 @@
 // CPython 3.8-3.13 write for this data model and refuses everything else (any other global, any
 // object construction) with an error naming the opcode and its byte offset; it never executes
 // anything and bounds the memory and time a hostile stream can make it use.
+//
+// One object beyond plain data: a Connection value (Kind::Connection), pickled as CPython's
+// ForkingPickler pickles a Connection, multiprocessing.connection.rebuild_connection(
+// multiprocessing.resource_sharer.DupFd with _id (address, key), readable, writable), protocol 2
+// or higher. dumps() registers a duplicate of its descriptor with this process's resource
+// sharer (mpc/resource_sharer.hpp); loads() of that form fetches the descriptor from the
+// sharer at the address (with this process's authkey) and makes a new Connection of it.
 #pragma once
 
 #include <cstddef>

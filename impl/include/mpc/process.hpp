@@ -145,6 +145,15 @@ class Process {
 [[nodiscard]] const std::string& current_process_name();
 [[nodiscard]] bool current_process_daemon();
 
+// This process's authentication key (CPython's current_process().authkey, bytes): 32 random
+// bytes in the top process, made on first use; a fork()ed child inherits its parent's. The
+// resource sharer (mpc/resource_sharer.hpp) authenticates with it on both sides, so a process
+// that receives a Connection from another one must hold the sender's key: a child does; a
+// program started otherwise (a Command, a CPython process) must be given it, as CPython's
+// spawn gives it to its children. set_…: ValueError for an empty key.
+[[nodiscard]] std::string current_process_authkey();
+void set_current_process_authkey(std::string key);
+
 // Children started by this process that have not been joined yet (CPython's
 // active_children(), which also reaps the ones that ended): their pids.
 std::vector<pid_t> active_children();

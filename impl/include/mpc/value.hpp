@@ -29,6 +29,8 @@
 
 namespace mpc {
 
+class Connection;
+
 enum class Kind : std::uint8_t {
   None,
   Bool,
@@ -43,6 +45,7 @@ enum class Kind : std::uint8_t {
   Set,
   FrozenSet,
   Unpicklable,  // a marker the pickle codec refuses (spec/values.md `$unpicklable`)
+  Connection,   // an mpc::Connection (pickled as CPython pickles one: through the resource sharer)
 };
 
 // Python's type name for a kind: "NoneType", "bool", "int", ..., "frozenset", "unpicklable".
@@ -77,6 +80,9 @@ class Value {
   [[nodiscard]] static Value frozenset(std::vector<Value> members = {});
   [[nodiscard]] static Value dict(std::vector<std::pair<Value, Value>> items = {});
   [[nodiscard]] static Value unpicklable();
+  // A Connection object: the value shares it (copies of the value are the same object). Null:
+  // ValueError.
+  [[nodiscard]] static Value connection(std::shared_ptr<Connection> connection);
 
   // ---- Inspection.
   [[nodiscard]] Kind kind() const noexcept { return kind_; }
@@ -88,6 +94,7 @@ class Value {
   [[nodiscard]] BigInt as_int() const;                         // any int
   [[nodiscard]] std::optional<std::int64_t> to_int64() const;  // int that fits, else nullopt
   [[nodiscard]] double as_float() const;
+  [[nodiscard]] std::shared_ptr<Connection> as_connection() const;
   // The bytes of a str (UTF-8), bytes or bytearray.
   [[nodiscard]] std::string_view data() const;
 
@@ -107,7 +114,7 @@ class Value {
   // bytearray: replaces its contents.
   void assign_data(std::string data);
 
-  // ---- Identity. Null for None, bool, int and float.
+  // ---- Identity. Null for None, bool, int and float (and the unpicklable marker).
   [[nodiscard]] const void* identity() const noexcept;
   [[nodiscard]] bool is_same(const Value& other) const noexcept;
 
