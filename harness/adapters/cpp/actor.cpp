@@ -10,6 +10,7 @@
 #include "mpc/errors.hpp"
 
 #include "exceptions.hpp"
+#include "families/connection.hpp"
 #include "log.hpp"
 #include "mpc/value.hpp"
 #include "values.hpp"
@@ -197,6 +198,11 @@ void Actor::bind_names(const json& message, const Outcome& outcome) {
       return;
     }
     if (item.form != Outcome::Form::value) throw bad_request("cannot bind a list of objects to '" + name + "'");
+    // A received Connection is an object the case goes on calling, not a value.
+    if (item.value.is(mpc::Kind::Connection)) {
+      space_->objects.put(name, std::make_shared<ConnectionObject>(item.value.as_connection()));
+      return;
+    }
     std::string type = types.is_array() && index < types.size() && types[index].is_string()
                            ? types[index].get<std::string>()
                            : std::string(mpc::kind_name(item.value.kind()));

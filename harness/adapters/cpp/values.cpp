@@ -130,6 +130,7 @@ class Encoder {
         return {{"t", tag}, {"v", to_hex(data)}};
       }
       case Kind::Unpicklable: return {{"t", "unpicklable"}};
+      case Kind::Connection: return object_node(value);
       case Kind::List:
       case Kind::Tuple:
       case Kind::Set:

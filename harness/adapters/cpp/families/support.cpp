@@ -1,6 +1,7 @@
 #include "families/support.hpp"
 
 #include "families/buffers.hpp"
+#include "families/connection.hpp"
 #include "mpc/errors.hpp"
 
 namespace mpconform::cpp_adapter {
@@ -80,6 +81,9 @@ Value value_arg(const Arg& arg) {
   if (!arg.value_form) throw bad_request("a list of objects cannot be passed as a value to mpc");
   if (arg.ref->type_name() == "bytearray")
     return Value::bytearray(static_cast<const ByteArrayObject&>(*arg.ref).snapshot());
+  // A Connection is sent as itself: mpc pickles it through its resource sharer, as CPython does.
+  if (const auto* connection = dynamic_cast<const ConnectionObject*>(arg.ref.get()))
+    return Value::connection(connection->shared());
   throw bad_request("a " + std::string(arg.ref->type_name()) + " object cannot be passed as a value to mpc");
 }
 
