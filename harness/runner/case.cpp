@@ -141,6 +141,7 @@ std::set<std::string> Case::required_features() const {
   std::set<std::string> out;
   for (const auto& a : actors)
     if (a.start == "step" || (a.kind == "process" && !a.in.empty() && a.in != "main")) out.insert("step_start");
+  if (calls_before_start) out.insert("process_before_start");
   std::function<bool(const json&)> has_ref = [&](const json& v) {
     if (v.is_object() && v.value("t", std::string()) == "ref") return true;
     if (v.is_object() && v.contains("v") && v["v"].is_array())

@@ -139,6 +139,7 @@ struct Case {
   std::vector<ActorDecl> actors;
   std::vector<Step> steps;                         // `with` steps are flattened: __enter__, the nested steps, __exit__
   std::map<std::string, std::string> bound_types;  // names bound by steps -> their type
+  bool calls_before_start = false;                 // a step uses a Process object before its start step
 
   // "Type.method" of every operation the case uses: an implementation lacking one skips the case.
   std::set<std::string> required_ops() const;

@@ -859,10 +859,11 @@ class CaseBuilder {
     // What each process holds once setup is done: every object, and in main the Process objects
     // of the process actors setup starts (spec/case-format.md#actors).
     holds_["main"] = object_names(c);
+    hold_children_of("main", c);
     for (const auto& a : c.actors)
       if (a.kind == "process" && a.start == "setup") {
         holds_[a.name] = object_names(c);
-        holds_["main"].insert(a.name);
+        hold_children_of(a.name, c);
         started_.insert(a.name);
       }
     for (const auto& a : c.actors)
@@ -901,6 +902,27 @@ class CaseBuilder {
     const ActorDecl* a = c.actor(actor);
     if (!a || a->kind == "process") return actor;
     return a->in.empty() ? "main" : a->in;
+  }
+
+  // A process holds the Process object of every process actor declared `in` it from its own start
+  // on, the children a later step starts included (spec/case-format.md#actors).
+  void hold_children_of(const std::string& parent, const Case& c) {
+    for (const auto& a : c.actors)
+      if (a.kind == "process" && (a.in.empty() ? "main" : a.in) == parent) holds_[parent].insert(a.name);
+  }
+
+  // Before its start step a Process object is read, joined or assigned to; starting, closing and
+  // signalling it are the start step's and its own.
+  void check_before_start(Case& c, const Step& s, const YNode* call) {
+    const ActorDecl* a = c.actor(s.target);
+    if (!a || a->kind != "process" || a->start != "step" || tried_start_.contains(a->name)) return;
+    if (s.method == "start" || s.method == "close" || s.method == "terminate" || s.method == "kill")
+      fail(src_, call,
+           "'" + a->name +
+               "' is not started yet: before its start step its Process object may be read, joined or "
+               "assigned to, not " +
+               s.method + "ed (use a start step)");
+    c.calls_before_start = true;
   }
 
   void check_held(const Case& c, const std::string& actor, const std::string& name, const YNode* n) {
@@ -1195,7 +1217,7 @@ class CaseBuilder {
       started_.insert(name);
       for (const auto& held : holds_[s.actor])  // every object the parent's process holds now, but Process objects
         if (c.type_of(held) != "Process") holds_[name].insert(held);
-      holds_[s.actor].insert(name);  // and the parent holds the child's Process
+      hold_children_of(name, c);  // and the Process objects of its own children
       for (const auto& t : c.actors)
         if (t.kind == "thread" && t.in == name) started_.insert(t.name);
     }
@@ -1333,6 +1355,7 @@ class CaseBuilder {
       if (!op || !op->attribute || !op->settable)
         fail(src_, set_node, type + "." + s.method + " is not a settable attribute in spec/api.yaml (settable: true)");
       s.value = checked_value(n->get("value"), c, s.actor);
+      check_before_start(c, s, set_node);
     } else if (is_function_call(call)) {
       s.method = call;
       auto f = api_.functions.find(call);
@@ -1356,6 +1379,7 @@ class CaseBuilder {
         if (s.method != "exit" && a && a->kind != "process")
           fail(src_, call_node, s.method + " ends a process actor's target; '" + s.actor + "' is a thread");
         exited_.insert(s.actor);
+        end_daemon_children(c, s);
       }
       check_actor_operation(s, n);
     } else {
@@ -1366,6 +1390,7 @@ class CaseBuilder {
       check_held(c, s.actor, s.target, call_node);
       const ApiRegistry::Operation* op = check_operation(s, type, n);
       returns_type_ = op->returns_type;
+      check_before_start(c, s, call_node);
     }
     bind_at(s, n, c);
     if (const YNode* detach = n->get("detach")) s.detach = plain_scalar(text(detach)) == make_bool(true);
@@ -1503,7 +1528,19 @@ class CaseBuilder {
     auto it = killed_.find(process_of_actor(actor));
     if (it != killed_.end())
       fail(src_, n,
-           "actor '" + actor + "' is gone: its process was killed by the signal at line " + std::to_string(it->second));
+           "actor '" + actor + "' is gone: its process was killed by the signal at line " + std::to_string(it->second) +
+               " (or ended with its parent, the daemon it is)");
+  }
+
+  // A process actor's end terminates the started children declared daemon: true (CPython's exit
+  // handler): for what follows each is as if the case had killed it (spec/case-format.md#call-step).
+  void end_daemon_children(const Case& c, const Step& s) {
+    for (const auto& a : c.actors) {
+      if (a.kind != "process" || a.in != s.actor || a.daemon != true || !started_.contains(a.name)) continue;
+      for (const auto& [label, node] : in_flight_)
+        if (process_of_actor(label_actor_[label]) == a.name) signalled_labels_.insert(label);
+      killed_.emplace(a.name, s.pos.line);
+    }
   }
 
   std::string process_of_actor(const std::string& actor) const {

@@ -48,6 +48,9 @@ struct Call {
   std::uint64_t started_order = 0, result_order = 0;
   // When its actor's process was seen dead after a signal of the case, with no result.
   std::optional<Clock::time_point> process_gone;
+  // When its actor's process was seen dead with no signal of the case: a crash unless the result
+  // it sent before it died (an `exit` answered just before a quick end) arrives within the settle.
+  std::optional<Clock::time_point> died;
 };
 
 // After a signalled actor's process is seen dead, how long a result it sent before it died may
@@ -284,7 +287,9 @@ class Session {
         // A process the case signalled may die: its calls in flight are killed, not crashed.
         if (signalled_pids_.contains(pid->second))
           call.process_gone = Clock::now();
-        else
+        else if (!call.died)
+          call.died = Clock::now();
+        else if (Clock::now() - *call.died >= kKilledSettle)
           throw Abort{Verdict::Crashed,
                       "actor '" + call.actor + "' (pid " + std::to_string(pid->second) + ") died during a call"};
       }
@@ -486,7 +491,13 @@ class Session {
       seq = send(step.actor, call_message(step));
       calls_[seq].actor = step.actor;
       if (!step.label.empty()) labels_[step.label] = seq;
-      if (step.target.empty() && is_ending_operation(step.method)) exited_.insert(step.actor);
+      if (step.target.empty() && is_ending_operation(step.method)) {
+        exited_.insert(step.actor);
+        // Its exit terminates its daemonic children: their end is the case's doing, as a signal's.
+        for (const auto& a : case_.actors)
+          if (a.kind == "process" && a.in == step.actor && a.daemon == true && actor_pids_.contains(a.name))
+            signalled_pids_.insert(actor_pids_.at(a.name));
+      }
       if (step.detach) {
         labels_[step.label] = seq;
         rec.observed = "sent";

@@ -37,7 +37,7 @@ def spec_operations():
 def test_operations_are_exactly_the_spec_table():
     table = spec_operations()
     assert set(table) == {"Queue", "JoinableQueue", "SimpleQueue", "Connection", "bytearray", "Global", "Process",
-                          "Value", "RawValue", "Array", "RawArray",
+                          "Context", "Value", "RawValue", "Array", "RawArray",
                           "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event",
                           "Condition", "Barrier"}
     for type_name, names in table.items():

@@ -374,31 +374,54 @@ void start_actor(const std::shared_ptr<ProcessSpace>& space, const std::string& 
       thread.thread.detach();  // a process actor leaves with _exit(), as with daemon threads
     return;
   }
-  // What the child is given: every object this process holds now (bound ones too), and the
-  // declarations of the actors it may start in turn.
-  auto child = std::make_shared<ProcessSpace>();
-  child->endpoint = space->endpoint;
-  child->name = name;
-  child->parent_pid = ::getpid();
-  child->parent_name = space->name;
-  child->actors = space->actors;
+  auto process = std::dynamic_pointer_cast<ProcessObject>(space->objects.find(name));
+  decltype(space->unstarted)::node_type given;
+  {
+    std::lock_guard lock(space->started_m);
+    given = space->unstarted.extract(name);
+  }
+  if (!process || given.empty()) throw bad_request("actor '" + name + "' has no unstarted Process object");
+  // What the child is given: every object this process holds now (bound ones too) but Process
+  // objects, which are not the child's to manage.
   auto objects = space->objects.snapshot();
-  auto target = [child, objects = std::move(objects)]() mutable {
-    // The copies of the parent's children are not this process's to manage.
-    for (auto it = objects.begin(); it != objects.end();)
-      it = dynamic_cast<ProcessObject*>(it->second.get()) ? objects.erase(it) : std::next(it);
-    child->objects.assign(std::move(objects));
-    return process_actor_main(child);
-  };
-  auto process = std::make_shared<ProcessObject>(
-      mpc::Process(std::move(target), mpc::ProcessOptions{.name = name, .daemon = declared->daemon}));
+  for (auto it = objects.begin(); it != objects.end();)
+    it = dynamic_cast<ProcessObject*>(it->second.get()) ? objects.erase(it) : std::next(it);
+  *given.mapped() = std::move(objects);
   process->process().start();  // its OSError is the step's outcome
-  space->objects.put(name, process);
+  given.mapped()->clear();     // the child has its copy (fork)
   std::lock_guard lock(space->started_m);
   space->children.push_back(process);
 }
 
+namespace {
+
+void make_process_object(const std::shared_ptr<ProcessSpace>& space, const ActorDeclaration& declared) {
+  // The child's space, with the declarations of the actors it may start in turn; its objects are
+  // those of `given`, filled by start_actor just before the fork.
+  auto child = std::make_shared<ProcessSpace>();
+  child->endpoint = space->endpoint;
+  child->name = declared.name;
+  child->parent_pid = ::getpid();
+  child->parent_name = space->name;
+  child->actors = space->actors;
+  auto given = std::make_shared<Registry::Map>();
+  auto target = [child, given]() mutable {
+    child->objects.assign(std::move(*given));
+    return process_actor_main(child);
+  };
+  space->objects.put(declared.name,
+                     std::make_shared<ProcessObject>(mpc::Process(
+                         std::move(target), mpc::ProcessOptions{.name = declared.name, .daemon = declared.daemon})));
+  space->unstarted[declared.name] = std::move(given);
+}
+
+}  // namespace
+
 void start_setup_actors(const std::shared_ptr<ProcessSpace>& space) {
+  // Every process actor of this process has its Process object from now on, those that a step
+  // starts too (spec/case-format.md#actors: calls on it before its start step).
+  for (const auto& a : space->actors)
+    if (a.kind == "process" && a.in == space->name) make_process_object(space, a);
   for (const auto& kind : {"process", "thread"})
     for (const auto& a : space->actors)
       if (a.kind == kind && a.in == space->name && !a.started_by_step) start_actor(space, a.name);

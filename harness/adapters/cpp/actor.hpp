@@ -56,6 +56,8 @@ struct ProcessSpace {
   std::mutex started_m;
   std::set<std::string> started;
   std::vector<std::shared_ptr<ProcessObject>> children;
+  // Process actors made but not started yet -> what each is given at its start (start_actor).
+  std::map<std::string, std::shared_ptr<Registry::Map>> unstarted;
   std::vector<ThreadActor> threads;
   std::shared_ptr<Object> current_view, parent_view;  // current_process(), parent_process()
 

@@ -85,7 +85,7 @@ json Controller::hello_message() const {
         {"contexts", {"fork"}},
         // `class`: builtin classes and mpc's ctypes types, for Value/Array's typecode_or_type
         // (ClassObject); `local_function` it cannot make.
-        {"features", {"bind", "object_names", "set", "step_start", "process_end", "class"}}}},
+        {"features", {"bind", "object_names", "set", "step_start", "process_before_start", "process_end", "class"}}}},
   };
 }
 

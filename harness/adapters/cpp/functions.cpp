@@ -108,6 +108,17 @@ Invocation parent_process(const Args& args, const std::shared_ptr<ProcessSpace>&
   };
 }
 
+Invocation get_start_method(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  return get_start_method_function(args);
+}
+Invocation set_start_method(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  return set_start_method_function(args);
+}
+Invocation get_all_start_methods(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  return get_all_start_methods_function(args);
+}
+Invocation get_context(const Args& args, const std::shared_ptr<ProcessSpace>&) { return get_context_function(args); }
+
 Invocation cpu_count(const Args& args, const std::shared_ptr<ProcessSpace>&) {
   no_arguments("multiprocessing.cpu_count", args);
   return [] {
@@ -172,6 +183,10 @@ const std::map<std::string_view, Function>& functions() {
       {"multiprocessing.current_process", current_process},
       {"multiprocessing.parent_process", parent_process},
       {"multiprocessing.cpu_count", cpu_count},
+      {"multiprocessing.get_start_method", get_start_method},
+      {"multiprocessing.set_start_method", set_start_method},
+      {"multiprocessing.get_all_start_methods", get_all_start_methods},
+      {"multiprocessing.get_context", get_context},
       {"multiprocessing.connection.wait", connection_wait},
       {"multiprocessing.reduction.send_handle", send_handle},
       {"multiprocessing.reduction.recv_handle", recv_handle},

@@ -3,7 +3,11 @@
 
 #include "families/support.hpp"
 
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "mpc/errors.hpp"
 
@@ -107,7 +111,12 @@ const OpTable<ProcessObject>& process_ops() {
 // Process objects are made by starting actors, never by setup's objects.
 std::optional<Created> create(const std::string&, const std::vector<std::string>&, const Args&) { return std::nullopt; }
 
-void list(std::vector<std::string>& out) { list_ops(out, "Process", process_ops()); }
+const OpTable<ContextObject>& context_ops();
+
+void list(std::vector<std::string>& out) {
+  list_ops(out, "Process", process_ops());
+  list_ops(out, "Context", context_ops());
+}
 
 }  // namespace
 
@@ -172,6 +181,11 @@ const OpTable<ProcessView>& view_ops() {
          no_arguments("Process.daemon", args);
          return [&self] { return Value::boolean(self.daemon()); };
        }},
+      {"sentinel",
+       [](ProcessView& self, const Args& args) -> Invocation {
+         no_arguments("Process.sentinel", args);
+         return [&self] { return Value::integer(self.sentinel()); };
+       }},
       {"exitcode",
        [](ProcessView&, const Args& args) -> Invocation {
          no_arguments("Process.exitcode", args);
@@ -189,6 +203,18 @@ bool ProcessView::is_alive() const {
   return current_ || ::getppid() == pid_;
 }
 
+int ProcessView::sentinel() {
+  // The parent's: a pidfd, readable once the parent has ended (CPython's is a pipe whose other end
+  // only the parent holds). The current process has none to wait for.
+  if (current_) throw mpc::ValueError("process not started");
+  if (!sentinel_.valid()) {
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (fd < 0) throw mpc::OSError(std::string("pidfd_open: ") + std::strerror(errno), errno);
+    sentinel_.reset(fd);
+  }
+  return sentinel_.get();
+}
+
 bool ProcessView::daemon() const {
   // The parent of a process actor is never a daemon: a daemonic process may not start children.
   return current_ && mpc::current_process_daemon();
@@ -203,8 +229,113 @@ Invocation ProcessView::prepare(const std::string& method, const Args& args) {
   return dispatch(*this, view_ops(), method, args);
 }
 
+// ---- start methods ------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kFork = "fork";
+
+// CPython's DefaultContext._actual_context: set once a start method was chosen or first used;
+// the adapter's main process has chosen fork, the method it runs under.
+std::optional<std::string>& chosen_start_method() {
+  static std::optional<std::string> chosen = kFork;
+  return chosen;
+}
+
+bool is_none_arg(const Arg* arg) { return arg && is_plain(*arg) && arg->value.is(Kind::None); }
+
+// CPython's get_context(method): "cannot find context for %r" for a method it does not have.
+void check_method(const Arg& arg) {
+  if (is_plain(arg) && arg.value.is(Kind::Str) && arg.value.data() == kFork) return;
+  const std::string shown =
+      is_plain(arg) && arg.value.is(Kind::Str) ? "'" + std::string(arg.value.data()) + "'" : describe_arg(arg);
+  throw mpc::ValueError("cannot find context for " + shown);
+}
+
+const OpTable<ContextObject>& context_ops() {
+  static const OpTable<ContextObject> ops = {
+      {"get_start_method",
+       [](ContextObject&, const Args& args) -> Invocation {
+         (void)bind("Context.get_start_method", args, {{"allow_none"}});
+         return [] { return Value::str(kFork); };
+       }},
+      {"set_start_method",
+       [](ContextObject&, const Args& args) -> Invocation {
+         (void)bind("Context.set_start_method", args, {{"method", true}, {"force"}});
+         return []() -> Outcome { throw mpc::ValueError("cannot set start method of concrete context"); };
+       }},
+  };
+  return ops;
+}
+
+}  // namespace
+
+Invocation ContextObject::prepare(const std::string& method, const Args& args) {
+  return dispatch(*this, context_ops(), method, args);
+}
+
+Invocation get_start_method_function(const Args& args) {
+  auto b = bind("multiprocessing.get_start_method", args, {{"allow_none"}});
+  return [allow_none = flag_arg(b[0], false)]() -> Outcome {
+    auto& chosen = chosen_start_method();
+    if (!chosen) {
+      if (allow_none) return none();
+      chosen = kFork;  // the default, now chosen
+    }
+    return Value::str(*chosen);
+  };
+}
+
+Invocation set_start_method_function(const Args& args) {
+  auto b = bind("multiprocessing.set_start_method", args, {{"method", true}, {"force"}});
+  const bool force = flag_arg(b[1], false);
+  const bool reset = is_none_arg(b[0]);
+  std::optional<std::string> problem;
+  try {
+    if (!reset) check_method(*b[0]);
+  } catch (const mpc::ValueError& e) {
+    problem = e.what();
+  }
+  return [force, reset, problem] {
+    auto& chosen = chosen_start_method();
+    if (chosen && !force) throw mpc::RuntimeError("context has already been set");
+    if (reset && force) {
+      chosen.reset();
+      return none();
+    }
+    if (reset) throw mpc::ValueError("cannot find context for None");
+    if (problem) throw mpc::ValueError(*problem);
+    chosen = kFork;
+    return none();
+  };
+}
+
+Invocation get_all_start_methods_function(const Args& args) {
+  no_arguments("multiprocessing.get_all_start_methods", args);
+  return [] { return Value::list({Value::str(kFork)}); };
+}
+
+Invocation get_context_function(const Args& args) {
+  auto b = bind("multiprocessing.get_context", args, {{"method"}});
+  std::optional<std::string> problem;
+  if (b[0] && !is_none_arg(b[0])) {
+    try {
+      check_method(*b[0]);
+    } catch (const mpc::ValueError& e) {
+      problem = e.what();
+    }
+  }
+  const bool default_context = !b[0] || is_none_arg(b[0]);
+  return [problem, default_context]() -> Outcome {
+    if (problem) throw mpc::ValueError(*problem);
+    if (default_context && !chosen_start_method()) chosen_start_method() = kFork;  // as CPython's first use
+    static const auto context = std::make_shared<ContextObject>();
+    return Outcome::of(context);
+  };
+}
+
 const Family& process_family() {
-  static const Family family{{"Process"}, create, list};
+  static const Family family{{"Process", "Context"}, create, list};
   return family;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "mpc/fd.hpp"
 #include "mpc/process.hpp"
 #include "objects.hpp"
 
@@ -36,11 +37,30 @@ class ProcessView final : public Object {
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
   [[nodiscard]] bool is_alive() const;
   [[nodiscard]] bool daemon() const;
+  // A descriptor readable once the process has ended: only the parent's (ValueError otherwise).
+  [[nodiscard]] int sentinel();
 
  private:
   bool current_;
   std::string name_;
   pid_t pid_;
+  mpc::Fd sentinel_;
 };
+
+// What multiprocessing.get_context() returns. mpc starts processes one way, by fork: its one
+// context is the fork context, as CPython's concrete ForkContext.
+class ContextObject final : public Object {
+ public:
+  [[nodiscard]] std::string_view type_name() const noexcept override { return "Context"; }
+  [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
+  [[nodiscard]] std::string repr() const override { return "<multiprocessing.context.ForkContext object>"; }
+};
+
+// multiprocessing.get_start_method, set_start_method, get_all_start_methods and get_context over
+// mpc's one start method, with CPython's per-process setting (inherited by a forked child).
+[[nodiscard]] Invocation get_start_method_function(const Args& args);
+[[nodiscard]] Invocation set_start_method_function(const Args& args);
+[[nodiscard]] Invocation get_all_start_methods_function(const Args& args);
+[[nodiscard]] Invocation get_context_function(const Args& args);
 
 }  // namespace mpconform::cpp_adapter

@@ -78,7 +78,8 @@ def _actor_return(args, kwargs):
 ACTOR_OPERATIONS = {"sleep": _actor_sleep, "exit": _actor_exit, "return": _actor_return}
 
 # hello's capabilities.features (spec/adapter-protocol.md#call-fields-of-the-case-language-v2).
-FEATURES = ["bind", "object_names", "set", "step_start", "process_end", "local_function", "class"]
+FEATURES = ["bind", "object_names", "set", "step_start", "process_before_start", "process_end", "local_function",
+            "class"]
 
 
 class ProcessState(object):
@@ -92,10 +93,28 @@ class ProcessState(object):
         # Actor name -> its setup description (kind, in, start, start_method), for every actor.
         self.declarations = declarations
         self.processes = []
+        # Child actor name -> the dict its unstarted Process is given (filled at its start step).
+        self.unstarted = {}
 
     def threads_in(self, name):
         return [d["name"] for d in self.declarations.values()
                 if d.get("kind") == "thread" and d.get("in", "main") == name]
+
+    def make_children(self, parent):
+        """The Process objects of the process actors that steps of `parent` start, made unstarted so
+        that a case may use them before their start step; each is given, at its start, what this
+        process holds then (spec/case-format.md#actors)."""
+        for name, description in self.declarations.items():
+            if (description.get("kind") != "process" or description.get("start") != "step"
+                    or description.get("in", "main") != parent):
+                continue
+            ctx = self.module.get_context(description.get("start_method") or self.start_method)
+            given = {}
+            process = ctx.Process(target=process_main, name=name, daemon=description.get("daemon"),
+                                  args=(self.endpoint, name, given, self.threads_in(name), self.module.__name__,
+                                        self.declarations, self.start_method))
+            self.unstarted[name] = given
+            self.registry[name] = objects.Entry("Process", process)
 
     def start_child(self, name, parent):
         """The `start` actor operation: start process actor `name`, a child of this process."""
@@ -104,18 +123,16 @@ class ProcessState(object):
             raise CallError("bad_request", "%r is not a process actor started by a step" % (name,))
         if description.get("in", "main") != parent:
             raise CallError("bad_request", "%r is started by %r, not %r" % (name, description.get("in", "main"), parent))
-        if name in self.registry:
+        if name not in self.unstarted:
             raise CallError("bad_request", "%r is already started" % (name,))
-        ctx = self.module.get_context(description.get("start_method") or self.start_method)
+        given = self.unstarted.pop(name)
         # Everything this process holds now but Process objects and closed Connections, which
-        # cannot be pickled (spec/adapter-protocol.md#call-fields-of-the-case-language-v2).
-        shared = dict((k, e) for k, e in self.registry.items()
-                      if e.type_name != "Process" and not (e.type_name == "Connection" and getattr(e.obj, "closed", False)))
-        process = ctx.Process(target=process_main, name=name, daemon=description.get("daemon"),
-                              args=(self.endpoint, name, shared, self.threads_in(name), self.module.__name__,
-                                    self.declarations, self.start_method))
+        # cannot be pickled (spec/adapter-protocol.md#call-fields-of-the-case-language-v2). Under
+        # fork the child copies `given` as it is now; spawn and forkserver pickle it in start().
+        given.update((k, e) for k, e in self.registry.items()
+                     if e.type_name != "Process" and not (e.type_name == "Connection" and getattr(e.obj, "closed", False)))
+        process = self.registry[name].obj
         process.start()
-        self.registry[name] = objects.Entry("Process", process)
         self.processes.append(process)
 
 # Returned by a message handler to end the loop.
@@ -377,6 +394,7 @@ def process_main(endpoint, name, objects_by_name, thread_actor_names, module_nam
     try:
         registry = dict(objects_by_name)
         process = ProcessState(endpoint, module, start_method, registry, declarations or {})
+        process.make_children(name)
         for thread_name in thread_actor_names:
             start_thread_actor(endpoint, thread_name, registry, naming, process, name)
         actor = Actor(name, channel, registry, naming, idle_check=_orphan_check(name, os.getppid()), process=process)

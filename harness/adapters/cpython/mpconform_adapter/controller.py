@@ -224,6 +224,7 @@ class Controller(object):
             elif description.get("in", MAIN) == MAIN:
                 self.threads.append(actor.start_thread_actor(self.endpoint, name, self.registry, self.naming,
                                                              self.process, MAIN))
+        self.process.make_children(MAIN)
 
     # --- teardown ---
 
@@ -306,6 +307,10 @@ def select_module(module_name, start_method):
         backend = importlib.import_module(module_name + ".backend")
         return backend, backend.get_context(start_method or "loky")
     module = importlib.import_module(module_name)
+    if start_method is not None:
+        # The module's own start method too, so that get_start_method() and the module-level
+        # factories (multiprocessing.Queue, Value, ...) are those of the method under test.
+        module.set_start_method(start_method, force=True)
     return module, module.get_context(start_method)
 
 
