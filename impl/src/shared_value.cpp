@@ -397,15 +397,44 @@ void SharedArray::require_char(const char* what) const {
   }
 }
 
-std::string SharedArray::value() const {
+void SharedArray::require_value() const {
+  if (ctype_->kind == K::wide_char && !lock_) return;
   require_char("value");
+}
+
+std::string SharedArray::value() const {
+  require_value();
   Hold hold(lock_);
+  if (ctype_->kind == K::wide_char) {
+    const auto* p = static_cast<const char32_t*>(data_);
+    std::string out;
+    for (std::size_t i = 0; i < length_ && p[i] != 0; ++i) out += utf8_of(p[i]);
+    return out;
+  }
   const auto* p = static_cast<const char*>(data_);
   return std::string(p, strnlen(p, length_));
 }
 
 void SharedArray::set_value(std::string_view bytes) {
-  require_char("value");
+  require_value();
+  if (ctype_->kind == K::wide_char) {
+    std::vector<char32_t> points;
+    for (std::size_t i = 0; i < bytes.size();) {
+      const auto b0 = static_cast<unsigned char>(bytes[i]);
+      const std::size_t n = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xe ? 3 : 4;
+      std::uint32_t cp = 0;
+      if (i + n > bytes.size() || !single_code_point(bytes.substr(i, n), cp))
+        throw std::invalid_argument("set_value: not UTF-8");
+      points.push_back(cp);
+      i += n;
+    }
+    if (points.size() > length_) throw ValueError("string too long");
+    Hold hold(lock_);
+    auto* p = static_cast<char32_t*>(data_);
+    std::copy(points.begin(), points.end(), p);
+    if (points.size() < length_) p[points.size()] = 0;
+    return;
+  }
   if (bytes.size() > length_) throw ValueError("byte string too long");
   Hold hold(lock_);
   auto* p = static_cast<char*>(data_);

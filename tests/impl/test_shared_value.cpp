@@ -254,6 +254,30 @@ TEST(SharedArray, CharArraysHaveValueAndRaw) {
   EXPECT_EQ(s.value(), "hellohello");
 }
 
+TEST(SharedArray, RawWideCharArraysHaveValueButNoRaw) {
+  SharedArray w = SharedArray::raw('u', std::vector<Value>{Value::str("a"), Value::str("b"), Value::str("c")});
+  EXPECT_EQ(w.value(), "abc");
+  w.set_value("z");  // shorter: a NUL after it, the rest kept
+  EXPECT_EQ(w.value(), "z");
+  EXPECT_EQ(text(w.at(2)), "'c'");
+  w.set_value("x\u00e9\U0001F600");  // exactly full, code points beyond one UTF-8 byte
+  EXPECT_EQ(w.value(), "x\u00e9\U0001F600");
+  EXPECT_EQ(message_of<mpc::ValueError>([&] { w.set_value("wxyz"); }), "string too long");
+  EXPECT_EQ(w.value(), "x\u00e9\U0001F600");
+  w.set_value("");
+  EXPECT_EQ(w.value(), "");
+  EXPECT_EQ(message_of<mpc::AttributeError>([&] { (void)w.raw_bytes(); }),
+            "'c_wchar_Array_3' object has no attribute 'raw'");
+  SharedArray unlocked('u', 2, false);  // lock=False is the raw array
+  EXPECT_EQ(unlocked.value(), "");
+  SharedArray synchronized('u', 3);
+  EXPECT_EQ(message_of<mpc::AttributeError>([&] { (void)synchronized.value(); }),
+            "'SynchronizedArray' object has no attribute 'value'");
+  EXPECT_EQ(message_of<mpc::AttributeError>([&] { synchronized.set_value("a"); }),
+            "'SynchronizedArray' object has no attribute 'value'");
+  EXPECT_EQ(synchronized.get_obj().value(), "");  // its raw array has one
+}
+
 TEST(SharedArray, AChildsPrefixSumIsSeenAndLocksAreThoseGiven) {
   std::vector<Value> seq;
   for (int k = 0; k < 10; ++k) seq.push_back(i64(k));

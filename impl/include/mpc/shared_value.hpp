@@ -146,11 +146,16 @@ class SharedArray {
   // ValueError("Can only assign sequence of same size") unless items fill the slice exactly.
   void set_slice(std::optional<std::int64_t> start, std::optional<std::int64_t> stop, const std::vector<Value>& items);
 
-  // c_char arrays only (AttributeError otherwise, as CPython's other arrays have no such
-  // attributes; a synchronized one's message names 'SynchronizedArray', as CPython's wrapper
-  // class does): value is the bytes up to the first NUL; set_value writes them and a NUL
-  // if there is room; raw is every byte; set_raw overwrites the first bytes. Both setters:
-  // ValueError("byte string too long") beyond the array.
+  // value/set_value: c_char arrays (synchronized or raw) and raw c_wchar arrays, as in CPython,
+  // where only 'c' has a synchronized wrapper with value (SynchronizedString) while a raw
+  // c_wchar array has ctypes' own value. A c_char array's value is its bytes up to the first
+  // NUL; a c_wchar array's is its code points up to the first NUL, as UTF-8 (a Python str).
+  // set_value writes them (UTF-8 text for c_wchar) and a NUL after them if there is room;
+  // ValueError("byte string too long") / ValueError("string too long") beyond the array.
+  // raw_bytes/set_raw: c_char arrays only: raw is every byte; set_raw overwrites the first
+  // bytes (ValueError("byte string too long") beyond). Any other array raises AttributeError,
+  // naming 'SynchronizedArray' for a synchronized one, as CPython's wrapper class does, or
+  // ctypes' class ('c_wchar_Array_3') for a raw one.
   [[nodiscard]] std::string value() const;
   void set_value(std::string_view bytes);
   [[nodiscard]] std::string raw_bytes() const;
@@ -171,6 +176,7 @@ class SharedArray {
   SharedArray() = default;
   void init(const CType& type, std::int64_t length, LockArg lock);
   void require_char(const char* what) const;
+  void require_value() const;
   const CType* ctype_ = nullptr;
   std::size_t length_ = 0;
   std::shared_ptr<void> mem_;

@@ -199,10 +199,13 @@ class ArrayObject final : public Object {
     if (attribute != "value" && attribute != "raw") return Object::prepare_set(attribute, value);
     const Value x = value_arg(value);
     return [&a = array_, raw = attribute == "raw", x] {
-      // ctypes' c_char array setters take bytes only.
-      if (!x.is(Kind::Bytes) && !x.is(Kind::ByteArray)) {
-        (void)(raw ? a.raw_bytes() : a.value());  // AttributeError first on an array that is not c_char
-        throw mpc::TypeError("bytes expected instead of " + std::string(mpc::kind_name(x.kind())) + " instance");
+      // ctypes' c_char array setters take bytes only, a c_wchar array's value a str only.
+      const bool wide = a.ctype().kind == mpc::CType::Kind::wide_char;
+      const bool fits = wide ? x.is(Kind::Str) : x.is(Kind::Bytes) || x.is(Kind::ByteArray);
+      if (!fits) {
+        (void)(raw ? a.raw_bytes() : a.value());  // AttributeError first on an array without the attribute
+        throw mpc::TypeError(std::string(wide ? "unicode string" : "bytes") + " expected instead of " +
+                             std::string(mpc::kind_name(x.kind())) + " instance");
       }
       raw ? a.set_raw(x.data()) : a.set_value(x.data());
       return none();
@@ -293,7 +296,10 @@ const OpTable<ArrayObject>& array_ops() {
       {"value",
        [](ArrayObject& self, const Args& args) -> Invocation {
          no_arguments("value", args);
-         return [&a = self.array()] { return Value::bytes(a.value()); };
+         return [&a = self.array()] {
+           const bool wide = a.ctype().kind == mpc::CType::Kind::wide_char;
+           return wide ? Value::str(a.value()) : Value::bytes(a.value());
+         };
        }},
       {"raw",
        [](ArrayObject& self, const Args& args) -> Invocation {
