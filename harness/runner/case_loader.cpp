@@ -505,7 +505,7 @@ class RangeCharge {
 
 class ValueReader {
  public:
-  ValueReader(const Source& src, Budget& budget, const Limits& limits) : src_(src), budget_(budget), limits_(limits) {}
+  ValueReader(const Source& src, const Limits& limits) : src_(src), limits_(limits) {}
 
   json read(const YNode* n) const {
     if (n->is_null()) return make_none();
@@ -683,7 +683,6 @@ class ValueReader {
   }
 
   const Source& src_;
-  Budget& budget_;
   const Limits& limits_;
 };
 
@@ -830,8 +829,8 @@ std::string join(const std::vector<std::string>& items) {
 
 class CaseBuilder {
  public:
-  CaseBuilder(const Source& src, const YNode* root, Budget& budget, const Limits& limits, const ApiRegistry& api)
-      : src_(src), root_(root), limits_(limits), api_(api), values_(src, budget, limits) {}
+  CaseBuilder(const Source& src, const YNode* root, const Limits& limits, const ApiRegistry& api)
+      : src_(src), root_(root), limits_(limits), api_(api), values_(src, limits) {}
 
   Case build(const std::string& expected_id) {
     Case c;
@@ -1932,7 +1931,7 @@ Case CaseLoader::load_text(const std::string& text, const std::string& file, con
           why += "; " + e.description;
       fail(src, node_at(root.get(), best.context), "schema: at " + context_path(best.context) + ": " + why);
     }
-    return CaseBuilder(src, root.get(), budget, impl_->limits, impl_->api).build(expected_id);
+    return CaseBuilder(src, root.get(), impl_->limits, impl_->api).build(expected_id);
   } catch (const std::bad_alloc&) {
     // The budgets keep a case far below any sane memory cap; this is the last line.
     throw CaseError(SourcePos{file, 0, 0}, "out of memory while reading the case");

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The libFuzzer targets of tests/fuzz, in a build tree of their own (clang, ASan+UBSan):
+# The libFuzzer targets of tests/fuzz, in the sanitized tree (clang, ASan+UBSan; see
+# tests/sanitize/run.sh, which builds it for the sanitized tests as well):
 #
 #   tests/fuzz/run.sh build SOURCE_DIR FUZZ_TREE        configure and build every fuzz target
 #   tests/fuzz/run.sh run SOURCE_DIR FUZZ_TREE NAME      run fuzz_NAME for MPC_FUZZ_SECONDS (60)
@@ -14,15 +15,8 @@ src=$2
 tree=$3
 
 if [ "$mode" = build ]; then
-  launcher=()
-  if command -v ccache >/dev/null; then
-    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-    export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}  # share objects between build trees
-  fi
-  cmake -S "$src" -B "$tree" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_CXX_COMPILER=clang++ -DMPC_FUZZ=ON -DMPC_SANITIZED_TESTS=OFF "${launcher[@]}" >/dev/null
-  cmake --build "$tree" -j"$(nproc)" --target fuzz_all
-  exit 0
+  # The fuzz targets live in the sanitized tree, which tests/sanitize/run.sh makes.
+  exec bash "$src/tests/sanitize/run.sh" build "$src" "$tree"
 fi
 
 name=$4
@@ -31,7 +25,7 @@ binary=$tree/tests/fuzz/fuzz_$name
 seeds=$src/tests/fuzz/corpus/$name
 work=$tree/corpus/$name
 artifacts=$tree/artifacts/$name
-[ -x "$binary" ] || { echo "run.sh: $binary was not built (fuzz.build failed?)" >&2; exit 1; }
+[ -x "$binary" ] || { echo "run.sh: $binary was not built (sanitized.build failed?)" >&2; exit 1; }
 mkdir -p "$work" "$artifacts"
 rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*
 

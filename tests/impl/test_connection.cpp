@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "mpc/connection.hpp"
 #include "mpc/errors.hpp"
@@ -64,7 +65,8 @@ mpc::Process start_echo_child(Connection& child_end, Connection& parent_end) {
 }  // namespace
 
 TEST(Connection, DuplexPipeCarriesPickledValuesToAChildAndBack) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   mpc::Process p([&] {
     a.close();
     b.send(b.recv());
@@ -81,7 +83,8 @@ TEST(Connection, DuplexPipeCarriesPickledValuesToAChildAndBack) {
 }
 
 TEST(Connection, SendBytesAndRecvBytesRoundTripThroughAChild) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   auto p = start_echo_child(b, a);
   a.send_bytes("hello world");
   EXPECT_EQ(a.recv_bytes(), "hello world");
@@ -93,7 +96,8 @@ TEST(Connection, SendBytesAndRecvBytesRoundTripThroughAChild) {
 }
 
 TEST(Connection, SixteenMebibytesRoundTripIntact) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   auto p = start_echo_child(b, a);
   std::string big(16u << 20, '\0');
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
@@ -109,7 +113,8 @@ TEST(Connection, SixteenMebibytesRoundTripIntact) {
 }
 
 TEST(Connection, WireFormatIsAFourByteBigEndianLengthThenThePayload) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   w.send_bytes("hello");
   EXPECT_EQ(raw_read(r.fileno(), 9), std::string("\0\0\0\x05hello", 9));
   std::string payload(70000, 'x');
@@ -118,7 +123,8 @@ TEST(Connection, WireFormatIsAFourByteBigEndianLengthThenThePayload) {
 }
 
 TEST(Connection, SendWritesProtocolFourPickles) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   w.send(Value::integer(1));
   std::string frame = raw_read(r.fileno(), 4 + 5);
   EXPECT_EQ(frame, std::string("\0\0\0\x05\x80\x04K\x01.", 9));
@@ -126,13 +132,15 @@ TEST(Connection, SendWritesProtocolFourPickles) {
 
 TEST(Connection, RecvBytesAcceptsTheLongHeaderForm) {
   // -1 then an 8-byte length: what CPython writes for payloads over 0x7fffffff bytes.
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   raw_write(w.fileno(), std::string("\xff\xff\xff\xff\0\0\0\0\0\0\0\x05hello", 17));
   EXPECT_EQ(r.recv_bytes(), "hello");
 }
 
 TEST(Connection, SendBytesHonoursOffsetAndSizeLikeCPython) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   const std::string msg = "abcdefghijklmnopqrstuvwxyz";
   w.send_bytes(msg);
   w.send_bytes(msg, 5);
@@ -147,7 +155,8 @@ TEST(Connection, SendBytesHonoursOffsetAndSizeLikeCPython) {
 }
 
 TEST(Connection, SendBytesRejectsBadOffsetsAndSizesWithValueError) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   const std::string msg(26, 'm');
   EXPECT_EQ(message_of<mpc::ValueError>([&] { w.send_bytes(msg, 27); }), "buffer length < offset");
   EXPECT_EQ(message_of<mpc::ValueError>([&] { w.send_bytes(msg, 22, 5); }), "buffer length < offset + size");
@@ -158,7 +167,8 @@ TEST(Connection, SendBytesRejectsBadOffsetsAndSizesWithValueError) {
 }
 
 TEST(Connection, RecvBytesIntoWritesAtAByteOffsetAndReturnsTheSize) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   std::int32_t items[4] = {0, 1, 2, 3};
   w.send_bytes(std::as_bytes(std::span(items)));
   w.send_bytes(std::as_bytes(std::span(items)));
@@ -175,7 +185,8 @@ TEST(Connection, RecvBytesIntoWritesAtAByteOffsetAndReturnsTheSize) {
 }
 
 TEST(Connection, RecvBytesIntoATooShortBufferRaisesBufferTooShortWithTheWholeMessage) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   std::string msg(110, '\0');
   for (int i = 0; i < 110; ++i) msg[i] = static_cast<char>(i);
   w.send_bytes(msg);
@@ -192,7 +203,8 @@ TEST(Connection, RecvBytesIntoATooShortBufferRaisesBufferTooShortWithTheWholeMes
 }
 
 TEST(Connection, RecvBytesIntoChecksTheOffsetBeforeReading) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   w.send_bytes("x");
   char buf[4];
   EXPECT_EQ(message_of<mpc::ValueError>([&] { r.recv_bytes_into(std::span<char>(buf), -1); }), "negative offset");
@@ -201,7 +213,8 @@ TEST(Connection, RecvBytesIntoChecksTheOffsetBeforeReading) {
 }
 
 TEST(Connection, PollWithNothingPendingReturnsFalseAtOnceAndNegativeMeansZero) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_FALSE(a.poll());
   EXPECT_FALSE(a.poll(-1));
@@ -209,7 +222,8 @@ TEST(Connection, PollWithNothingPendingReturnsFalseAtOnceAndNegativeMeansZero) {
 }
 
 TEST(Connection, PollWaitsForTheTimeoutWhenNothingArrives) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_FALSE(a.poll(0.2));
   double dt = seconds_since(t0);
@@ -218,7 +232,8 @@ TEST(Connection, PollWaitsForTheTimeoutWhenNothingArrives) {
 }
 
 TEST(Connection, PollSeesAnEmptyMessageAndDoesNotConsumeIt) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   EXPECT_FALSE(a.poll());
   b.send_bytes("");
   EXPECT_TRUE(a.poll());
@@ -228,7 +243,8 @@ TEST(Connection, PollSeesAnEmptyMessageAndDoesNotConsumeIt) {
 }
 
 TEST(Connection, PollReturnsAsSoonAsAChildSends) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   mpc::Process p([&] {
     std::this_thread::sleep_for(100ms);
     b.send(Value::none());
@@ -242,7 +258,8 @@ TEST(Connection, PollReturnsAsSoonAsAChildSends) {
 }
 
 TEST(Connection, MessageBoundariesArePreserved) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   b.send_bytes("a");
   b.send_bytes("b");
   b.send_bytes("cd");
@@ -255,7 +272,8 @@ TEST(Connection, MessageBoundariesArePreserved) {
 }
 
 TEST(Connection, SimplexPipeIsReaderThenWriter) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   EXPECT_TRUE(r.readable());
   EXPECT_FALSE(r.writable());
   EXPECT_FALSE(w.readable());
@@ -265,7 +283,8 @@ TEST(Connection, SimplexPipeIsReaderThenWriter) {
 }
 
 TEST(Connection, WrongDirectionRaisesReadOnlyOrWriteOnly) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   EXPECT_EQ(message_of<mpc::OSError>([&] { r.send(Value::integer(2)); }), "connection is read-only");
   EXPECT_EQ(message_of<mpc::OSError>([&] { r.send_bytes("x"); }), "connection is read-only");
   EXPECT_EQ(message_of<mpc::OSError>([&] { (void)w.recv(); }), "connection is write-only");
@@ -274,7 +293,8 @@ TEST(Connection, WrongDirectionRaisesReadOnlyOrWriteOnly) {
 }
 
 TEST(Connection, ClosedConnectionRaisesHandleIsClosed) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   EXPECT_FALSE(a.closed());
   a.close();
   a.close();  // twice is fine
@@ -286,7 +306,8 @@ TEST(Connection, ClosedConnectionRaisesHandleIsClosed) {
 }
 
 TEST(Connection, PeerGoneMeansEOFErrorButStillReadableAndWritable) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   mpc::Process p([&] { b.send_bytes("last"); });
   p.start();
   b.close();
@@ -300,7 +321,8 @@ TEST(Connection, PeerGoneMeansEOFErrorButStillReadableAndWritable) {
 }
 
 TEST(Connection, EndOfFileInsideAMessageIsAnOSError) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   raw_write(w.fileno(), std::string("\0\0\0\x0a"
                                     "abc",
                                     7));
@@ -309,16 +331,19 @@ TEST(Connection, EndOfFileInsideAMessageIsAnOSError) {
 }
 
 TEST(Connection, WritingToAPipeWithNoReaderIsBrokenPipeErrorNotSIGPIPE) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   r.close();
   EXPECT_THROW(w.send_bytes("x"), mpc::BrokenPipeError);
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   b.close();
   EXPECT_THROW(a.send_bytes("x"), mpc::BrokenPipeError);
 }
 
 TEST(Connection, MaxlengthExceededMakesADuplexConnectionWriteOnly) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   b.send_bytes("0123456789");
   EXPECT_EQ(message_of<mpc::OSError>([&] { (void)a.recv_bytes(5); }), "bad message length");
   EXPECT_FALSE(a.readable());
@@ -328,11 +353,13 @@ TEST(Connection, MaxlengthExceededMakesADuplexConnectionWriteOnly) {
 }
 
 TEST(Connection, MaxlengthExceededClosesASimplexReader) {
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   w.send_bytes("0123456789");
   EXPECT_EQ(message_of<mpc::OSError>([&] { (void)r.recv_bytes(9); }), "bad message length");
   EXPECT_TRUE(r.closed());
-  auto [r2, w2] = mpc::Pipe(false);
+  mpc::Connection r2, w2;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r2, w2) = mpc::Pipe(false);
   w2.send_bytes("0123456789");
   EXPECT_EQ(r2.recv_bytes(10), "0123456789");  // exactly maxlength is fine
   EXPECT_EQ(message_of<mpc::ValueError>([&] { (void)r2.recv_bytes(-1); }), "negative maxlength");
@@ -364,7 +391,8 @@ TEST(Connection, ConstructedFromADescriptorItTakesOwnership) {
 }
 
 TEST(Connection, TryRecvReturnsNulloptOnTimeout) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   EXPECT_FALSE(a.try_recv(0.05).has_value());
   EXPECT_FALSE(a.try_recv_bytes(0.0).has_value());
   b.send_bytes("now");
@@ -372,7 +400,8 @@ TEST(Connection, TryRecvReturnsNulloptOnTimeout) {
 }
 
 TEST(Connection, MovedFromConnectionIsClosed) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   Connection c = std::move(a);
   EXPECT_TRUE(a.closed());  // NOLINT(bugprone-use-after-move): documented state
   EXPECT_FALSE(c.closed());
@@ -389,7 +418,8 @@ TEST(Connection, ASignalDuringABlockingRecvIsRetriedTransparently) {
   struct sigaction old {};
   ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
   g_signals = 0;
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   const pid_t parent = ::getpid();
   mpc::Process p([&, parent] {
     std::this_thread::sleep_for(100ms);

@@ -14,6 +14,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "mpc/bigint.hpp"
@@ -28,6 +29,7 @@ namespace {
 using mpc::Connection;
 using mpc::Value;
 using mpc_test::Clock;
+using mpc_test::kWorkSlowdown;
 using mpc_test::message_of;
 using mpc_test::seconds_since;
 
@@ -53,14 +55,15 @@ long max_rss_kib() {
 
 // A reading end holding exactly `stream`, then end of file, over pipe(2) or a socketpair.
 Connection reader_of(const std::string& stream, bool socket) {
-  auto [r, w] = mpc::Pipe(socket);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(socket);
   const ssize_t n = ::write(w.fileno(), stream.data(), stream.size());
   EXPECT_EQ(n, static_cast<ssize_t>(stream.size()));
   if (socket) {
     ::shutdown(w.fileno(), SHUT_WR);  // EOF for the reader; the ends stay separate objects
   }
   w.close();
-  return std::move(r);
+  return r;
 }
 
 // The receiving forms of Connection, each consuming one message.
@@ -83,13 +86,15 @@ const std::vector<std::pair<const char*, std::function<void(Connection&)>>>& rec
 TEST(Hardening17, AHeaderDeclaring2GiBThenEofFailsAtOnceWithSmallMemory) {
   const std::string stream = hex_bytes("7fffffff616263");
   for (const bool socket : {false, true}) {
-    for (const auto& [name, form] : recv_forms()) {
+    for (const auto& named_form : recv_forms()) {
+      const auto& name = named_form.first;
+      const auto& form = named_form.second;
       Connection r = reader_of(stream, socket);
       const long rss_before = max_rss_kib();
       const auto t0 = Clock::now();
       EXPECT_EQ(message_of<mpc::OSError>([&] { form(r); }), "got end of file during message")
           << name << (socket ? " over a socketpair" : " over a pipe");
-      EXPECT_LT(seconds_since(t0), 1.0) << name;
+      EXPECT_LT(seconds_since(t0), 1.0 * kWorkSlowdown) << name;
       // The old reader zero-filled 2 GiB first; the high-water mark would have jumped by that.
       EXPECT_LT(max_rss_kib() - rss_before, 256 * 1024) << name << ": peak RSS grew";
     }
@@ -101,7 +106,8 @@ TEST(Hardening17, AMessageTricklingInSmallWritesArrivesWholeAcrossBufferGrowth) 
   std::string payload(300'000, '\0');
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 131 % 251);
   for (const bool socket : {false, true}) {
-    auto [r, w] = mpc::Pipe(socket);
+    mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+    std::tie(r, w) = mpc::Pipe(socket);
     std::thread writer([&, fd = w.fileno()] {
       std::string stream = std::string("\x00\x04\x93\xe0", 4) + payload;
       for (std::size_t off = 0; off < stream.size(); off += 997) {
@@ -129,7 +135,9 @@ TEST(Hardening18, ExtendedLengthsBeyondMemoryAreMemoryErrorAndBeyondSsizeTOverfl
                         {~std::uint64_t{0}, "OverflowError"}};
   for (const auto& c : cases) {
     for (const bool socket : {false, true}) {
-      for (const auto& [name, form] : recv_forms()) {
+      for (const auto& named_form : recv_forms()) {
+        const auto& name = named_form.first;
+        const auto& form = named_form.second;
         if (std::string_view(name).starts_with("recv_bytes(maxlength")) continue;  // "bad message length"
         Connection r = reader_of(std::string("\xff\xff\xff\xff", 4) + be64(c.length), socket);
         const auto t0 = Clock::now();
@@ -142,7 +150,7 @@ TEST(Hardening18, ExtendedLengthsBeyondMemoryAreMemoryErrorAndBeyondSsizeTOverfl
         } catch (const std::exception& e) {
           ADD_FAILURE() << name << " of " << c.length << ": foreign exception " << e.what();
         }
-        EXPECT_LT(seconds_since(t0), 1.0);
+        EXPECT_LT(seconds_since(t0), 1.0 * kWorkSlowdown);
       }
     }
   }
@@ -193,7 +201,7 @@ TEST(Hardening19, SelfReferentialGraphsRoundTripAtEveryProtocolAndCompareAndPrin
       const Value back = mpc::pickle::loads(bytes);
       EXPECT_TRUE(mpc::equal(back, v)) << "protocol " << protocol;
       EXPECT_EQ(mpc::pickle::dumps(back, protocol), bytes) << "protocol " << protocol;
-      EXPECT_LT(seconds_since(t0), 5.0) << "protocol " << protocol;
+      EXPECT_LT(seconds_since(t0), 5.0 * kWorkSlowdown) << "protocol " << protocol;
     }
   }
   EXPECT_EQ(mpc::repr(l, 20), "[[...], [...], [...]...");
@@ -240,7 +248,7 @@ TEST(Hardening20, AHugeIntPrintsInWellUnderASecondAsItsSizeAndEnds) {
   const Value v = Value::integer(mpc::BigInt::from_signed_le(le));
   const auto t0 = Clock::now();
   const std::string text = mpc::repr(v);
-  EXPECT_LT(seconds_since(t0), 1.0);
+  EXPECT_LT(seconds_since(t0), 1.0 * kWorkSlowdown);
   EXPECT_EQ(text, "<int of 134217727 bits: 0x4000000000000000...0000000000000001>");
   const Value negative = Value::integer(mpc::BigInt::from_literal("-0x" + std::string(4000, 'f')));
   EXPECT_EQ(mpc::repr(negative), "<int of 16000 bits: -0xffffffffffffffff...ffffffffffffffff>");

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "mpc/connection.hpp"
@@ -151,7 +152,8 @@ class Interop : public ::testing::TestWithParam<std::string> {};
 }  // namespace
 
 TEST_P(Interop, ValuesAndBytesCrossADuplexPipeBothWays) {
-  auto [mine, theirs] = mpc::Pipe(true);
+  mpc::Connection mine, theirs;  // not a structured binding: clang 14 cannot capture one
+  std::tie(mine, theirs) = mpc::Pipe(true);
   mpc::Process py(
       mpc::Command{{GetParam(), "-c", kPythonPeer, "duplex", std::to_string(theirs.fileno())}, {theirs.fileno()}});
   py.start();
@@ -162,8 +164,10 @@ TEST_P(Interop, ValuesAndBytesCrossADuplexPipeBothWays) {
 }
 
 TEST_P(Interop, ValuesAndBytesCrossTwoSimplexPipesBothWays) {
-  auto [py_reads, i_write] = mpc::Pipe(false);
-  auto [i_read, py_writes] = mpc::Pipe(false);
+  mpc::Connection py_reads, i_write;  // not a structured binding: clang 14 cannot capture one
+  std::tie(py_reads, i_write) = mpc::Pipe(false);
+  mpc::Connection i_read, py_writes;  // not a structured binding: clang 14 cannot capture one
+  std::tie(i_read, py_writes) = mpc::Pipe(false);
   mpc::Process py(mpc::Command{
       {GetParam(), "-c", kPythonPeer, "simplex", std::to_string(py_reads.fileno()), std::to_string(py_writes.fileno())},
       {py_reads.fileno(), py_writes.fileno()}});
@@ -177,7 +181,8 @@ TEST_P(Interop, ValuesAndBytesCrossTwoSimplexPipesBothWays) {
 
 TEST_P(Interop, AForkedChildAndPythonShareOnePipe) {
   // The C++ end lives in a fork()ed child; the parent only watches.
-  auto [mine, theirs] = mpc::Pipe(true);
+  mpc::Connection mine, theirs;  // not a structured binding: clang 14 cannot capture one
+  std::tie(mine, theirs) = mpc::Pipe(true);
   mpc::Process py(mpc::Command{{GetParam(), "-c",
                                 "import sys\n"
                                 "from multiprocessing.connection import Connection\n"

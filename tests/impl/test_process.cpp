@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "mpc/connection.hpp"
 #include "mpc/errors.hpp"
@@ -172,7 +173,8 @@ TEST(Process, ChildrenGetCPythonStyleNamesAndKnowTheirOwn) {
   Process p([] {});
   EXPECT_EQ(p.name().rfind("Process-", 0), 0u) << p.name();
   EXPECT_EQ(mpc::current_process_name(), "MainProcess");
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   Process named(
       [&] {
         w.send(Value::str(mpc::current_process_name()));
@@ -282,7 +284,8 @@ TEST(Process, DestroyingARunningNonDaemonJoinsIt) {
 
 TEST(Process, DaemonChildrenAreTerminatedWhenTheirParentExits) {
   become_subreaper();
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   Process parent([&] {
     // Deliberately leaked: only the exit-time cleanup can end it.
     auto* daemon = new Process([] { std::this_thread::sleep_for(30s); }, {.daemon = true});
@@ -305,7 +308,8 @@ TEST(Process, DaemonChildrenAreTerminatedWhenTheirParentExits) {
 TEST(Process, DaemonChildrenGetSigtermWhenTheirParentIsKilled) {
   // No destructor or atexit handler runs in a SIGKILLed parent: PR_SET_PDEATHSIG does it.
   become_subreaper();
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   Process parent([&] {
     Process daemon([] { std::this_thread::sleep_for(30s); }, {.daemon = true});
     daemon.start();
@@ -342,8 +346,10 @@ TEST(Process, ACommandRunsAFreshProgramAndReportsItsExitCode) {
 }
 
 TEST(Process, ACommandInheritsExactlyThePassedDescriptors) {
-  auto [r, w] = mpc::Pipe(false);
-  auto [r2, w2] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
+  mpc::Connection r2, w2;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r2, w2) = mpc::Pipe(false);
   const std::string script = "printf '\\000\\000\\000\\002hi' >&" + std::to_string(w.fileno()) + " && { printf x >&" +
                              std::to_string(w2.fileno()) + " ; } 2>/dev/null; exit 0";
   Process p(mpc::Command{{"/bin/sh", "-c", script}, {w.fileno()}});

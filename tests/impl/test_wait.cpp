@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "mpc/connection.hpp"
@@ -22,8 +23,10 @@ using mpc_test::seconds_since;
 namespace {
 
 TEST(Wait, ReturnsNothingOnceTheTimeoutHasPassed) {
-  auto [a, b] = mpc::Pipe();
-  auto [c, d] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
+  mpc::Connection c, d;  // not a structured binding: clang 14 cannot capture one
+  std::tie(c, d) = mpc::Pipe();
   std::vector<int> fds = {a.fileno(), c.fileno()};
   auto start = Clock::now();
   EXPECT_TRUE(mpc::wait(fds, 0.2).empty());
@@ -31,8 +34,10 @@ TEST(Wait, ReturnsNothingOnceTheTimeoutHasPassed) {
 }
 
 TEST(Wait, ReturnsExactlyTheReadyDescriptorsInTheOrderGiven) {
-  auto [a, b] = mpc::Pipe();
-  auto [c, d] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
+  mpc::Connection c, d;  // not a structured binding: clang 14 cannot capture one
+  std::tie(c, d) = mpc::Pipe();
   d.send(Value::integer(1));
   b.send(Value::integer(2));
   std::vector<int> fds = {c.fileno(), a.fileno()};
@@ -42,7 +47,8 @@ TEST(Wait, ReturnsExactlyTheReadyDescriptorsInTheOrderGiven) {
 }
 
 TEST(Wait, WakesWhenAnotherThreadSendsAndWhenAPeerCloses) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   std::vector<int> fds = {a.fileno()};
   std::thread sender([&b] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -75,8 +81,10 @@ TEST(Wait, RefusesBadDescriptors) {
 }
 
 TEST(Reduction, SendHandlePassesADescriptorThatReachesTheSameFile) {
-  auto [a, b] = mpc::Pipe();  // duplex: a socketpair
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection a, b;          // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();  // duplex: a socketpair
+  mpc::Connection r, w;          // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   mpc::send_handle(a, w.fileno(), ::getpid());
   int received = mpc::recv_handle(b);
   ASSERT_GE(received, 0);
@@ -87,10 +95,12 @@ TEST(Reduction, SendHandlePassesADescriptorThatReachesTheSameFile) {
 }
 
 TEST(Reduction, RecvHandleAtEndOfStreamIsEOFErrorAndOnAPipeIsOSError) {
-  auto [a, b] = mpc::Pipe();
+  mpc::Connection a, b;  // not a structured binding: clang 14 cannot capture one
+  std::tie(a, b) = mpc::Pipe();
   a.close();
   EXPECT_THROW((void)mpc::recv_handle(b), mpc::EOFError);
-  auto [r, w] = mpc::Pipe(false);
+  mpc::Connection r, w;  // not a structured binding: clang 14 cannot capture one
+  std::tie(r, w) = mpc::Pipe(false);
   EXPECT_THROW(mpc::send_handle(w, r.fileno(), ::getpid()), mpc::OSError);
 }
 
