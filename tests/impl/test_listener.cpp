@@ -12,6 +12,7 @@
 
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "mpc/errors.hpp"
 #include "mpc/process.hpp"
@@ -119,7 +120,8 @@ TEST(Listener, AForkedCopyClosingLeavesTheSocketFile) {
 }
 
 TEST(Handshake, AnOversizedAnswerIsRefusedWithoutReadingIt) {
-  auto [server, peer] = mpc::Pipe(true);
+  mpc::Connection server, peer;  // not a structured binding: clang 14 cannot capture one
+  std::tie(server, peer) = mpc::Pipe(true);
   send_raw(peer.fileno(), header(1u << 30));  // a 1 GiB answer, never sent
   auto t0 = mpc_test::Clock::now();
   EXPECT_EQ(mpc_test::message_of<mpc::OSError>([&] { mpc::deliver_challenge(server, "k", 5); }), "bad message length");
@@ -127,7 +129,8 @@ TEST(Handshake, AnOversizedAnswerIsRefusedWithoutReadingIt) {
 }
 
 TEST(Handshake, APeerThatSaysNothingFailsAtTheDeadline) {
-  auto [server, peer] = mpc::Pipe(true);
+  mpc::Connection server, peer;  // not a structured binding: clang 14 cannot capture one
+  std::tie(server, peer) = mpc::Pipe(true);
   auto t0 = mpc_test::Clock::now();
   EXPECT_THROW(mpc::deliver_challenge(server, "k", 0.3), mpc::AuthenticationError);
   EXPECT_GE(mpc_test::seconds_since(t0), 0.3);
@@ -135,7 +138,8 @@ TEST(Handshake, APeerThatSaysNothingFailsAtTheDeadline) {
 }
 
 TEST(Handshake, APeerThatTricklesAMessageFailsAtTheDeadline) {
-  auto [client, peer] = mpc::Pipe(true);
+  mpc::Connection client, peer;  // not a structured binding: clang 14 cannot capture one
+  std::tie(client, peer) = mpc::Pipe(true);
   send_raw(peer.fileno(), header(200) + "#CHALLENGE#");  // and the rest never comes
   auto t0 = mpc_test::Clock::now();
   EXPECT_THROW(mpc::answer_challenge(client, "k", 0.3), mpc::AuthenticationError);
@@ -144,24 +148,28 @@ TEST(Handshake, APeerThatTricklesAMessageFailsAtTheDeadline) {
 
 TEST(Handshake, BadChallengesAreRefused) {
   {
-    auto [client, peer] = mpc::Pipe(true);
+    mpc::Connection client, peer;  // not a structured binding: clang 14 cannot capture one
+    std::tie(client, peer) = mpc::Pipe(true);
     peer.send_bytes("#WELCOME#");
     EXPECT_EQ(mpc_test::message_of<mpc::AuthenticationError>([&] { mpc::answer_challenge(client, "k", 5); }),
               "Protocol error, expected challenge");
   }
   {
-    auto [client, peer] = mpc::Pipe(true);
+    mpc::Connection client, peer;  // not a structured binding: clang 14 cannot capture one
+    std::tie(client, peer) = mpc::Pipe(true);
     peer.send_bytes("#CHALLENGE#short");
     EXPECT_EQ(mpc_test::message_of<mpc::AuthenticationError>([&] { mpc::answer_challenge(client, "k", 5); }),
               "challenge too short: 5 bytes");
   }
   {
-    auto [client, peer] = mpc::Pipe(true);
+    mpc::Connection client, peer;  // not a structured binding: clang 14 cannot capture one
+    std::tie(client, peer) = mpc::Pipe(true);
     peer.send_bytes("#CHALLENGE#{whirlpool}" + std::string(40, 'x'));
     EXPECT_THROW(mpc::answer_challenge(client, "k", 5), mpc::AuthenticationError);
   }
   {
-    auto [server, peer] = mpc::Pipe(true);
+    mpc::Connection server, peer;  // not a structured binding: clang 14 cannot capture one
+    std::tie(server, peer) = mpc::Pipe(true);
     std::thread answer([&peer = peer] {
       (void)peer.recv_bytes();
       peer.send_bytes("{sha256}" + std::string(31, 'x'));  // one byte short of a SHA-256
@@ -228,7 +236,8 @@ TEST_P(WithPython, AnMpcClientConnectsToAPythonListener) {
     char dir_template[] = "/tmp/mpc-test-XXXXXX";
     ASSERT_NE(::mkdtemp(dir_template), nullptr);
     const std::string address = std::string(dir_template) + "/py-listener";
-    auto [ready, theirs] = mpc::Pipe(false);
+    mpc::Connection ready, theirs;  // not a structured binding: clang 14 cannot capture one
+    std::tie(ready, theirs) = mpc::Pipe(false);
     mpc::Process py(mpc::Command{
         {GetParam(), "-c", kPythonPeer, "listener", address, hex("the key"), std::to_string(theirs.fileno())},
         {theirs.fileno()}});
