@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -144,6 +145,17 @@ bool wait_readable(int fd, const Deadline& deadline) {
 bool is_socket(int fd) {
   struct stat st {};
   return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::getrandom(out.data() + got, n - got, 0);
+    if (r < 0 && errno != EINTR) raise_errno(errno);
+    if (r > 0) got += static_cast<std::size_t>(r);
+  }
+  return out;
 }
 
 }  // namespace mpc::detail

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "mpc/deadline.hpp"
@@ -34,5 +35,8 @@ bool wait_readable(int fd, const Deadline& deadline);
 
 // Whether fd refers to a socket (for MSG_NOSIGNAL).
 bool is_socket(int fd);
+
+// n bytes from the kernel's CSPRNG (getrandom(2)), as os.urandom(n): authkeys and challenges.
+std::string random_bytes(std::size_t n);
 
 }  // namespace mpc::detail

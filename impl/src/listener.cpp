@@ -3,7 +3,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -27,17 +26,6 @@ constexpr std::size_t kMessageLength = 40;         // 3.12+'s MESSAGE_LENGTH
 constexpr std::size_t kLegacyChallenge = 20;       // 3.8-3.11's, and the shortest accepted
 constexpr std::size_t kMd5Length = 16;             // a legacy answer
 constexpr std::size_t kMaxHandshakeMessage = 256;  // CPython's recv_bytes(256)
-
-std::string random_bytes(std::size_t n) {
-  std::string out(n, '\0');
-  std::size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::getrandom(out.data() + got, n - got, 0);
-    if (r < 0 && errno != EINTR) detail::raise_errno(errno);
-    if (r > 0) got += static_cast<std::size_t>(r);
-  }
-  return out;
-}
 
 // The digests CPython 3.12+ accept by name in a `{name}` prefix.
 const EVP_MD* digest_by_name(std::string_view name) {
@@ -106,7 +94,7 @@ bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(
 
 void deliver_challenge(Connection& conn, std::string_view authkey, double timeout) {
   const Deadline deadline = Deadline::after_seconds(timeout);
-  const std::string message = "{sha256}" + random_bytes(kMessageLength);
+  const std::string message = "{sha256}" + detail::random_bytes(kMessageLength);
   conn.send_bytes(std::string(kChallenge) + message);
   const std::string response = recv_handshake(conn, deadline);
   try {

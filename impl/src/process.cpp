@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -462,16 +461,7 @@ Authkey& authkey() {
 std::string current_process_authkey() {
   Authkey& a = authkey();
   std::lock_guard lk(a.m);
-  if (a.key.empty()) {
-    std::string key(32, '\0');
-    std::size_t got = 0;
-    while (got < key.size()) {
-      ssize_t n = ::getrandom(key.data() + got, key.size() - got, 0);
-      if (n < 0 && errno != EINTR) detail::raise_errno(errno);
-      if (n > 0) got += static_cast<std::size_t>(n);
-    }
-    a.key = std::move(key);
-  }
+  if (a.key.empty()) a.key = detail::random_bytes(32);
   return a.key;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mpc_test {
@@ -30,6 +31,17 @@ inline constexpr double kWorkSlowdown = 1;
 #endif
 
 inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Lower-case hex of bytes, as Python's bytes.hex() writes it (to hand bytes to a Python peer).
+inline std::string hex_of(std::string_view data) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : data) {
+    out.push_back(digits[static_cast<unsigned char>(c) >> 4]);
+    out.push_back(digits[static_cast<unsigned char>(c) & 15]);
+  }
+  return out;
+}
 
 // The message of the E that f() throws, or "<no exception>"; any other exception propagates.
 template <class E, class F>

@@ -29,6 +29,7 @@ namespace {
 using mpc::Connection;
 using mpc::Value;
 using mpc_test::Clock;
+using mpc_test::hex_of;
 using mpc_test::kWorkSlowdown;
 using mpc_test::message_of;
 using mpc_test::seconds_since;
@@ -344,16 +345,6 @@ std::vector<std::string> pyenv_pythons() {
     }
   }
   std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::string hex_of(std::string_view data) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : data) {
-    out.push_back(digits[static_cast<unsigned char>(c) >> 4]);
-    out.push_back(digits[static_cast<unsigned char>(c) & 15]);
-  }
   return out;
 }
 

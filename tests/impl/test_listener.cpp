@@ -30,16 +30,6 @@ bool exists(const std::string& path) {
 
 std::string dirname(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
-std::string hex(const std::string& data) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : data) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-
 // accept() once a client is there, or a test failure after `seconds`.
 mpc::Connection accept_within(mpc::Listener& listener, double seconds) {
   pollfd p{listener.fileno(), POLLIN, 0};
@@ -213,8 +203,8 @@ class WithPython : public ::testing::TestWithParam<std::string> {};
 TEST_P(WithPython, APythonClientConnectsToAnMpcListener) {
   for (const bool right : {true, false}) {
     mpc::Listener listener(std::nullopt, std::string("the key"));
-    mpc::Process py(
-        mpc::Command{{GetParam(), "-c", kPythonPeer, "client", listener.address(), hex(right ? "the key" : "not it")}});
+    mpc::Process py(mpc::Command{
+        {GetParam(), "-c", kPythonPeer, "client", listener.address(), mpc_test::hex_of(right ? "the key" : "not it")}});
     py.start();
     if (right) {
       mpc::Connection c = accept_within(listener, 60);
@@ -238,9 +228,9 @@ TEST_P(WithPython, AnMpcClientConnectsToAPythonListener) {
     const std::string address = std::string(dir_template) + "/py-listener";
     mpc::Connection ready, theirs;  // not a structured binding: clang 14 cannot capture one
     std::tie(ready, theirs) = mpc::Pipe(false);
-    mpc::Process py(mpc::Command{
-        {GetParam(), "-c", kPythonPeer, "listener", address, hex("the key"), std::to_string(theirs.fileno())},
-        {theirs.fileno()}});
+    mpc::Process py(mpc::Command{{GetParam(), "-c", kPythonPeer, "listener", address, mpc_test::hex_of("the key"),
+                                  std::to_string(theirs.fileno())},
+                                 {theirs.fileno()}});
     py.start();
     theirs.close();
     ASSERT_TRUE(ready.poll(60.0));

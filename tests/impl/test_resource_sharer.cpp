@@ -32,16 +32,6 @@ std::vector<std::string> sharer_sockets(pid_t pid) {
   return out;
 }
 
-std::string hex(const std::string& data) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : data) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-
 Value shared(mpc::Connection c) { return Value::connection(std::make_shared<mpc::Connection>(std::move(c))); }
 
 }  // namespace
@@ -199,8 +189,9 @@ else:
 class SharerWithPython : public ::testing::TestWithParam<std::string> {};
 
 mpc::Process python(const std::string& interpreter, const char* mode, mpc::Connection& theirs, const std::string& key) {
-  mpc::Process py(mpc::Command{{interpreter, "-c", kPythonPeer, mode, std::to_string(theirs.fileno()), hex(key)},
-                               {theirs.fileno()}});
+  mpc::Process py(
+      mpc::Command{{interpreter, "-c", kPythonPeer, mode, std::to_string(theirs.fileno()), mpc_test::hex_of(key)},
+                   {theirs.fileno()}});
   py.start();
   theirs.close();
   return py;

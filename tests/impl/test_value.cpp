@@ -8,6 +8,7 @@
 #include "mpc/bigint.hpp"
 #include "mpc/errors.hpp"
 #include "mpc/value.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -346,15 +347,6 @@ TEST(BigInt, BadDecimalTextThrowsValueError) {
 }
 
 TEST(BigInt, TwosComplementMatchesPythonsEncodeLong) {
-  const auto hex = [](const std::string& bytes) {
-    std::string out;
-    for (const char c : bytes) {
-      constexpr char digits[] = "0123456789abcdef";
-      out.push_back(digits[static_cast<unsigned char>(c) >> 4]);
-      out.push_back(digits[static_cast<unsigned char>(c) & 15]);
-    }
-    return out;
-  };
   // pickle.encode_long(n).hex() for each n
   const std::vector<std::pair<std::string, std::string>> table = {
       {"0", ""},
@@ -377,7 +369,7 @@ TEST(BigInt, TwosComplementMatchesPythonsEncodeLong) {
   };
   for (const auto& [decimal, encoded] : table) {
     const BigInt value = BigInt::from_decimal(decimal);
-    EXPECT_EQ(hex(value.to_signed_le()), encoded) << decimal;
+    EXPECT_EQ(mpc_test::hex_of(value.to_signed_le()), encoded) << decimal;
     EXPECT_EQ(BigInt::from_signed_le(value.to_signed_le()), value) << decimal;
   }
 }
