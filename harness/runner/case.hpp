@@ -172,9 +172,11 @@ inline bool is_ending_operation(const std::string& method) {
   return method == "exit" || method == "return" || method == "raise";
 }
 // A module-level call (spec/api.yaml `functions`): named from multiprocessing, or from operator and builtins, whose
-// functions stand for Python syntax (operator.getitem: Queue[int]; builtins.repr: repr(e)).
+// functions stand for Python syntax (operator.getitem: Queue[int]; builtins.repr: repr(e)), or from atexit
+// (atexit.register: an exit handler of the calling process).
 inline bool is_function_call(const std::string& method) {
-  return method.starts_with("multiprocessing.") || method.starts_with("operator.") || method.starts_with("builtins.");
+  return method.starts_with("multiprocessing.") || method.starts_with("operator.") || method.starts_with("builtins.") ||
+         method.starts_with("atexit.");
 }
 
 }  // namespace mpconform

@@ -1750,7 +1750,8 @@ ApiRegistry parse_api(const Source& src, const YNode* root) {
     for (const auto& [fn_name, f] : functions->entries) {
       const std::string& what = fn_name->value;
       if (!is_function_call(what))
-        fail(src, fn_name.get(), "function '" + what + "' is not named from multiprocessing., operator. or builtins.");
+        fail(src, fn_name.get(),
+             "function '" + what + "' is not named from multiprocessing., operator., builtins. or atexit.");
       check_keys(src, f.get(), {"params", "raises", "returns_type"}, what);
       ApiRegistry::Operation op;
       op.params = string_list(src, f->get("params"), what + ".params");

@@ -9,6 +9,7 @@ import pytest
 
 from mpconform_adapter import objects
 from mpconform_adapter.families import global_variable
+from mpconform_adapter.families import process as process_family
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "spec", "adapter-protocol.md")
 
@@ -182,3 +183,44 @@ def test_increment_many_adds_count():
     objects.operation(entry, "increment_many", [5], {})()
     objects.operation(entry, "increment_many", [2], {"locked": False})()
     assert entry.obj.value == 10
+
+
+def test_a_process_target_given_as_a_connection_sends_the_childs_pid():
+    made = []
+    r, w = multiprocessing.Pipe(duplex=False)
+    make = process_family.construction(multiprocessing.get_context("fork").Process, made, [], {"target": w})
+    p = make()
+    assert made == [p]
+    p.start()
+    p.join(10)
+    assert p.exitcode == 0
+    assert r.poll(5) and r.recv() == p.pid
+    p.close()
+    r.close()
+    w.close()
+
+
+def test_a_local_function_target_is_passed_as_it_is():
+    target = lambda: None  # noqa: E731 (a closure, as {$local_function: null})
+    make = process_family.construction(multiprocessing.Process, [], [], {"target": target})
+    assert make()._target is target
+
+
+def test_a_target_or_exit_handler_of_another_kind_is_a_bad_request():
+    with pytest.raises(objects.BadRequest):
+        process_family.construction(multiprocessing.Process, [], [], {"target": 5})
+    with pytest.raises(objects.BadRequest):
+        process_family.exit_handler_registration(lambda f: f, [5], {})
+    with pytest.raises(objects.BadRequest):
+        process_family.exit_handler_registration(lambda f: f, [], {})
+
+
+def test_an_exit_handler_sends_this_processs_pid():
+    registered = []
+    r, w = multiprocessing.Pipe(duplex=False)
+    process_family.exit_handler_registration(registered.append, [w], {})()
+    assert len(registered) == 1
+    registered[0]()
+    assert r.recv() == os.getpid()
+    r.close()
+    w.close()

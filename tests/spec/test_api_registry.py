@@ -96,8 +96,10 @@ def test_every_type_has_known_keys_and_a_way_to_be_made():
 def test_every_function_is_qualified_and_well_formed():
     api = registry()
     for name, spec in (api.get("functions") or {}).items():
-        # operator and builtins functions stand for Python syntax (spec/case-format.md#api-registry).
-        assert re.match(r"^(multiprocessing(\.[A-Za-z_]+)+|operator\.getitem|builtins\.repr)$", name), name
+        # operator and builtins functions stand for Python syntax, atexit.register registers an exit
+        # handler (spec/case-format.md#api-registry).
+        assert re.match(r"^(multiprocessing(\.[A-Za-z_]+)+|operator\.getitem|builtins\.repr|atexit\.register)$",
+                        name), name
         assert set(spec) <= FUNCTION_KEYS, "%s: unknown keys %s" % (name, set(spec) - FUNCTION_KEYS)
         assert isinstance(spec.get("params"), list) and isinstance(spec.get("raises"), list), name
         if "returns_type" in spec:
@@ -284,7 +286,7 @@ def test_an_adapters_capabilities_are_in_the_registry(label, argv):
     not_ops = set(caps["ops"]) - all_ops(api)
     assert not not_ops, "%s lists operations that spec/api.yaml does not have: %s" % (label, sorted(not_ops))
     for op in caps["ops"]:
-        if op.startswith(("multiprocessing.", "operator.", "builtins.")):
+        if op.startswith(("multiprocessing.", "operator.", "builtins.", "atexit.")):
             continue
         owner = op.split(".", 1)[0]
         made_by = api["types"][owner].get("made_by")

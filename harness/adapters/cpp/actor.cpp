@@ -155,11 +155,12 @@ Invocation Actor::prepare_actor_op(const std::string& method, const Args& args, 
     if (method == "return") return actor_return(args, exit_code);
     return actor_raise(name_, args, exit_code);
   }
-  // Module functions: multiprocessing's, and operator's and builtins' (Python syntax as a call).
-  if (method.starts_with("multiprocessing.") || method.starts_with("builtins.") || method.starts_with("operator."))
+  // Module functions: multiprocessing's, operator's and builtins' (Python syntax as a call), atexit's.
+  if (method.starts_with("multiprocessing.") || method.starts_with("builtins.") || method.starts_with("operator.") ||
+      method.starts_with("atexit."))
     return prepare_function(method, args, space_);
   throw unknown_op("no actor operation '" + method +
-                   "' (sleep, start, exit, return, raise, multiprocessing.*, builtins.*, operator.*)");
+                   "' (sleep, start, exit, return, raise, multiprocessing.*, builtins.*, operator.*, atexit.*)");
 }
 
 Invocation Actor::prepare(const json& message, std::optional<int>& exit_code) {

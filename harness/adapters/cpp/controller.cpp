@@ -205,10 +205,13 @@ void Controller::stop_process_actors(double join_budget) noexcept {
       return false;
     }
   };
+  // main's children: process actors, and what multiprocessing.Process made and a step started
+  // (one never started, or whose start raised, has no pid and nothing to end).
   std::vector<std::shared_ptr<ProcessObject>> processes;
   {
     std::lock_guard lock(space_->started_m);
-    processes = space_->children;
+    for (const auto& p : space_->children)
+      if (p->process().pid()) processes.push_back(p);
   }
   for (auto& p : processes) {
     try {

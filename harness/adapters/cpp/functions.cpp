@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <functional>
 #include <limits>
+#include <mutex>
 
 #include "actor.hpp"
 #include "families/connection.hpp"
@@ -12,6 +15,7 @@
 #include "families/queues.hpp"
 #include "families/shared.hpp"
 #include "families/support.hpp"
+#include "log.hpp"
 #include "mpc/errors.hpp"
 #include "mpc/process.hpp"
 #include "mpc/reduction.hpp"
@@ -177,6 +181,75 @@ Invocation semaphore_type(const Args& args, const std::shared_ptr<ProcessSpace>&
 constexpr char kSemaphore[] = "Semaphore", kBoundedSemaphore[] = "BoundedSemaphore";
 Invocation queue_function(const Args& args, const std::shared_ptr<ProcessSpace>&) { return queue_constructor(args); }
 
+// multiprocessing.Process(target=...): a Process object that is no actor, its target a callable
+// argument (spec/case-format.md#callable-arguments): {$ref: CONN} sends the child's pid on CONN;
+// None runs nothing. mpc's targets take no arguments, so `args` and `kwargs` must be empty. The
+// Process is one of this process's children: active_children() sees it and teardown ends it.
+Invocation process_function(const Args& args, const std::shared_ptr<ProcessSpace>& space) {
+  auto b = bind("multiprocessing.Process", args, {{"group"}, {"target"}, {"name"}, {"args"}, {"kwargs"}, {"daemon"}});
+  auto given = [](const Arg* arg) { return arg && !(is_plain(*arg) && arg->value.is(Kind::None)); };
+  if (given(b[0])) throw bad_request("multiprocessing.Process: group must be None");
+  auto empty = [](const Arg* arg) {
+    return !arg ||
+           (is_plain(*arg) && (arg->value.is(Kind::List) || arg->value.is(Kind::Tuple) || arg->value.is(Kind::Dict)) &&
+            arg->value.size() == 0);
+  };
+  if (!empty(b[3]) || !empty(b[4])) throw bad_request("multiprocessing.Process: mpc's targets take no args or kwargs");
+  std::function<void()> target = [] {};
+  if (given(b[1])) target = send_pid_arg(*b[1], "a Process target");
+  mpc::ProcessOptions options;
+  if (given(b[2])) {
+    if (!is_plain(*b[2]) || !b[2]->value.is(Kind::Str)) throw bad_request("multiprocessing.Process: name is a str");
+    options.name = std::string(b[2]->value.data());
+  }
+  if (given(b[5])) options.daemon = flag_arg(b[5], false);
+  return [space, target = std::move(target), options = std::move(options)] {
+    auto process = std::make_shared<ProcessObject>(mpc::Process(target, options));
+    std::lock_guard lock(space->started_m);
+    space->children.push_back(process);
+    return Outcome::of(process);
+  };
+}
+
+// atexit.register(func), func given as {$ref: CONN}: a handler of this process, run (last
+// registered first, as Python's) by the C library's exit(). A process that leaves with _exit(),
+// as mpc's fork()ed children do, runs none: CPython's fork children before 3.13 (os._exit) too.
+struct ExitHandlers {
+  std::mutex m;
+  std::vector<std::function<void()>> handlers;
+};
+
+ExitHandlers& exit_handlers() {
+  static auto* h = new ExitHandlers;  // never destroyed: exit() runs the handlers
+  return *h;
+}
+
+void run_exit_handlers() noexcept {
+  std::vector<std::function<void()>> handlers;
+  {
+    std::lock_guard lock(exit_handlers().m);
+    handlers.swap(exit_handlers().handlers);
+  }
+  for (auto it = handlers.rbegin(); it != handlers.rend(); ++it) {
+    try {
+      (*it)();
+    } catch (const std::exception& e) {
+      log("atexit", std::string("an exit handler failed: ") + e.what());  // Python prints and goes on
+    }
+  }
+}
+
+Invocation atexit_register(const Args& args, const std::shared_ptr<ProcessSpace>&) {
+  auto b = bind("atexit.register", args, {{"func", true}});
+  return [handler = send_pid_arg(*b[0], "an atexit handler")] {
+    static std::once_flag once;
+    std::call_once(once, [] { std::atexit(run_exit_handlers); });
+    std::lock_guard lock(exit_handlers().m);
+    exit_handlers().handlers.push_back(handler);
+    return none();
+  };
+}
+
 const std::map<std::string_view, Function>& functions() {
   static const std::map<std::string_view, Function> all = {
       {"multiprocessing.active_children", active_children},
@@ -198,6 +271,8 @@ const std::map<std::string_view, Function>& functions() {
       {"multiprocessing.Semaphore", semaphore_type<kSemaphore>},
       {"multiprocessing.BoundedSemaphore", semaphore_type<kBoundedSemaphore>},
       {"multiprocessing.Queue", queue_function},
+      {"multiprocessing.Process", process_function},
+      {"atexit.register", atexit_register},
       {"builtins.repr", builtins_repr},
   };
   return all;

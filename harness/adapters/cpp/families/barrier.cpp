@@ -1,12 +1,10 @@
 // Family "barrier": Barrier over mpc::Barrier. Its action is given as a Connection
 // (spec/case-format.md#callable-arguments): the action sends the pid of the process running it.
-#include <unistd.h>
 
 #include <climits>
 #include <functional>
 #include <memory>
 
-#include "families/connection.hpp"
 #include "families/support.hpp"
 #include "mpc/sync.hpp"
 
@@ -84,9 +82,7 @@ Invocation BarrierObject::prepare(const std::string& method, const Args& args) {
 // runs it.
 std::function<void()> action_arg(const Arg* arg) {
   if (!arg || (is_plain(*arg) && value_arg(*arg).is(mpc::Kind::None))) return {};
-  auto conn = std::dynamic_pointer_cast<ConnectionObject>(arg->ref);
-  if (!conn) throw bad_request("a Barrier action is given as a Connection, got " + describe_arg(*arg));
-  return [conn] { conn->connection().send(Value::integer(::getpid())); };
+  return send_pid_arg(*arg, "a Barrier action");
 }
 
 std::optional<Created> create(const std::string& type, const std::vector<std::string>& names, const Args& args) {

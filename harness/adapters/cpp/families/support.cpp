@@ -1,5 +1,7 @@
 #include "families/support.hpp"
 
+#include <unistd.h>
+
 #include "families/buffers.hpp"
 #include "families/connection.hpp"
 #include "mpc/errors.hpp"
@@ -150,6 +152,12 @@ std::string buffer_arg(const Arg& arg) {
   if (is_plain(arg) && (arg.value.is(Kind::Bytes) || arg.value.is(Kind::ByteArray)))
     return std::string(arg.value.data());
   throw bad_request("expected a bytes-like argument, got " + describe_arg(arg));
+}
+
+std::function<void()> send_pid_arg(const Arg& arg, std::string_view what) {
+  auto conn = std::dynamic_pointer_cast<ConnectionObject>(arg.ref);
+  if (!conn) throw bad_request(std::string(what) + " is given as a Connection, got " + describe_arg(arg));
+  return [conn] { conn->connection().send(mpc::Value::integer(::getpid())); };
 }
 
 }  // namespace mpconform::cpp_adapter

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -40,6 +41,10 @@ void no_arguments(std::string_view op, const Args& args);
 [[nodiscard]] std::vector<mpc::Value> items_arg(const Arg& arg);
 // A bytes-like argument: bytes, bytearray, or a bytearray object.
 [[nodiscard]] std::string buffer_arg(const Arg& arg);
+// A callable argument given as {$ref: CONN} (spec/case-format.md#callable-arguments): the callable
+// CONN.send(os.getpid()) in the process that calls it. `what` names the parameter in the
+// bad_request for anything that is not a Connection.
+[[nodiscard]] std::function<void()> send_pid_arg(const Arg& arg, std::string_view what);
 
 [[nodiscard]] inline mpc::Value none() { return mpc::Value::none(); }
 

@@ -12,6 +12,7 @@ from . import module_functions
 from . import objects
 from . import values
 from .channel import Channel
+from .families import process as process_family
 from .exception_names import ExceptionNames
 
 PROTOCOL = 1
@@ -93,6 +94,8 @@ class ProcessState(object):
         # Actor name -> its setup description (kind, in, start, start_method), for every actor.
         self.declarations = declarations
         self.processes = []
+        # The Processes multiprocessing.Process made here, started or not (ended at teardown).
+        self.made = []
         # Child actor name -> the dict its unstarted Process is given (filled at its start step).
         self.unstarted = {}
 
@@ -248,10 +251,18 @@ class Actor(object):
 
     def prepare_actor_call(self, method, args, kwargs):
         """Actor operations and module functions: calls with a null target."""
-        if method.startswith(("multiprocessing.", "operator.", "builtins.")):  # a function of spec/api.yaml
+        if method.startswith(("multiprocessing.", "operator.", "builtins.", "atexit.")):  # of spec/api.yaml
             function = module_functions.resolve(self.process.module, method) if self.process else None
             if function is None:
                 raise CallError("unknown_op", "the module under test has no function %r" % (method,))
+            try:
+                # Functions with a callable argument (spec/case-format.md#callable-arguments).
+                if method == "multiprocessing.Process":
+                    return process_family.construction(function, self.process.made, args, kwargs)
+                if method == "atexit.register":
+                    return process_family.exit_handler_registration(function, args, kwargs)
+            except objects.BadRequest as e:
+                raise CallError("bad_request", str(e))
             return lambda: function(*args, **kwargs)
         if method == "start":
             if self.process is None or kwargs or len(args) != 1 or not isinstance(args[0], str):

@@ -241,19 +241,21 @@ class Controller(object):
     def stop_process_actors(self, join_budget=JOIN_BUDGET):
         deadline = time.monotonic() + join_budget
         # A case may have closed a joined Process (process.use_after_close_raises): nothing is
-        # left of it to join, and every method of it raises ValueError.
+        # left of it to join, and every method of it raises ValueError. A Process that
+        # multiprocessing.Process made is ended like an actor if it was started (pid set).
         processes = [p for p in self.processes if not _closed(p)]
+        processes += [p for p in self.process.made if not _closed(p) and p.pid is not None and p not in processes]
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
         stragglers = [p for p in processes if p.exitcode is None]
         for process in stragglers:
-            log("process actor %s (pid %s) did not exit, terminating it" % (process.name, process.pid))
+            log("process %s (pid %s) did not exit, terminating it" % (process.name, process.pid))
             process.terminate()
         for process in stragglers:
             process.join(TERMINATE_GRACE)
         for process in stragglers:
             if process.exitcode is None:
-                log("process actor %s (pid %s) did not terminate, killing it" % (process.name, process.pid))
+                log("process %s (pid %s) did not terminate, killing it" % (process.name, process.pid))
                 try:
                     os.kill(process.pid, signal.SIGKILL)
                 except OSError:

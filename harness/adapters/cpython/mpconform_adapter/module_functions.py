@@ -24,9 +24,12 @@ FUNCTIONS = {
     "multiprocessing.Semaphore": ("", "Semaphore"),
     "multiprocessing.BoundedSemaphore": ("", "BoundedSemaphore"),
     "multiprocessing.Queue": ("", "Queue"),
+    "multiprocessing.Process": ("", "Process"),
     # The standard library's, not the module's: Python syntax as a call (`Queue[int]`, `repr(e)`).
     "operator.getitem": (None, "getitem"),
     "builtins.repr": (None, "repr"),
+    # An exit handler of the calling process (spec/process.md#exit-handlers).
+    "atexit.register": (None, "register"),
 }
 
 
@@ -37,7 +40,7 @@ def resolve(module, qualified):
         return None
     submodule, attribute = where
     try:
-        if submodule is None:  # the standard library's (operator, builtins)
+        if submodule is None:  # the standard library's (operator, builtins, atexit)
             owner = importlib.import_module(qualified.rsplit(".", 1)[0])
         elif submodule:
             owner = importlib.import_module(module.__name__ + "." + submodule)

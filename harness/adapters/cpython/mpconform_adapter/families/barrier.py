@@ -1,9 +1,7 @@
 """Barrier: multiprocessing.Barrier, whose action a case names by a Connection
 (spec/case-format.md#callable-arguments)."""
 
-import os
-
-from .base import BadRequest, Entry, TypeInfo, read_attribute
+from .base import BadRequest, Entry, SendPid, TypeInfo, read_attribute
 
 _ATTRIBUTES = ("parties", "n_waiting", "broken")
 TYPES = (TypeInfo("Barrier", ("wait", "reset", "abort") + _ATTRIBUTES,
@@ -11,17 +9,6 @@ TYPES = (TypeInfo("Barrier", ("wait", "reset", "abort") + _ATTRIBUTES,
 
 # The names of the spec's Types table this module gives.
 DECLARED = ("Barrier",)
-
-
-class SendPid(object):
-    """The action a case gives as {$ref: CONN}: CONN.send(os.getpid()) in the process that runs
-    it. A class, not a lambda: the Barrier (and its action) is pickled for spawned children."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def __call__(self):
-        self.conn.send(os.getpid())
 
 
 def _action_of(obj):

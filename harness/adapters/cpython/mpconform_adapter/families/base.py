@@ -2,6 +2,7 @@
 of the module under test behind them (for hello's capabilities)."""
 
 import collections
+import os
 import sys
 
 # An object of the case: the spec's type name (Connection for a Pipe end) and the object itself.
@@ -67,6 +68,18 @@ def _has(holder, name):
         return hasattr(holder, name)
     except Exception:
         return hasattr(type(holder), name)
+
+
+class SendPid(object):
+    """The callable a case gives as {$ref: CONN} (spec/case-format.md#callable-arguments): a Barrier
+    action, a Process target, an atexit handler: CONN.send(os.getpid()) in the process that calls
+    it. A class, not a lambda, so that it pickles (with its Connection) for spawned children."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __call__(self):
+        self.conn.send(os.getpid())
 
 
 def read_attribute(name):

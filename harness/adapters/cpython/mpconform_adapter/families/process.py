@@ -1,7 +1,8 @@
-"""Process: every process actor is one, held by the actor that started it; Context: what
-multiprocessing.get_context() returns (spec/process.md#start-methods)."""
-
-from .base import BadRequest, TypeInfo, read_attribute
+"""Process: every process actor is one, held by the actor that started it, and so is what
+multiprocessing.Process makes with a target the case names (spec/process.md#a-given-target);
+Context: what multiprocessing.get_context() returns (spec/process.md#start-methods). Also the
+callable arguments of those functions and of atexit.register (spec/case-format.md#callable-arguments)."""
+from .base import BadRequest, SendPid, TypeInfo, read_attribute
 
 ATTRIBUTES = ("exitcode", "name", "pid", "sentinel", "daemon", "ident")
 
@@ -20,3 +21,42 @@ def create(ctx, type_name, names, args, kwargs):
 
 def classes(module, ctx):
     return {"Process": getattr(ctx, "Process", None), "Context": type(ctx)}
+
+
+def _is_connection(obj):
+    return hasattr(obj, "send") and hasattr(obj, "poll") and hasattr(obj, "recv_bytes")
+
+
+def send_pid_of(obj, what):
+    """The callable of a {$ref: CONN} argument; anything else is a request we cannot follow."""
+    if not _is_connection(obj):
+        raise BadRequest("%s is given as a Connection, got %r" % (what, obj))
+    return SendPid(obj)
+
+
+def construction(process_class, made, args, kwargs):
+    """A function of no arguments that makes multiprocessing.Process(...) with the target a case
+    names: a Connection is the callable that sends the child's pid on it; a local function (or
+    None) is passed as it is. The Process is kept in `made`, so that teardown ends it if the case
+    started it and did not join it. BadRequest (now) for a target of another kind."""
+    args = list(args)
+    kwargs = dict(kwargs)
+    if len(args) > 1 and args[1] is not None and not callable(args[1]):
+        args[1] = send_pid_of(args[1], "a Process target")
+    if kwargs.get("target") is not None and not callable(kwargs["target"]):
+        kwargs["target"] = send_pid_of(kwargs["target"], "a Process target")
+
+    def make():
+        process = process_class(*args, **kwargs)
+        made.append(process)
+        return process
+    return make
+
+
+def exit_handler_registration(register, args, kwargs):
+    """A function of no arguments that calls atexit.register(func), func given as {$ref: CONN}:
+    the handler sends this process's pid on CONN when it runs."""
+    if kwargs or len(args) != 1:
+        raise BadRequest("atexit.register takes one handler, given as a Connection")
+    handler = send_pid_of(args[0], "an atexit handler")
+    return lambda: register(handler)
