@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -301,6 +302,38 @@ void ring_read(ChannelShared* s, std::uint64_t pos, void* dst, std::size_t n) {
   if (first < n) std::memcpy(to + first, s->ring(), n - first);
 }
 
+// Copies bytes [off, off + n) of a gathered item into the ring at pos.
+void ring_write(ChannelShared* s, std::uint64_t pos, const Gather& item, std::uint64_t off, std::size_t n) {
+  for (std::string_view part : item.part) {
+    if (n == 0) break;
+    if (off >= part.size()) {
+      off -= part.size();
+      continue;
+    }
+    const std::size_t k = std::min<std::uint64_t>(n, part.size() - off);
+    ring_write(s, pos, part.data() + off, k);
+    pos += k;
+    n -= k;
+    off = 0;
+  }
+}
+
+// Copies n bytes of the ring at pos into bytes [off, off + n) of a scattered item.
+void ring_read(ChannelShared* s, std::uint64_t pos, const Scatter& to, std::uint64_t off, std::size_t n) {
+  for (std::span<char> part : to.part) {
+    if (n == 0) break;
+    if (off >= part.size()) {
+      off -= part.size();
+      continue;
+    }
+    const std::size_t k = std::min<std::uint64_t>(n, part.size() - off);
+    ring_read(s, pos, part.data() + off, k);
+    pos += k;
+    n -= k;
+    off = 0;
+  }
+}
+
 // Header fields are 8 bytes at 8-aligned positions and the capacity is a multiple of 8, so a
 // field never straddles the end of the ring: plain loads and stores.
 std::uint64_t load8(ChannelShared* s, std::uint64_t pos) {
@@ -349,14 +382,14 @@ std::uint64_t room(ChannelShared* s, std::uint64_t need) {
 
 // Writes a record and publishes it: the bytes, then tail (release), so a reader that sees the
 // new tail sees the bytes.
-void publish(ChannelShared* s, Critical& w, const RecordHeader& h, const void* payload) {
+void publish(ChannelShared* s, Critical& w, const RecordHeader& h, const Gather& item, std::uint64_t off) {
   const std::uint64_t t = s->tail.load(std::memory_order_relaxed);
   store8(s, t, std::uint64_t{h.tag} | (std::uint64_t{h.len} << 32));
   if (h.kind() == kChunk) {
     store8(s, t + 8, h.stream);
     if (h.first()) store8(s, t + 16, h.total);
   }
-  ring_write(s, t + h.header_bytes(), payload, h.len);
+  ring_write(s, t + h.header_bytes(), item, off, h.len);
   s->tail.store(t + h.record_bytes(), std::memory_order_release);
   w.notify(s->data);
 }
@@ -502,8 +535,7 @@ std::int64_t Channel::maxsize() const { return shared_->maxsize; }
 
 // ---- put / write ----------------------------------------------------------------------------
 
-Channel::PutOutcome Channel::put(std::string_view item, const Deadline& slot_deadline, bool write_now,
-                                 bool count_task) {
+Channel::PutOutcome Channel::put(const Gather& item, const Deadline& slot_deadline, bool write_now, bool count_task) {
   ChannelShared* s = shared_;
   const std::uint64_t rec = kWholeHeader + pad8(item.size());
   Critical w(s, &s->wlock);
@@ -535,7 +567,7 @@ Channel::PutOutcome Channel::put(std::string_view item, const Deadline& slot_dea
   RecordHeader h;
   h.tag = kWhole;
   h.len = static_cast<std::uint32_t>(item.size());
-  publish(s, w, h, item.data());
+  publish(s, w, h, item, 0);
   return PutOutcome::written;
 }
 
@@ -547,7 +579,7 @@ void Channel::uncount(std::int64_t items, std::int64_t tasks) {
   if (tasks > 0 && s->unfinished.fetch_sub(tasks, std::memory_order_acq_rel) - tasks <= 0) w.notify(s->tasks);
 }
 
-bool Channel::write_locked(Critical& w, std::string_view item, bool add_count, const std::atomic<bool>* abort) {
+bool Channel::write_locked(Critical& w, const Gather& item, bool add_count, const std::atomic<bool>* abort) {
   ChannelShared* s = shared_;
   const auto aborted = [abort] { return abort && abort->load(std::memory_order_relaxed); };
   const std::uint64_t whole_rec = kWholeHeader + pad8(item.size());
@@ -570,7 +602,7 @@ bool Channel::write_locked(Critical& w, std::string_view item, bool add_count, c
     h.tag = kWhole;
     h.len = static_cast<std::uint32_t>(item.size());
     if (add_count) s->put_count.store(s->put_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    publish(s, w, h, item.data());
+    publish(s, w, h, item, 0);
     return true;
   }
 
@@ -595,7 +627,7 @@ bool Channel::write_locked(Critical& w, std::string_view item, bool add_count, c
       if (sent == 0 && add_count) {
         s->put_count.store(s->put_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
       }
-      publish(s, w, h, item.data() + sent);
+      publish(s, w, h, item, sent);
       sent += chunk;
       if (sent == item.size()) {
         release_writer_stream(s, w);
@@ -613,12 +645,12 @@ bool Channel::write_locked(Critical& w, std::string_view item, bool add_count, c
   }
 }
 
-bool Channel::write(std::string_view item, bool add_count, const std::atomic<bool>* abort) {
+bool Channel::write(const Gather& item, bool add_count, const std::atomic<bool>* abort) {
   Critical w(shared_, &shared_->wlock);
   return write_locked(w, item, add_count, abort);
 }
 
-std::size_t Channel::write_many(std::span<const std::string> items, bool add_count, const std::atomic<bool>* abort) {
+std::size_t Channel::write_many(std::span<const Gather> items, bool add_count, const std::atomic<bool>* abort) {
   // One lock acquisition for a run of items that fit (a feeder draining its backlog), instead
   // of one per item.
   Critical w(shared_, &shared_->wlock);
@@ -632,8 +664,39 @@ std::size_t Channel::write_many(std::span<const std::string> items, bool add_cou
 
 // ---- get ------------------------------------------------------------------------------------
 
+namespace {
+
+// get() into one string, resized to each item.
+class StringSink final : public ItemSink {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+  Scatter place(std::uint64_t total, std::string_view) override {
+    out_.resize(total);
+    return Scatter{{std::span<char>(out_.data(), out_.size()), {}, {}}};
+  }
+
+ private:
+  std::string& out_;
+};
+
+// The first bytes of the item whose WHOLE or FIRST record is at pos, for ItemSink::place.
+std::string_view first_bytes(ChannelShared* s, std::uint64_t pos, const RecordHeader& h,
+                             std::array<char, ItemSink::kFirstBytes>& buf) {
+  const std::size_t n = std::min<std::size_t>(h.len, buf.size());
+  ring_read(s, pos + h.header_bytes(), buf.data(), n);
+  return {buf.data(), n};
+}
+
+}  // namespace
+
 Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, const std::atomic<bool>* interrupt) {
+  StringSink sink(out);
+  return get(sink, deadline, interrupt);
+}
+
+Channel::GetStatus Channel::get(ItemSink& sink, const Deadline& deadline, const std::atomic<bool>* interrupt) {
   ChannelShared* s = shared_;
+  std::array<char, ItemSink::kFirstBytes> first{};
   const auto interrupted = [interrupt] { return interrupt && interrupt->load(std::memory_order_relaxed); };
   Critical r(s, &s->rlock);
   for (;;) {
@@ -642,8 +705,8 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
     if (s->reader_stream == 0 && head != reader_tail(s, head)) {
       RecordHeader h = peek(s, head);  // a WHOLE or FIRST record (drop_orphans ran)
       if (h.kind() == kWhole) {
-        out.resize(h.len);
-        ring_read(s, head + kWholeHeader, out.data(), h.len);
+        const Scatter to = sink.place(h.len, first_bytes(s, head, h, first));
+        ring_read(s, head + kWholeHeader, to, 0, h.len);
         s->head.store(head + h.record_bytes(), std::memory_order_release);  // commit
         item_out(s, r);
         space_freed(s, r);
@@ -654,7 +717,7 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
       const std::uint64_t id = h.stream;
       s->reader_pid = ::getpid();
       s->reader_stream = id;
-      out.resize(h.total);
+      const Scatter to = sink.place(h.total, first_bytes(s, head, h, first));
       std::uint64_t got = 0;
       bool abandoned = false;
       for (;;) {
@@ -662,11 +725,11 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
         if (head != reader_tail(s, head)) {
           RecordHeader k = peek(s, head);
           const bool ours = k.kind() == kChunk && k.stream == id && (got == 0) == k.first();
-          if (!ours || got + k.len > out.size()) {
+          if (!ours || got + k.len > h.total) {
             abandoned = true;  // the writer gave up; what follows belongs to someone else
             break;
           }
-          ring_read(s, head + k.header_bytes(), out.data() + got, k.len);
+          ring_read(s, head + k.header_bytes(), to, got, k.len);
           got += k.len;
           s->head.store(head + k.record_bytes(), std::memory_order_release);
           space_freed(s, r);
@@ -689,7 +752,7 @@ Channel::GetStatus Channel::get(std::string& out, const Deadline& deadline, cons
             slice, kNoSpin, interrupt);
         if (slice.expired()) reap_dead_writer(s, r);
       }
-      const bool complete = !abandoned && got == out.size();
+      const bool complete = !abandoned && got == h.total;
       if (!complete) s->orphan_stream = id;  // whatever is left of it is dropped
       s->reader_stream = 0;
       s->reader_pid = 0;

@@ -41,6 +41,31 @@ namespace mpc::detail {
 struct ChannelShared;  // lives in the mapping
 class Critical;        // the locked section (channel.cpp)
 
+// An item to write as up to three pieces in order (a large bytes pickle: head, the payload
+// where the value holds it, tail), so that it is copied once, straight into the ring.
+struct Gather {
+  std::string_view part[3];
+  Gather(std::string_view whole) : part{whole, {}, {}} {}  // NOLINT: implicit on purpose
+  Gather(std::string_view a, std::string_view b, std::string_view c) : part{a, b, c} {}
+  [[nodiscard]] std::size_t size() const { return part[0].size() + part[1].size() + part[2].size(); }
+};
+
+// Where get() puts an item's bytes: up to three pieces whose sizes add up to the item's.
+struct Scatter {
+  std::span<char> part[3];
+};
+
+// Told of each item before its bytes are copied out: its size and its first bytes (up to
+// kFirstBytes, fewer only if the item is shorter); says where they go.
+class ItemSink {
+ public:
+  static constexpr std::size_t kFirstBytes = 16;
+  virtual Scatter place(std::uint64_t total, std::string_view first) = 0;
+
+ protected:
+  ~ItemSink() = default;
+};
+
 class Channel {
  public:
   // ring_bytes is rounded up to a power of two (at least 4 KiB). maxsize <= 0: unbounded.
@@ -57,15 +82,15 @@ class Channel {
   };
   // Queue.put: waits (until `slot_deadline`) for count < maxsize, counts the item (and a task
   // when `count_task`), and writes it now when `write_now` and it fits in the free space.
-  PutOutcome put(std::string_view item, const Deadline& slot_deadline, bool write_now, bool count_task);
+  PutOutcome put(const Gather& item, const Deadline& slot_deadline, bool write_now, bool count_task);
 
   // Writes one item, blocking for space, streaming it in chunks if it is large. With
   // `add_count` the item is counted when its first record goes in (SimpleQueue). Returns false
   // when `*abort` became true first (the partial item is abandoned; readers drop it).
-  bool write(std::string_view item, bool add_count, const std::atomic<bool>* abort);
+  bool write(const Gather& item, bool add_count, const std::atomic<bool>* abort);
   // write() for several items in order, under one lock acquisition while they fit. Returns how
   // many were written (fewer only when aborted).
-  std::size_t write_many(std::span<const std::string> items, bool add_count, const std::atomic<bool>* abort);
+  std::size_t write_many(std::span<const Gather> items, bool add_count, const std::atomic<bool>* abort);
 
   // Takes the item put (counts) aside without writing it: for items discarded unwritten.
   void uncount(std::int64_t items, std::int64_t tasks);
@@ -75,6 +100,9 @@ class Channel {
   // reused, so a caller can keep one buffer and allocate nothing per item). `*interrupt`
   // turning true (this process closed the queue) ends the wait with `interrupted`.
   GetStatus get(std::string& out, const Deadline& deadline, const std::atomic<bool>* interrupt);
+  // The same, with the bytes going where `sink` says (an item abandoned half-way by a dead
+  // writer is not returned: `sink` may then be asked again for the next one).
+  GetStatus get(ItemSink& sink, const Deadline& deadline, const std::atomic<bool>* interrupt);
 
   [[nodiscard]] std::int64_t qsize() const;
   [[nodiscard]] bool empty() const;  // no item ready to be taken
@@ -92,7 +120,7 @@ class Channel {
   [[nodiscard]] std::size_t ring_bytes() const;
 
  private:
-  bool write_locked(Critical& c, std::string_view item, bool add_count, const std::atomic<bool>* abort);
+  bool write_locked(Critical& c, const Gather& item, bool add_count, const std::atomic<bool>* abort);
 
   ChannelShared* shared_ = nullptr;
   std::size_t map_bytes_ = 0;

@@ -849,4 +849,38 @@ void dumps_into(std::string& out, const Value& value, int protocol) {
   out = Pickler(protocol, std::move(out)).run(value);
 }
 
+std::optional<BytesPieces> split_large_bytes(const Value& value, int protocol) {
+  // What Pickler writes for a lone bytes object there: PROTO, no frame (a payload of
+  // kFrameSizeTarget or more goes outside one, and nothing came before it), the header,
+  // the payload, MEMOIZE, STOP. The unit tests hold this to dumps() around the boundaries.
+  if (value.kind() != Kind::Bytes || (protocol != 4 && protocol != 5)) return std::nullopt;
+  const std::string_view data = value.data();
+  if (data.size() < kFrameSizeTarget) return std::nullopt;
+  BytesPieces p;
+  p.head = {op::PROTO, static_cast<char>(protocol)};
+  if (data.size() <= 0xffffffffULL) {
+    p.head += op::BINBYTES;
+    p.head += le_bytes(data.size(), 4);
+  } else {
+    p.head += op::BINBYTES8;
+    p.head += le_bytes(data.size(), 8);
+  }
+  p.payload = data;
+  p.tail = kLargeBytesTail;
+  return p;
+}
+
+std::optional<BytesLayout> large_bytes_layout(std::string_view first, std::size_t total) {
+  if (first.size() < 3 || first[0] != op::PROTO || (first[1] != 4 && first[1] != 5)) return std::nullopt;
+  const std::size_t width = first[2] == op::BINBYTES ? 4 : first[2] == op::BINBYTES8 ? 8 : 0;
+  if (width == 0 || first.size() < 3 + width) return std::nullopt;
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < width; ++i) n |= std::uint64_t{static_cast<unsigned char>(first[3 + i])} << (8 * i);
+  const std::size_t offset = 3 + width;
+  if (n < kFrameSizeTarget || total < offset + kLargeBytesTail.size() || n != total - offset - kLargeBytesTail.size()) {
+    return std::nullopt;
+  }
+  return BytesLayout{offset, static_cast<std::size_t>(n)};
+}
+
 }  // namespace mpc::pickle

@@ -23,6 +23,18 @@ namespace mpc {
 
 namespace detail {
 
+// An item waiting for the feeder: its pickle, or for a large bytes object the pickle's head and
+// tail around the payload, which stays in the (immutable) value it came from rather than being
+// copied once more here.
+struct PendingItem {
+  std::string pickle;  // the whole pickle, or the head
+  Value keep;          // holds `payload` alive
+  std::string_view payload;
+  std::string_view tail;
+  [[nodiscard]] Gather gather() const { return {pickle, payload, tail}; }
+  [[nodiscard]] std::size_t size() const { return pickle.size() + payload.size() + tail.size(); }
+};
+
 // The process-local half of a Queue: the feeder thread and the items it still has to write.
 // Heap-allocated so that the feeder can keep a stable pointer while the Queue object moves.
 struct QueueLocal {
@@ -34,7 +46,7 @@ struct QueueLocal {
 
   std::mutex m;  // guards backlog, feeder, stop, join_cancelled
   std::condition_variable cv;
-  std::deque<std::string> backlog;
+  std::deque<PendingItem> backlog;
   std::unique_ptr<std::thread> feeder;
   bool stop = false;                     // feeder: exit once the backlog is written
   bool feeder_idle = false;              // the feeder sleeps on cv (so put() must notify it)
@@ -53,9 +65,11 @@ struct QueueLocal {
   // The feeder: moves items that did not fit when put() into the ring, in order, a batch per
   // lock acquisition (a producer that outruns its consumers lives on this path).
   void feed() {
-    std::vector<std::string> batch;
+    std::vector<PendingItem> batch;
+    std::vector<Gather> pieces;
     for (;;) {
       batch.clear();
+      pieces.clear();
       {
         std::unique_lock lk(m);
         feeder_idle = true;
@@ -69,7 +83,8 @@ struct QueueLocal {
           backlog.pop_front();
         }
       }
-      const std::size_t written = chan.write_many(batch, false, &abort);
+      for (const auto& item : batch) pieces.push_back(item.gather());
+      const std::size_t written = chan.write_many(pieces, false, &abort);
       const auto lost = static_cast<std::int64_t>(batch.size() - written);
       if (lost > 0) chan.uncount(lost, joinable ? lost : 0);
       {
@@ -101,7 +116,7 @@ struct QueueLocal {
   // steps of kThrottleSlice that each must see progress: memory stays bounded and the
   // producer returns to writing straight into the ring, which costs far less per item.
   static constexpr auto kThrottleSlice = std::chrono::milliseconds(10);
-  void enqueue_behind(std::string item) {
+  void enqueue_behind(PendingItem item) {
     std::unique_lock lk(m);
     backlog_bytes += item.size();
     backlog.push_back(std::move(item));
@@ -143,7 +158,7 @@ struct QueueLocal {
   void reset_after_fork() {
     new (&m) std::mutex();
     new (&cv) std::condition_variable();
-    std::deque<std::string>().swap(backlog);
+    std::deque<PendingItem>().swap(backlog);
     (void)feeder.release();  // the std::thread object names a thread of the parent: leak it
     stop = false;
     feeder_idle = false;
@@ -303,19 +318,28 @@ thread_local KeptBuffer pickle_buffer;  // what put() pickles into
 
 void Queue::put(const Value& obj, bool block, Timeout timeout) {
   if (closed()) throw ValueError("Queue " + describe() + " is closed");
+  // A large bytes object is not pickled into a buffer: its payload is copied once, from the
+  // value straight into the ring (or, by the feeder, from the value it keeps).
+  std::optional<pickle::BytesPieces> pieces = pickle::split_large_bytes(obj, pickle::kDefaultProtocol);
   std::string& item = pickle_buffer.get();
   TrimAfter trim{pickle_buffer};
-  pickle::dumps_into(item, obj, pickle::kDefaultProtocol);
+  if (!pieces) pickle::dumps_into(item, obj, pickle::kDefaultProtocol);
+  const detail::Gather gather =
+      pieces ? detail::Gather{pieces->head, pieces->payload, pieces->tail} : detail::Gather{item};
   detail::QueueLocal& q = *local_;
   const Deadline deadline = block ? Deadline::after(timeout) : Deadline::now();
   // Straight into the ring unless earlier items of this process are still with the feeder
   // (they must go first: FIFO per producer).
   const bool direct = q.pending.load(std::memory_order_acquire) == 0;
-  auto outcome = q.chan.put(item, deadline, direct, q.joinable);
+  auto outcome = q.chan.put(gather, deadline, direct, q.joinable);
   if (outcome == detail::Channel::PutOutcome::full) throw QueueFull("");
   if (!q.used.load(std::memory_order_relaxed)) q.used.store(true, std::memory_order_relaxed);
   if (outcome == detail::Channel::PutOutcome::written) return;
-  q.enqueue_behind(std::string(item));  // a copy: the buffer stays this thread's
+  if (pieces) {
+    q.enqueue_behind({std::move(pieces->head), obj, pieces->payload, pieces->tail});
+  } else {
+    q.enqueue_behind({std::string(item), {}, {}, {}});  // a copy: the buffer stays this thread's
+  }
 }
 
 bool Queue::try_put(const Value& obj, Timeout timeout) {
@@ -334,11 +358,44 @@ namespace {
 // a SimpleQueue (both ends closed), OSError("handle is closed") for a Queue.
 enum class OnClose { eof, handle_closed };
 
+// Where a get() puts an item: the kept buffer, or for a large bytes pickle (recognised from its
+// first bytes) the payload straight into the string that becomes the bytes value returned, so
+// that it is copied once out of the ring and not again by loads().
+class ReceiveSink final : public detail::ItemSink {
+ public:
+  explicit ReceiveSink(std::string& buf) : buf_(buf) {}
+
+  detail::Scatter place(std::uint64_t total, std::string_view first) override {
+    layout_ = pickle::large_bytes_layout(first, total);
+    if (!layout_) {
+      buf_.resize(total);
+      return {{std::span<char>(buf_.data(), buf_.size()), {}, {}}};
+    }
+    head_.resize(layout_->payload_offset);
+    payload_ = std::string(layout_->payload_size, '\0');  // fresh: it is handed to the caller
+    tail_.resize(total - layout_->payload_offset - layout_->payload_size);
+    return {{std::span<char>(head_.data(), head_.size()), std::span<char>(payload_.data(), payload_.size()),
+             std::span<char>(tail_.data(), tail_.size())}};
+  }
+
+  Value value() {
+    if (!layout_) return pickle::loads(buf_);
+    if (tail_ == pickle::kLargeBytesTail) return Value::bytes(std::move(payload_));
+    // Began like a lone bytes pickle but ends otherwise: let the codec judge the whole.
+    return pickle::loads(head_ + payload_ + tail_);
+  }
+
+ private:
+  std::string& buf_;
+  std::optional<pickle::BytesLayout> layout_;
+  std::string head_, payload_, tail_;
+};
+
 std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, const std::atomic<bool>* interrupt,
                              OnClose on_close) {
   thread_local KeptBuffer buffer;
-  std::string& buf = buffer.get();
-  switch (chan.get(buf, deadline, interrupt)) {
+  ReceiveSink sink(buffer.get());
+  switch (chan.get(sink, deadline, interrupt)) {
     case detail::Channel::GetStatus::ok: break;
     case detail::Channel::GetStatus::timeout: return std::nullopt;
     case detail::Channel::GetStatus::interrupted:
@@ -346,7 +403,7 @@ std::optional<Value> receive(detail::Channel& chan, const Deadline& deadline, co
       throw EOFError("");
   }
   TrimAfter trim{buffer};
-  return pickle::loads(buf);
+  return sink.value();
 }
 
 }  // namespace
@@ -422,10 +479,14 @@ bool SimpleQueue::closed() const noexcept { return !local_ || local_->closed.loa
 
 void SimpleQueue::put(const Value& obj) {
   if (closed()) throw OSError("handle is closed");
-  std::string& item = pickle_buffer.get();  // pickled before any waiting
+  // Pickled before any waiting; a large bytes payload is copied from the value (see put()).
+  std::optional<pickle::BytesPieces> pieces = pickle::split_large_bytes(obj, pickle::kDefaultProtocol);
+  std::string& item = pickle_buffer.get();
   TrimAfter trim{pickle_buffer};
-  pickle::dumps_into(item, obj, pickle::kDefaultProtocol);
-  if (!local_->chan.write(item, true, &local_->closed)) throw OSError("handle is closed");
+  if (!pieces) pickle::dumps_into(item, obj, pickle::kDefaultProtocol);
+  const detail::Gather gather =
+      pieces ? detail::Gather{pieces->head, pieces->payload, pieces->tail} : detail::Gather{item};
+  if (!local_->chan.write(gather, true, &local_->closed)) throw OSError("handle is closed");
 }
 
 Value SimpleQueue::get() {

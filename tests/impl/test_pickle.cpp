@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "mpc/pickle.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -185,6 +186,57 @@ TEST(Dumps, PayloadsOf64KiBOrMoreGoOutsideFrames) {
   EXPECT_EQ(dumps(S(data), 4), bytes("\x80\x04X\x70\x11\x01\x00") + data + bytes("\x94."));
   const std::string small(65535, 'w');
   EXPECT_EQ(dumps(Value::bytes(small), 4).substr(0, 3), bytes("\x80\x04\x95"));
+}
+
+// A Queue writes a large bytes item as these pieces instead of dumps(): they must be dumps().
+TEST(SplitLargeBytes, HeadPayloadAndTailAreExactlyDumpsAroundThe64KiBBoundary) {
+  for (std::size_t n : {std::size_t{65536}, std::size_t{65537}, std::size_t{131071}, std::size_t{1} << 20}) {
+    for (int protocol : {4, 5}) {
+      const Value v = Value::bytes(std::string(n, 'q'));
+      auto pieces = mpc::pickle::split_large_bytes(v, protocol);
+      ASSERT_TRUE(pieces.has_value()) << n;
+      EXPECT_EQ(pieces->payload.data(), v.data().data()) << "the payload is the value's own bytes";
+      const std::string whole = pieces->head + std::string(pieces->payload) + std::string(pieces->tail);
+      EXPECT_EQ(whole, dumps(v, protocol)) << n << " protocol " << protocol;
+      auto layout = mpc::pickle::large_bytes_layout(std::string_view(whole).substr(0, 16), whole.size());
+      ASSERT_TRUE(layout.has_value()) << n;
+      EXPECT_EQ(layout->payload_offset, pieces->head.size());
+      EXPECT_EQ(layout->payload_size, n);
+    }
+  }
+  // What CPython 3.11 writes for pickle.dumps(b'm' * 2**20, 4), checked there.
+  auto p = mpc::pickle::split_large_bytes(Value::bytes(std::string(1 << 20, 'm')), 4);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->head, bytes("\x80\x04\x42\x00\x00\x10\x00"));
+  EXPECT_EQ(p->tail, bytes("\x94."));
+}
+
+TEST(SplitLargeBytes, OtherValuesAndProtocolsArePickledWhole) {
+  using mpc::pickle::split_large_bytes;
+  EXPECT_FALSE(split_large_bytes(Value::bytes(std::string(65535, 'q'))));  // inside a frame
+  EXPECT_FALSE(split_large_bytes(Value::bytes(std::string(70000, 'q')), 3));
+  EXPECT_FALSE(split_large_bytes(Value::bytearray(std::string(70000, 'q'))));
+  EXPECT_FALSE(split_large_bytes(S(std::string(70000, 'q'))));
+  EXPECT_FALSE(split_large_bytes(Value::tuple({Value::bytes(std::string(70000, 'q'))})));
+}
+
+TEST(SplitLargeBytes, TheLayoutIsOnlyFoundInALoneLargeBytesPickle) {
+  using mpc::pickle::large_bytes_layout;
+  const std::string big(70000, 'q');
+  // (b,) and [b] begin like a lone bytes pickle, or not, but are longer than one.
+  for (const Value& v : {Value::tuple({Value::bytes(big)}), Value::list({Value::bytes(big)}), S(big),
+                         Value::bytes(std::string(65535, 'q')), Value::bytearray(big)}) {
+    const std::string p = dumps(v, 4);
+    EXPECT_FALSE(large_bytes_layout(std::string_view(p).substr(0, 16), p.size())) << mpc_test::hex_of(p.substr(0, 16));
+  }
+  // BINBYTES8 (over 4 GiB) without making one: the head alone, and the total it announces.
+  const std::string head = bytes("\x80\x04\x8e\x00\x00\x00\x00\x01\x00\x00\x00");
+  auto layout = large_bytes_layout(head, head.size() + (std::size_t{1} << 32) + 2);
+  ASSERT_TRUE(layout.has_value());
+  EXPECT_EQ(layout->payload_offset, 11u);
+  EXPECT_EQ(layout->payload_size, std::size_t{1} << 32);
+  EXPECT_FALSE(large_bytes_layout(head.substr(0, 7), head.size() + (std::size_t{1} << 32) + 2));  // cut short
+  EXPECT_FALSE(large_bytes_layout(head, head.size() + (std::size_t{1} << 32) + 3));
 }
 
 TEST(Dumps, FramesAreCommittedOnceTheyReach64KiB) {

@@ -364,6 +364,121 @@ TEST(Queue, LargeAndSmallItemsFromSeveralProducersAllArriveIntact) {
   }
 }
 
+// Large bytes items are written as pickle head, payload and tail straight from the value, and
+// read with the payload copied straight into the returned bytes: sizes on either side of the
+// 64 KiB threshold (below it the item is pickled whole), of the largest whole record of a
+// 256 KiB ring (131,055 payload bytes: 8-byte record header, 7-byte head, 2-byte tail, in
+// 131,072 bytes), and larger than the ring (streamed in chunks), among other items.
+TEST(Queue, BytesItemsAroundThePieceBoundariesArriveIntactAmongOtherItems) {
+  const std::vector<std::size_t> sizes = {65535,  65536,  65537,  131054,  131055,
+                                          131056, 131057, 262144, 1 << 20, 3 << 20};
+  auto items = [&] {
+    std::vector<Value> out;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      out.push_back(payload(sizes[i], static_cast<unsigned>(i)));
+      out.push_back(Value::integer(static_cast<std::int64_t>(i)));
+      out.push_back(Value::tuple({payload(70000, 100 + static_cast<unsigned>(i))}));
+      out.push_back(Value::bytearray(std::string(70000 + i, 'a')));
+    }
+    return out;
+  };
+  mpc::Queue q(0, 256 * 1024);
+  mpc::Process p([&] {
+    for (const Value& v : items()) q.put(v);
+  });
+  p.start();
+  for (const Value& want : items()) {
+    Value got = q.get(true, 20.0);
+    ASSERT_EQ(got.kind(), want.kind());
+    ASSERT_TRUE(mpc::equal(got, want));
+  }
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+  // The same from this process, with nobody reading until every put returned: the items wait
+  // with the feeder, which writes the payloads from the values it keeps.
+  for (const Value& v : items()) q.put(v);
+  for (const Value& want : items()) ASSERT_TRUE(mpc::equal(q.get(true, 20.0), want));
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(SimpleQueue, LargeBytesItemsArriveIntact) {
+  mpc::SimpleQueue q(128 * 1024);
+  mpc::Process p([&] {
+    for (unsigned i = 0; i < 6; ++i) q.put(payload(60000 + 40000 * i, i));
+  });
+  p.start();
+  for (unsigned i = 0; i < 6; ++i) ASSERT_TRUE(mpc::equal(q.get(), payload(60000 + 40000 * i, i)));
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+// Several producer threads in each of two processes, two consumer threads: every large bytes
+// item arrives once and intact, and each producer's items keep their order for each consumer.
+TEST(Queue, LargeBytesItemsFromSeveralProducersReachSeveralConsumersOnceAndIntact) {
+  constexpr int kProcesses = 2, kThreads = 2, kPer = 12;
+  const auto size_of = [](int i) { return static_cast<std::size_t>(i % 3 == 0 ? 70000 : i % 3 == 1 ? 300000 : 8); };
+  const auto item = [&](int producer, int i) {
+    Value v = payload(size_of(i), static_cast<unsigned>(producer * 1000 + i));
+    std::string s(v.data());
+    s[0] = static_cast<char>(producer);
+    s[1] = static_cast<char>(i);
+    return Value::bytes(std::move(s));
+  };
+  mpc::Queue q(0, 128 * 1024);
+  std::vector<mpc::Process> ps;
+  for (int p = 0; p < kProcesses; ++p) {
+    ps.emplace_back([&, p] {
+      std::vector<std::thread> ts;
+      for (int t = 0; t < kThreads; ++t) {
+        ts.emplace_back([&, t] {
+          for (int i = 0; i < kPer; ++i) q.put(item(p * kThreads + t, i));
+        });
+      }
+      for (auto& t : ts) t.join();
+    });
+    ps.back().start();
+  }
+  constexpr int kProducers = kProcesses * kThreads;
+  std::vector<std::vector<int>> seen(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> consumers;
+  for (int c = 0; c < 2; ++c) {
+    consumers.emplace_back([&, c] {
+      std::vector<int> last(kProducers, -1);
+      for (int n = 0; n < kProducers * kPer / 2; ++n) {
+        auto got = q.try_get(20.0);
+        if (!got) {
+          errors[c] = "nothing for 20 s";
+          return;
+        }
+        const Value& v = *got;
+        const std::string_view d = v.data();
+        const int producer = d[0], i = d[1];
+        if (producer < 0 || producer >= kProducers || i <= last[producer] || !mpc::equal(v, item(producer, i))) {
+          errors[c] = "bad or out-of-order item";
+          return;
+        }
+        last[producer] = i;
+        seen[c].push_back(producer * kPer + i);
+      }
+    });
+  }
+  for (auto& t : consumers) t.join();
+  if (!errors[0].empty() || !errors[1].empty()) {
+    while (q.try_get(2.0)) {  // let the producers' feeders finish, so that they exit
+    }
+  }
+  for (auto& p : ps) {
+    p.join();
+    EXPECT_EQ(p.exitcode(), 0);
+  }
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  std::set<int> all(seen[0].begin(), seen[0].end());
+  all.insert(seen[1].begin(), seen[1].end());
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kProducers * kPer));
+}
+
 TEST(Queue, AChildExitsOnlyAfterItsFeederHasWrittenEverything) {
   // CPython's G1: a producer cannot exit while its queued data is not in the pipe yet.
   mpc::Queue q(0, 16 * 1024);

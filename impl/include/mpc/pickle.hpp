@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,29 @@ using Error = mpc::PickleError;
 // one object after another (a Queue's put) does not allocate a fresh buffer for each. On an
 // exception `out` holds unspecified bytes.
 void dumps_into(std::string& out, const Value& value, int protocol = kDefaultProtocol);
+
+// A bytes value of 64 KiB or more pickles, at protocols 4 and 5, as a short head (PROTO,
+// BINBYTES or BINBYTES8 and the length), the payload outside any frame, and a 2-byte tail
+// (MEMOIZE, STOP): dumps(v) == head + v.data() + tail. A Queue uses the pieces to copy such a
+// payload once, straight from the value into shared memory, instead of through a pickle buffer.
+struct BytesPieces {
+  std::string head;
+  std::string_view payload;  // v.data(): lives as long as v
+  std::string_view tail;
+};
+// nullopt for any other value or protocol (pickle it whole with dumps()).
+[[nodiscard]] std::optional<BytesPieces> split_large_bytes(const Value& value, int protocol = kDefaultProtocol);
+
+// The reverse, for a reader that sees the first bytes of a pickle before copying the rest:
+// where the payload lies if a pickle of `total` bytes that starts with `first` (its first 16
+// bytes, or all of it if shorter) has split_large_bytes()'s form. The caller still checks that
+// the last 2 bytes are kLargeBytesTail (else: loads() the whole).
+struct BytesLayout {
+  std::size_t payload_offset;
+  std::size_t payload_size;
+};
+[[nodiscard]] std::optional<BytesLayout> large_bytes_layout(std::string_view first, std::size_t total);
+inline constexpr std::string_view kLargeBytesTail{"\x94.", 2};
 
 // Bounds on what one loads() call may build. Every limit is checked before the memory is
 // taken, so a hostile stream costs at most a small multiple of its own size.
