@@ -267,9 +267,9 @@ void BM_Queue4x4(benchmark::State& state) {
 BENCHMARK(BM_Queue4x4)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // BM_Queue1MiB once more with glibc's malloc told to keep freed memory (mmap threshold 64 MiB,
-// no trimming): profiled with perf, the default run spends most of its time in page faults,
-// zero-filling and munmap of the fresh 1 MiB buffers that every item gets (pickle output,
-// reassembly, the bytes object), which glibc returns to the kernel on free. Registered last:
+// no trimming): a check that fresh buffers (page faults, munmap) are not what a 1 MiB item
+// costs. They were, when every item got a fresh pickle buffer and reassembly buffer; now the
+// only fresh one is the bytes value returned, and the two runs read alike. Registered last:
 // mallopt() applies to the rest of this process and to children forked after it.
 void BM_Queue1MiBWarmMalloc(benchmark::State& state) {
   static const bool tuned = [] {
