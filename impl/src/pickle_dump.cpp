@@ -36,6 +36,14 @@ std::string le_bytes(std::uint64_t value, int count) {
   return out;
 }
 
+// The opcode and length that come before a bytes object's data at protocol `proto`.
+std::string binbytes_header(std::size_t size, int proto) {
+  if (size <= 0xff) return {op::SHORT_BINBYTES, static_cast<char>(size)};
+  if (size <= 0xffffffffULL) return std::string(1, op::BINBYTES) + le_bytes(size, 4);
+  if (proto >= 4) return std::string(1, op::BINBYTES8) + le_bytes(size, 8);
+  throw PicklingError("cannot serialize a bytes object larger than 4 GiB");
+}
+
 // The output buffer with protocol 4 framing, as _Pickler_Write/_Pickler_CommitFrame do it.
 class Output {
  public:
@@ -310,19 +318,7 @@ class Pickler {
   }
 
   // The header and data of a bytes object at protocol 3+ (without memoizing it).
-  void write_binbytes(std::string_view data) {
-    std::string header;
-    if (data.size() <= 0xff) {
-      header = {op::SHORT_BINBYTES, static_cast<char>(data.size())};
-    } else if (data.size() <= 0xffffffffULL) {
-      header = std::string(1, op::BINBYTES) + le_bytes(data.size(), 4);
-    } else if (proto_ >= 4) {
-      header = std::string(1, op::BINBYTES8) + le_bytes(data.size(), 8);
-    } else {
-      throw PicklingError("cannot serialize a bytes object larger than 4 GiB");
-    }
-    out_.write_bytes(header, data);
-  }
+  void write_binbytes(std::string_view data) { out_.write_bytes(binbytes_header(data.size(), proto_), data); }
 
   // ---- reduce forms
 
@@ -858,13 +854,7 @@ std::optional<BytesPieces> split_large_bytes(const Value& value, int protocol) {
   if (data.size() < kFrameSizeTarget) return std::nullopt;
   BytesPieces p;
   p.head = {op::PROTO, static_cast<char>(protocol)};
-  if (data.size() <= 0xffffffffULL) {
-    p.head += op::BINBYTES;
-    p.head += le_bytes(data.size(), 4);
-  } else {
-    p.head += op::BINBYTES8;
-    p.head += le_bytes(data.size(), 8);
-  }
+  p.head += binbytes_header(data.size(), protocol);  // BINBYTES or BINBYTES8 at this size
   p.payload = data;
   p.tail = kLargeBytesTail;
   return p;

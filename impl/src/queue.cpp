@@ -314,18 +314,24 @@ struct TrimAfter {
 
 thread_local KeptBuffer pickle_buffer;  // what put() pickles into
 
+// What put() writes for obj: a large bytes object as the pieces of its pickle around the payload
+// it holds (`pieces`), so that the payload is copied once, from the value straight into the ring
+// (or, by the feeder, from the value it keeps); any other value pickled whole into `buffer`.
+detail::Gather pickled(const Value& obj, std::optional<pickle::BytesPieces>& pieces, std::string& buffer) {
+  pieces = pickle::split_large_bytes(obj, pickle::kDefaultProtocol);
+  if (pieces) return {pieces->head, pieces->payload, pieces->tail};
+  pickle::dumps_into(buffer, obj, pickle::kDefaultProtocol);
+  return {buffer};
+}
+
 }  // namespace
 
 void Queue::put(const Value& obj, bool block, Timeout timeout) {
   if (closed()) throw ValueError("Queue " + describe() + " is closed");
-  // A large bytes object is not pickled into a buffer: its payload is copied once, from the
-  // value straight into the ring (or, by the feeder, from the value it keeps).
-  std::optional<pickle::BytesPieces> pieces = pickle::split_large_bytes(obj, pickle::kDefaultProtocol);
+  std::optional<pickle::BytesPieces> pieces;
   std::string& item = pickle_buffer.get();
   TrimAfter trim{pickle_buffer};
-  if (!pieces) pickle::dumps_into(item, obj, pickle::kDefaultProtocol);
-  const detail::Gather gather =
-      pieces ? detail::Gather{pieces->head, pieces->payload, pieces->tail} : detail::Gather{item};
+  const detail::Gather gather = pickled(obj, pieces, item);
   detail::QueueLocal& q = *local_;
   const Deadline deadline = block ? Deadline::after(timeout) : Deadline::now();
   // Straight into the ring unless earlier items of this process are still with the feeder
@@ -479,13 +485,10 @@ bool SimpleQueue::closed() const noexcept { return !local_ || local_->closed.loa
 
 void SimpleQueue::put(const Value& obj) {
   if (closed()) throw OSError("handle is closed");
-  // Pickled before any waiting; a large bytes payload is copied from the value (see put()).
-  std::optional<pickle::BytesPieces> pieces = pickle::split_large_bytes(obj, pickle::kDefaultProtocol);
+  std::optional<pickle::BytesPieces> pieces;  // pickled before any waiting
   std::string& item = pickle_buffer.get();
   TrimAfter trim{pickle_buffer};
-  if (!pieces) pickle::dumps_into(item, obj, pickle::kDefaultProtocol);
-  const detail::Gather gather =
-      pieces ? detail::Gather{pieces->head, pieces->payload, pieces->tail} : detail::Gather{item};
+  const detail::Gather gather = pickled(obj, pieces, item);
   if (!local_->chan.write(gather, true, &local_->closed)) throw OSError("handle is closed");
 }
 

@@ -1,7 +1,7 @@
 """Barrier: multiprocessing.Barrier, whose action a case names by a Connection
 (spec/case-format.md#callable-arguments)."""
 
-from .base import BadRequest, Entry, SendPid, TypeInfo, read_attribute
+from .base import Entry, TypeInfo, read_attribute, send_pid_of
 
 _ATTRIBUTES = ("parties", "n_waiting", "broken")
 TYPES = (TypeInfo("Barrier", ("wait", "reset", "abort") + _ATTRIBUTES,
@@ -14,9 +14,7 @@ DECLARED = ("Barrier",)
 def _action_of(obj):
     if obj is None:
         return None
-    if not hasattr(obj, "send") or not hasattr(obj, "poll"):
-        raise BadRequest("a Barrier action is given as a Connection, got %r" % (obj,))
-    return SendPid(obj)
+    return send_pid_of(obj, "a Barrier action")
 
 
 def create(ctx, type_name, names, args, kwargs):

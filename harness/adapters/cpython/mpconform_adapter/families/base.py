@@ -82,6 +82,13 @@ class SendPid(object):
         self.conn.send(os.getpid())
 
 
+def send_pid_of(obj, what):
+    """The callable of a {$ref: CONN} argument; anything else is a request we cannot follow."""
+    if not (hasattr(obj, "send") and hasattr(obj, "poll") and hasattr(obj, "recv_bytes")):
+        raise BadRequest("%s is given as a Connection, got %r" % (what, obj))
+    return SendPid(obj)
+
+
 def read_attribute(name):
     return lambda obj: getattr(obj, name)
 

@@ -2,7 +2,7 @@
 multiprocessing.Process makes with a target the case names (spec/process.md#a-given-target);
 Context: what multiprocessing.get_context() returns (spec/process.md#start-methods). Also the
 callable arguments of those functions and of atexit.register (spec/case-format.md#callable-arguments)."""
-from .base import BadRequest, SendPid, TypeInfo, read_attribute
+from .base import BadRequest, TypeInfo, read_attribute, send_pid_of
 
 ATTRIBUTES = ("exitcode", "name", "pid", "sentinel", "daemon", "ident")
 
@@ -21,17 +21,6 @@ def create(ctx, type_name, names, args, kwargs):
 
 def classes(module, ctx):
     return {"Process": getattr(ctx, "Process", None), "Context": type(ctx)}
-
-
-def _is_connection(obj):
-    return hasattr(obj, "send") and hasattr(obj, "poll") and hasattr(obj, "recv_bytes")
-
-
-def send_pid_of(obj, what):
-    """The callable of a {$ref: CONN} argument; anything else is a request we cannot follow."""
-    if not _is_connection(obj):
-        raise BadRequest("%s is given as a Connection, got %r" % (what, obj))
-    return SendPid(obj)
 
 
 def construction(process_class, made, args, kwargs):
