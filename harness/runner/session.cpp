@@ -412,12 +412,19 @@ class Session {
     const json& reply = *answer;
     if (reply["type"] == "setup_failed")
       throw Abort{Verdict::AdapterError, "setup failed: " + reply["error"]["message"].get<std::string>()};
-    wait_until(
-        [&] {
-          return std::all_of(case_.actors.begin(), case_.actors.end(),
-                             [&](const ActorDecl& a) { return !started_by_setup(a) || actor_pids_.contains(a.name); });
-        },
-        kReadyTimeout, "hello from every actor");
+    auto silent = [&] {
+      std::string names;
+      for (const auto& a : case_.actors)
+        if (started_by_setup(a) && !actor_pids_.contains(a.name)) names += (names.empty() ? "'" : ", '") + a.name + "'";
+      return names;
+    };
+    try {
+      wait_until([&] { return silent().empty(); }, kReadyTimeout, "hello from every actor");
+    } catch (Abort& abort) {
+      // Which actor never said hello is what the reader needs first.
+      abort.reason += " (no hello from " + silent() + ")";
+      throw;
+    }
     actor_pids_["main"] = hello_->value("pid", 0);
   }
 

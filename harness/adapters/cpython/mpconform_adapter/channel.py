@@ -81,8 +81,20 @@ _libzmq = None
 _libzmq_lock = threading.Lock()
 
 
+def _reset_libzmq_lock():
+    # A fork while another thread loads libzmq would give the child a lock held forever.
+    global _libzmq_lock
+    _libzmq_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_libzmq_lock)
+
+
 def _load_libzmq():
     global _libzmq
+    if _libzmq is not None:
+        return _libzmq  # loaded once per process; a child inherits it
     with _libzmq_lock:
         if _libzmq is not None:
             return _libzmq

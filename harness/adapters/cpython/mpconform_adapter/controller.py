@@ -208,7 +208,11 @@ class Controller(object):
         declarations = dict((d["name"], d) for d in descriptions)
         self.process.declarations.update(declarations)
         self.process.processes = self.processes  # main's children, joined at teardown
-        for description in descriptions:
+        # Process actors first, then main's thread actors: a fork while a thread of ours is inside
+        # a call (holding a lock of the interpreter, of libzmq or of ours) can leave the child
+        # blocked on a lock nobody will release (seen: PyPy's child never said hello). The case
+        # cannot tell: no step runs before every actor has said hello.
+        for description in sorted(descriptions, key=lambda d: d["kind"] != "process"):
             name = description["name"]
             if description["kind"] == "process":
                 if description.get("start", "setup") == "step":
