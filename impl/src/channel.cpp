@@ -18,6 +18,7 @@
 #include "futex.hpp"
 #include "io.hpp"
 #include "mpc/errors.hpp"
+#include "shared_mapping.hpp"
 
 namespace mpc::detail {
 
@@ -496,15 +497,13 @@ void reap_dead_writer(ChannelShared* s, Critical& any) {
 
 // ---- construction ------------------------------------------------------------------------------
 
-Channel::Channel(std::size_t ring_bytes, std::int64_t maxsize) {
+Channel::Channel(std::size_t ring_bytes, std::int64_t maxsize, StartMethod method) {
   std::size_t cap = kMinRing;
   while (cap < ring_bytes) cap <<= 1;
-  map_bytes_ = kHeaderBytes + cap;
-  // Anonymous and shared: inherited by fork(), invisible to everything else, and released by
-  // the kernel with the last mapping.
-  void* mem = ::mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) raise_errno(errno);
-  auto* s = new (mem) ChannelShared{};
+  // Anonymous for fork (inherited by fork(), invisible to everything else), a memfd for spawn;
+  // either way released by the kernel with the last mapping.
+  std::shared_ptr<void> mem = map_shared(kHeaderBytes + cap, method);
+  auto* s = new (mem.get()) ChannelShared{};
   s->magic = kMagic;
   s->capacity = cap;
   s->mask = cap - 1;
@@ -517,18 +516,25 @@ Channel::Channel(std::size_t ring_bytes, std::int64_t maxsize) {
   int r = pthread_mutex_init(&s->wlock, &attr);
   if (r == 0) r = pthread_mutex_init(&s->rlock, &attr);
   pthread_mutexattr_destroy(&attr);
-  if (r != 0) {
-    ::munmap(mem, map_bytes_);
-    raise_errno(r);
-  }
+  if (r != 0) raise_errno(r);
+  mem_ = std::move(mem);
   shared_ = s;
 }
 
-Channel::~Channel() {
-  // No pthread_mutex_destroy: other processes may still use the mutexes; the memory goes away
-  // with the last mapping.
-  if (shared_) ::munmap(shared_, map_bytes_);
+Channel::Channel(std::shared_ptr<void> mem) {
+  // A spawning parent's channel: check that it is one before trusting its sizes.
+  const std::size_t len = shared_len(mem);
+  auto* s = static_cast<ChannelShared*>(mem.get());
+  if (len < kHeaderBytes + kMinRing || s->magic != kMagic || s->capacity < kMinRing ||
+      (s->capacity & (s->capacity - 1)) != 0 || s->mask != s->capacity - 1 || len < kHeaderBytes + s->capacity)
+    throw ValueError("the shared memory given does not hold a queue");
+  mem_ = std::move(mem);
+  shared_ = s;
 }
+
+// No pthread_mutex_destroy: other processes may still use the mutexes; the memory goes away with
+// the last mapping.
+Channel::~Channel() = default;
 
 std::size_t Channel::ring_bytes() const { return shared_->capacity; }
 std::int64_t Channel::maxsize() const { return shared_->maxsize; }

@@ -1,9 +1,10 @@
 // Private: the shared-memory message channel under Queue, JoinableQueue and SimpleQueue.
 //
-// One anonymous MAP_SHARED mapping, made before fork(), holds a header and a byte ring of
-// variable-length records (pickled items). Every process that inherited the mapping can put and
-// get; the kernel frees the memory when the last process unmaps it (or exits), so nothing is
-// ever left in /dev/shm.
+// One MAP_SHARED mapping (anonymous, made before fork(); or a memfd for the spawn context, which a
+// spawned child maps from the descriptor it is given) holds a header and a byte ring of
+// variable-length records (pickled items). Every process that maps it can put and get; the
+// kernel frees the memory when the last process unmaps it (or exits), so nothing is ever left in
+// /dev/shm.
 //
 // Synchronization: writers and readers each have a process-shared *robust* pthread mutex and
 // their own cache lines; they meet only through the published tail (writers) and head
@@ -29,11 +30,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "mpc/context.hpp"
 #include "mpc/deadline.hpp"
 
 namespace mpc::detail {
@@ -69,7 +72,10 @@ class ItemSink {
 class Channel {
  public:
   // ring_bytes is rounded up to a power of two (at least 4 KiB). maxsize <= 0: unbounded.
-  Channel(std::size_t ring_bytes, std::int64_t maxsize);
+  Channel(std::size_t ring_bytes, std::int64_t maxsize, StartMethod method = StartMethod::fork);
+  // A channel made by another process, whose memory a spawned child was given (attach_shared).
+  // ValueError when the memory does not hold one.
+  explicit Channel(std::shared_ptr<void> mem);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -118,12 +124,14 @@ class Channel {
   void wake_all() const;
 
   [[nodiscard]] std::size_t ring_bytes() const;
+  // The mapping, for handing it to a spawned child (its memfd: shared_fd()).
+  [[nodiscard]] const std::shared_ptr<void>& mapping() const noexcept { return mem_; }
 
  private:
   bool write_locked(Critical& c, const Gather& item, bool add_count, const std::atomic<bool>* abort);
 
+  std::shared_ptr<void> mem_;
   ChannelShared* shared_ = nullptr;
-  std::size_t map_bytes_ = 0;
 };
 
 }  // namespace mpc::detail

@@ -24,6 +24,7 @@
 #include "mpc/fd.hpp"
 #include "mpc/queue.hpp"
 #include "mpc/resource_sharer.hpp"
+#include "spawning.hpp"
 
 extern char** environ;
 
@@ -32,8 +33,10 @@ namespace mpc {
 namespace detail {
 
 struct ProcessState {
-  std::function<int()> target;     // fork start
-  std::optional<Command> command;  // spawn start
+  std::function<int()> target;     // a function, forked
+  std::optional<Command> command;  // a program, posix_spawn()ed
+  std::optional<Target> named;     // a registered target, by `method`
+  StartMethod method = StartMethod::fork;
   std::string name;
   std::vector<int> identity;  // CPython's _identity: the parent's plus this child's number
   bool daemon = false;
@@ -223,33 +226,8 @@ void report_child_error(const std::string& name, const char* type, const char* w
     // The parent may have died between fork() and prctl(): act as if the signal came.
     if (::getppid() != parent) ::raise(SIGTERM);
   }
-  Current& me = current();
-  me.name = s.name;
-  me.daemon = s.daemon;
-  me.identity = s.identity;
-  me.counter = 0;
-
-  int code = 0;
-  try {
-    code = s.target();
-  } catch (const SystemExit& e) {
-    code = e.code;
-  } catch (const Error& e) {
-    report_child_error(s.name, std::string(e.python_type()).c_str(), e.what());
-    code = 1;
-  } catch (const std::exception& e) {
-    report_child_error(s.name, typeid(e).name(), e.what());
-    code = 1;
-  } catch (...) {
-    report_child_error(s.name, "unknown exception", "");
-    code = 1;
-  }
-  try {
-    detail::flush_queues_before_exit();
-    resource_sharer::stop();
-    cleanup_children();
-  } catch (...) {
-  }
+  detail::become_child(s.name, s.daemon, s.identity);
+  const int code = detail::run_in_child(s.name, s.target);
   std::fflush(nullptr);
   ::_exit(code);
 }
@@ -288,16 +266,59 @@ pid_t spawn_command(const Command& cmd) {
 
 }  // namespace
 
+void detail::become_child(const std::string& name, bool daemon, const std::vector<int>& identity) {
+  Current& me = current();
+  me.name = name;
+  me.daemon = daemon;
+  me.identity = identity;
+  me.counter = 0;
+}
+
+int detail::run_in_child(const std::string& name, const std::function<int()>& target) noexcept {
+  int code = 0;
+  try {
+    code = target();
+  } catch (const SystemExit& e) {
+    code = e.code;
+  } catch (const Error& e) {
+    report_child_error(name, std::string(e.python_type()).c_str(), e.what());
+    code = 1;
+  } catch (const std::exception& e) {
+    report_child_error(name, typeid(e).name(), e.what());
+    code = 1;
+  } catch (...) {
+    report_child_error(name, "unknown exception", "");
+    code = 1;
+  }
+  try {
+    detail::flush_queues_before_exit();
+    resource_sharer::stop();
+    cleanup_children();
+  } catch (...) {
+  }
+  std::fflush(nullptr);
+  return code;
+}
+
 // ---- Process ----------------------------------------------------------------------------------
 
-Process::Process(Target target, ProcessOptions options) : state_(std::make_unique<ProcessState>()) {
+Process::Process(Function target, ProcessOptions options) : state_(std::make_unique<ProcessState>()) {
   state_->target = std::move(target);
   state_->identity = next_identity();
   state_->name = options.name.empty() ? default_name(state_->identity) : std::move(options.name);
   state_->daemon = options.daemon.value_or(current().daemon);
 }
 
+Process::Process(Target target, ProcessOptions options) : state_(std::make_unique<ProcessState>()) {
+  state_->method = options.start_method ? *options.start_method : get_context().start_method();
+  state_->named = std::move(target);
+  state_->identity = next_identity();
+  state_->name = options.name.empty() ? default_name(state_->identity) : std::move(options.name);
+  state_->daemon = options.daemon.value_or(current().daemon);
+}
+
 Process::Process(Command command, ProcessOptions options) : state_(std::make_unique<ProcessState>()) {
+  state_->method = StartMethod::spawn;
   state_->command = std::move(command);
   state_->identity = next_identity();
   state_->name = options.name.empty() ? default_name(state_->identity) : std::move(options.name);
@@ -342,9 +363,16 @@ void Process::start() {
   if (current().daemon) throw AssertionError("daemonic processes are not allowed to have children");
   install_handlers_once();
 
+  if (s.named && !s.target) {
+    // Looked up now, in the parent, so that a name no child could find starts nothing.
+    s.target = [function = detail::find_target(s.named->name), &args = s.named->args] { return function(args); };
+  }
   pid_t pid;
   if (s.command) {
     pid = spawn_command(*s.command);
+  } else if (s.named && s.method == StartMethod::spawn) {
+    (void)current_process_authkey();  // made now if it was not yet: the child is given this one
+    pid = detail::spawn_target({s.name, s.daemon, s.identity, *s.named, s.daemon && ::gettid() == ::getpid()});
   } else {
     // Flush stdio first, or buffered output would be written by both processes.
     std::fflush(nullptr);
@@ -426,6 +454,7 @@ void Process::close() {
   }
   s.pidfd.reset();
   s.target = nullptr;
+  s.named.reset();  // its arguments' objects
   remove_child(&s);
   s.closed = true;
 }
@@ -433,6 +462,8 @@ void Process::close() {
 const std::string& Process::name() const noexcept { return state_->name; }
 bool Process::daemon() const noexcept { return state_->daemon; }
 void Process::set_name(std::string name) { state_->name = std::move(name); }
+
+StartMethod Process::start_method() const noexcept { return state_->method; }
 
 void Process::set_daemon(bool daemon) {
   if (state_->pid != -1) throw AssertionError("process has already started");

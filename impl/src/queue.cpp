@@ -38,8 +38,9 @@ struct PendingItem {
 // The process-local half of a Queue: the feeder thread and the items it still has to write.
 // Heap-allocated so that the feeder can keep a stable pointer while the Queue object moves.
 struct QueueLocal {
-  QueueLocal(std::int64_t maxsize, std::size_t ring_bytes, bool joinable_)
-      : chan(ring_bytes, maxsize), joinable(joinable_) {}
+  QueueLocal(std::int64_t maxsize, std::size_t ring_bytes, bool joinable_, StartMethod method)
+      : chan(ring_bytes, maxsize, method), joinable(joinable_) {}
+  QueueLocal(std::shared_ptr<void> mem, bool joinable_) : chan(std::move(mem)), joinable(joinable_) {}
 
   Channel chan;
   const bool joinable;
@@ -175,7 +176,8 @@ struct QueueLocal {
 };
 
 struct SimpleQueueLocal {
-  explicit SimpleQueueLocal(std::size_t ring_bytes) : chan(ring_bytes, 0) {}
+  SimpleQueueLocal(std::size_t ring_bytes, StartMethod method) : chan(ring_bytes, 0, method) {}
+  explicit SimpleQueueLocal(std::shared_ptr<void> mem) : chan(std::move(mem)) {}
   Channel chan;
   std::atomic<bool> closed{false};
 };
@@ -258,10 +260,19 @@ void flush_queues_before_exit() noexcept {
 
 // ---- Queue ------------------------------------------------------------------------------------
 
-Queue::Queue(std::int64_t maxsize, std::size_t ring_bytes) : Queue(maxsize, ring_bytes, false) {}
+Queue::Queue(std::int64_t maxsize, std::size_t ring_bytes)
+    : Queue(Context(StartMethod::fork), maxsize, ring_bytes, false) {}
 
-Queue::Queue(std::int64_t maxsize, std::size_t ring_bytes, bool joinable)
-    : local_(std::make_unique<detail::QueueLocal>(maxsize, ring_bytes, joinable)) {
+Queue::Queue(Context context, std::int64_t maxsize, std::size_t ring_bytes)
+    : Queue(context, maxsize, ring_bytes, false) {}
+
+Queue::Queue(Context context, std::int64_t maxsize, std::size_t ring_bytes, bool joinable)
+    : local_(std::make_unique<detail::QueueLocal>(maxsize, ring_bytes, joinable, context.start_method())) {
+  detail::register_queue(local_.get());
+}
+
+Queue::Queue(std::shared_ptr<void> mem, bool joinable)
+    : local_(std::make_unique<detail::QueueLocal>(std::move(mem), joinable)) {
   detail::register_queue(local_.get());
 }
 
@@ -285,6 +296,8 @@ std::string Queue::describe() const {
   const char* type = local_ && local_->joinable ? "JoinableQueue" : "Queue";
   return std::string("<mpc::") + type + " object at " + detail::address_of(this) + ">";
 }
+
+const std::shared_ptr<void>& Queue::mapping() const noexcept { return local_->chan.mapping(); }
 
 bool Queue::closed() const noexcept { return !local_ || local_->closed.load(); }
 
@@ -464,7 +477,11 @@ void Queue::cancel_join_thread() {
 
 // ---- JoinableQueue ----------------------------------------------------------------------------
 
-JoinableQueue::JoinableQueue(std::int64_t maxsize, std::size_t ring_bytes) : Queue(maxsize, ring_bytes, true) {}
+JoinableQueue::JoinableQueue(std::int64_t maxsize, std::size_t ring_bytes)
+    : Queue(Context(StartMethod::fork), maxsize, ring_bytes, true) {}
+
+JoinableQueue::JoinableQueue(Context context, std::int64_t maxsize, std::size_t ring_bytes)
+    : Queue(context, maxsize, ring_bytes, true) {}
 
 void JoinableQueue::task_done() {
   if (!local_->chan.task_done()) throw ValueError("task_done() called too many times");
@@ -476,10 +493,18 @@ bool JoinableQueue::try_join(Timeout timeout) { return local_->chan.join_tasks(D
 
 // ---- SimpleQueue ------------------------------------------------------------------------------
 
-SimpleQueue::SimpleQueue(std::size_t ring_bytes) : local_(std::make_unique<detail::SimpleQueueLocal>(ring_bytes)) {}
+SimpleQueue::SimpleQueue(std::size_t ring_bytes) : SimpleQueue(Context(StartMethod::fork), ring_bytes) {}
+
+SimpleQueue::SimpleQueue(Context context, std::size_t ring_bytes)
+    : local_(std::make_unique<detail::SimpleQueueLocal>(ring_bytes, context.start_method())) {}
+
+SimpleQueue::SimpleQueue(std::shared_ptr<void> mem)
+    : local_(std::make_unique<detail::SimpleQueueLocal>(std::move(mem))) {}
 SimpleQueue::SimpleQueue(SimpleQueue&&) noexcept = default;
 SimpleQueue& SimpleQueue::operator=(SimpleQueue&&) noexcept = default;
 SimpleQueue::~SimpleQueue() = default;
+
+const std::shared_ptr<void>& SimpleQueue::mapping() const noexcept { return local_->chan.mapping(); }
 
 bool SimpleQueue::closed() const noexcept { return !local_ || local_->closed.load(); }
 

@@ -20,17 +20,6 @@ namespace mpc {
 
 namespace detail {
 
-std::shared_ptr<void> map_shared(std::size_t bytes) {
-  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  const std::size_t len = (bytes + page - 1) / page * page;
-  void* mem = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) {
-    const int err = errno;
-    throw OSError("[Errno " + std::to_string(err) + "] mmap of shared state failed", err);
-  }
-  return std::shared_ptr<void>(mem, [len](void* p) { ::munmap(p, len); });
-}
-
 namespace {
 
 void reset_tid_in_child() noexcept { tls_tid = 0; }  // the forking thread is a new thread now
@@ -161,8 +150,10 @@ struct BarrierShared {
 
 // ---- Lock ---------------------------------------------------------------------------------------
 
-Lock::Lock() {
-  auto [mem, state] = detail::make_shared_state<detail::MutexWord>(0);
+Lock::Lock() : Lock(Context(StartMethod::fork)) {}
+
+Lock::Lock(Context context) {
+  auto [mem, state] = detail::make_shared_state_for<detail::MutexWord>(context.start_method(), 0);
   mem_ = std::move(mem);
   m_ = state;
 }
@@ -184,8 +175,10 @@ std::string Lock::repr() const {
 
 // ---- RLock --------------------------------------------------------------------------------------
 
-RLock::RLock() {
-  auto [mem, state] = detail::make_shared_state<detail::RLockShared>(0);
+RLock::RLock() : RLock(Context(StartMethod::fork)) {}
+
+RLock::RLock(Context context) {
+  auto [mem, state] = detail::make_shared_state_for<detail::RLockShared>(context.start_method(), 0);
   mem_ = std::move(mem);
   s_ = state;
 }
@@ -233,11 +226,12 @@ std::string RLock::repr() const {
 
 // ---- Semaphore ----------------------------------------------------------------------------------
 
-Semaphore::Semaphore(int value) : Semaphore(value, false) {}
+Semaphore::Semaphore(int value) : Semaphore(value, false, Context(StartMethod::fork)) {}
+Semaphore::Semaphore(int value, Context context) : Semaphore(value, false, context) {}
 
-Semaphore::Semaphore(int value, bool bounded) {
+Semaphore::Semaphore(int value, bool bounded, Context context) {
   if (value < 0) throw OSError("[Errno 22] Invalid argument", EINVAL);
-  auto [mem, state] = detail::make_shared_state<detail::SemaphoreShared>(0);
+  auto [mem, state] = detail::make_shared_state_for<detail::SemaphoreShared>(context.start_method(), 0);
   mem_ = std::move(mem);
   s_ = state;
   s_->value.store(static_cast<std::uint32_t>(value), std::memory_order_relaxed);

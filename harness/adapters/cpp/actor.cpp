@@ -377,26 +377,92 @@ void start_actor(const std::shared_ptr<ProcessSpace>& space, const std::string& 
   }
   auto process = std::dynamic_pointer_cast<ProcessObject>(space->objects.find(name));
   decltype(space->unstarted)::node_type given;
+  decltype(space->unstarted_spawns)::node_type spawn_args;
   {
     std::lock_guard lock(space->started_m);
     given = space->unstarted.extract(name);
+    spawn_args = space->unstarted_spawns.extract(name);
   }
-  if (!process || given.empty()) throw bad_request("actor '" + name + "' has no unstarted Process object");
+  if (!process || (given.empty() && spawn_args.empty()))
+    throw bad_request("actor '" + name + "' has no unstarted Process object");
   // What the child is given: every object this process holds now (bound ones too) but Process
   // objects, which are not the child's to manage.
   auto objects = space->objects.snapshot();
   for (auto it = objects.begin(); it != objects.end();)
     it = dynamic_cast<ProcessObject*>(it->second.get()) ? objects.erase(it) : std::next(it);
-  *given.mapped() = std::move(objects);
-  process->process().start();  // its OSError is the step's outcome
-  given.mapped()->clear();     // the child has its copy (fork)
+  if (!spawn_args.empty()) {
+    share_with_spawned(spawn_args.mapped(), *space, name, objects);
+    process->process().start();  // its RuntimeError (a fork-context lock) is the step's outcome
+  } else {
+    *given.mapped() = std::move(objects);
+    process->process().start();  // its OSError is the step's outcome
+    given.mapped()->clear();     // the child has its copy (fork)
+  }
   std::lock_guard lock(space->started_m);
   space->children.push_back(process);
 }
 
 namespace {
 
+json declarations_json(const std::vector<ActorDeclaration>& actors) {
+  json out = json::array();
+  for (const auto& a : actors) {
+    json d = {{"name", a.name},
+              {"kind", a.kind},
+              {"in", a.in},
+              {"started_by_step", a.started_by_step},
+              {"start_method", std::string(mpc::to_string(a.start_method))}};
+    if (a.daemon) d["daemon"] = *a.daemon;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<ActorDeclaration> declarations_from(const json& actors) {
+  std::vector<ActorDeclaration> out;
+  for (const auto& d : actors) {
+    ActorDeclaration a{d.at("name").get<std::string>(), d.at("kind").get<std::string>(), d.at("in").get<std::string>(),
+                       d.at("started_by_step").get<bool>()};
+    if (d.contains("daemon")) a.daemon = d["daemon"].get<bool>();
+    a.start_method = mpc::get_context(d.at("start_method").get<std::string>()).start_method();
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// A spawned process actor's arguments, in order: the endpoint, its name, its parent's pid and
+// name, the case's actor declarations (JSON), the objects, then [name, type] of each object.
+constexpr std::size_t kSpawnedObjectsAt = 5;
+
+int spawned_actor_main(const mpc::SpawnArgs& args) {
+  auto space = std::make_shared<ProcessSpace>();
+  space->endpoint = std::string(args.value(0).data());
+  space->name = std::string(args.value(1).data());
+  space->parent_pid = static_cast<pid_t>(args.value(2).to_int64().value_or(0));
+  space->parent_name = std::string(args.value(3).data());
+  space->actors = declarations_from(json::parse(args.value(4).data()));
+  const mpc::Value names = args.value(args.size() - 1);
+  Registry::Map objects;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    objects[std::string(names.at(i).at(0).data())] =
+        receive_object(std::string(names.at(i).at(1).data()), args, kSpawnedObjectsAt + i);
+  space->objects.assign(std::move(objects));
+  return process_actor_main(space);
+}
+
 void make_process_object(const std::shared_ptr<ProcessSpace>& space, const ActorDeclaration& declared) {
+  if (declared.start_method == mpc::StartMethod::spawn) {
+    // A fresh exec of this adapter (main() gives it to mpc::spawn_main), given its objects by
+    // share_with_spawned just before start(): the same SpawnArgs as its Process holds.
+    mpc::SpawnArgs args;
+    space->objects.put(declared.name, std::make_shared<ProcessObject>(
+                                          mpc::Process(mpc::Target{kSpawnedActorTarget, args},
+                                                       mpc::ProcessOptions{.name = declared.name,
+                                                                           .daemon = declared.daemon,
+                                                                           .start_method = mpc::StartMethod::spawn})));
+    space->unstarted_spawns.emplace(declared.name, std::move(args));
+    return;
+  }
   // The child's space, with the declarations of the actors it may start in turn; its objects are
   // those of `given`, filled by start_actor just before the fork.
   auto child = std::make_shared<ProcessSpace>();
@@ -427,6 +493,26 @@ void start_setup_actors(const std::shared_ptr<ProcessSpace>& space) {
     for (const auto& a : space->actors)
       if (a.kind == kind && a.in == space->name && !a.started_by_step) start_actor(space, a.name);
 }
+
+void share_with_spawned(mpc::SpawnArgs& args, const ProcessSpace& space, const std::string& child,
+                        const Registry::Map& objects) {
+  args.add(mpc::Value::str(space.endpoint))
+      .add(mpc::Value::str(child))
+      .add(mpc::Value::integer(::getpid()))
+      .add(mpc::Value::str(space.name))
+      .add(mpc::Value::str(declarations_json(space.actors).dump()));
+  mpc::Value names = mpc::Value::list();
+  for (const auto& [name, object] : objects) {
+    if (!object->share(args))
+      throw bad_request("a spawned process actor cannot be given '" + name + "' (a " +
+                        std::string(object->type_name()) +
+                        "): the adapter shares queues, locks, semaphores and values");
+    names.append(mpc::Value::tuple({mpc::Value::str(name), mpc::Value::str(std::string(object->type_name()))}));
+  }
+  args.add(names);
+}
+
+void register_spawned_actor_target() { mpc::register_target(kSpawnedActorTarget, spawned_actor_main); }
 
 int process_actor_main(std::shared_ptr<ProcessSpace> space) {
   // A context of the child's own, made after fork(); the parent's copy is never touched.

@@ -19,6 +19,8 @@
 
 #include "channel.hpp"
 #include "families/process.hpp"
+#include "mpc/context.hpp"
+#include "mpc/spawn.hpp"
 #include "objects.hpp"
 
 namespace mpconform::cpp_adapter {
@@ -34,6 +36,7 @@ struct ActorDeclaration {
   std::string name, kind, in;
   bool started_by_step = false;
   std::optional<bool> daemon{};  // none: the flag of the process that makes it (CPython's default)
+  mpc::StartMethod start_method = mpc::StartMethod::fork;  // a process actor's
 };
 
 // A thread actor: its own std::thread and Channel, the objects of the process it runs in.
@@ -56,8 +59,10 @@ struct ProcessSpace {
   std::mutex started_m;
   std::set<std::string> started;
   std::vector<std::shared_ptr<ProcessObject>> children;
-  // Process actors made but not started yet -> what each is given at its start (start_actor).
+  // Process actors made but not started yet -> what each is given at its start (start_actor): the
+  // objects themselves for a forked one, a spawned one's arguments (shared with its Process).
   std::map<std::string, std::shared_ptr<Registry::Map>> unstarted;
+  std::map<std::string, mpc::SpawnArgs> unstarted_spawns;
   std::vector<ThreadActor> threads;
   std::shared_ptr<Object> current_view, parent_view;  // current_process(), parent_process()
 
@@ -111,6 +116,16 @@ class Actor {
 // The body of a process actor, run in the fork()ed child: its own Channel, the actors it starts
 // at setup, its loop. Returns the exit code `exit` asked for.
 int process_actor_main(std::shared_ptr<ProcessSpace> space);
+
+// The name under which the adapter registers the body of a spawned process actor
+// (mpc::register_target), which main() registers before mpc::spawn_main().
+inline constexpr const char* kSpawnedActorTarget = "mpconform.process_actor";
+void register_spawned_actor_target();
+
+// Fills a spawned process actor's arguments with what it is given: `objects` (CallError for one
+// the adapter cannot share) and what it needs to join the case.
+void share_with_spawned(mpc::SpawnArgs& args, const ProcessSpace& space, const std::string& child,
+                        const Registry::Map& objects);
 
 // Module-level functions (`"target": null, "method": "multiprocessing.…"`), in functions.cpp.
 [[nodiscard]] Invocation prepare_function(const std::string& name, const Args& args,

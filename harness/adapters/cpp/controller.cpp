@@ -10,6 +10,7 @@
 #include <typeinfo>
 
 #include "log.hpp"
+#include "mpc/context.hpp"
 #include "mpc/errors.hpp"
 #include "mpc/process.hpp"
 
@@ -38,6 +39,15 @@ class SetupError : public std::runtime_error {
 double seconds_left(Clock::time_point deadline) {
   double left = std::chrono::duration<double>(deadline - Clock::now()).count();
   return left > 0 ? left : 0.0;
+}
+
+// An object's context or an actor's start method, as mpc names them.
+mpc::Context context_named(const std::string& method) {
+  try {
+    return mpc::get_context(method);
+  } catch (const mpc::ValueError& e) {
+    throw SetupError(e.what());
+  }
 }
 
 std::vector<std::string> names_of(const json& description) {
@@ -81,8 +91,9 @@ json Controller::hello_message() const {
       {"capabilities",
        {{"types", supported_types()},
         {"ops", operations},
-        {"start_methods", {"fork"}},
-        {"contexts", {"fork"}},
+        // mpc's (fork and spawn), each usable for objects and process actors alike.
+        {"start_methods", mpc::get_all_start_methods()},
+        {"contexts", mpc::get_all_start_methods()},
         // `class`: builtin classes and mpc's ctypes types, for Value/Array's typecode_or_type
         // (ClassObject); `local_function` it cannot make.
         {"features", {"bind", "object_names", "set", "step_start", "process_before_start", "process_end", "class"}}}},
@@ -138,8 +149,7 @@ void Controller::create_objects(const json& descriptions) {
     if (!description.is_object())
       throw SetupError("an object must be a JSON object: " + description.dump().substr(0, 200));
     const std::string type = description.value("type", std::string());
-    if (auto context = description.value("context", std::string("fork")); context != "fork")
-      throw SetupError("context '" + context + "' is not offered (fork is)");
+    const mpc::Context context = context_named(description.value("context", std::string("fork")));
     auto names = names_of(description);
     for (const auto& name : names)
       if (name == kMain || space_->objects.contains(name)) throw SetupError("name '" + name + "' is used twice");
@@ -150,7 +160,7 @@ void Controller::create_objects(const json& descriptions) {
     } catch (const CallError& e) {
       throw SetupError("bad value for " + names[0] + ": " + e.what());
     }
-    for (auto& [name, object] : cpp_adapter::create_objects(type, names, args))
+    for (auto& [name, object] : cpp_adapter::create_objects(type, names, args, context))
       space_->objects.put(name, std::move(object));
   }
 }
@@ -171,8 +181,8 @@ void Controller::start_actors(const json& descriptions) {
     if (a.in != kMain && kinds[a.in] != "process")
       throw SetupError("actor '" + a.name + "' is in '" + a.in +
                        "', which is not main or a process actor declared before");
-    if (auto method = d.value("start_method", std::string("fork")); method != "fork")
-      throw SetupError("actor '" + a.name + "': start method '" + method + "' is not offered (fork is)");
+    if (a.kind == "process")
+      a.start_method = context_named(d.value("start_method", std::string("fork"))).start_method();
     if (auto it = d.find("daemon"); it != d.end()) {
       if (!it->is_boolean()) throw SetupError("actor '" + a.name + "': daemon is true or false");
       a.daemon = it->get<bool>();

@@ -2,6 +2,9 @@
 // through the adapter protocol (spec/adapter-protocol.md).
 //
 //   mpconform-cpp-adapter [--semantics 3.12] --endpoint ENDPOINT   (e.g. ipc://@mpconform-…)
+//
+// A spawned process actor is a fresh exec of this program, which mpc::spawn_main() recognizes
+// by its arguments and runs as that actor.
 
 #include <unistd.h>
 
@@ -14,9 +17,12 @@
 #include <string>
 #include <thread>
 
+#include "actor.hpp"
 #include "channel.hpp"
 #include "controller.hpp"
 #include "log.hpp"
+#include "mpc/context.hpp"
+#include "mpc/spawn.hpp"
 
 namespace {
 
@@ -35,6 +41,11 @@ int usage(const char* why) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  register_spawned_actor_target();
+  if (auto code = mpc::spawn_main(argc, argv)) return *code;
+  // The adapter runs under fork, chosen as CPython's adapter chooses `,start=`: a forked actor
+  // inherits the choice, a spawned one is given it.
+  mpc::set_start_method("fork", true);
   ControllerOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

@@ -127,12 +127,30 @@ Args decode_args(const json& args, const json& kwargs, const Registry& registry)
 
 std::vector<std::pair<std::string, std::shared_ptr<Object>>> create_objects(const std::string& type,
                                                                             const std::vector<std::string>& names,
-                                                                            const Args& args) {
+                                                                            const Args& args, mpc::Context context) {
   const std::size_t wanted = type == "Pipe" ? 2 : 1;
   if (names.size() != wanted) throw bad_request(type + " needs " + (wanted == 2 ? "two names" : "one name"));
-  for (const Family* family : families())
-    if (auto created = family->create(type, names, args)) return std::move(*created);
+  const bool fork = context.start_method() == mpc::StartMethod::fork;
+  for (const Family* family : families()) {
+    if (fork) {
+      if (auto created = family->create(type, names, args)) return std::move(*created);
+    } else if (family->create_in) {
+      if (auto created = family->create_in(context, type, names, args)) return std::move(*created);
+    }
+  }
+  if (!fork)
+    throw bad_request(
+        "objects of type '" + type + "' cannot be made by the " + std::string(context.get_start_method()) +
+        " context here (Queue, JoinableQueue, SimpleQueue, Lock, RLock, Semaphore and BoundedSemaphore can)");
   throw bad_request("objects of type '" + type + "' cannot be created by setup");
+}
+
+std::shared_ptr<Object> receive_object(const std::string& type, const mpc::SpawnArgs& args, std::size_t index) {
+  if (args.type(index) == mpc::SpawnArgs::Type::value) return std::make_shared<BoundValue>(args.value(index), type);
+  for (const Family* family : families())
+    if (family->receive)
+      if (auto object = family->receive(type, args, index)) return object;
+  throw bad_request("a spawned process cannot be given an object of type '" + type + "'");
 }
 
 std::vector<std::string> supported_types() {

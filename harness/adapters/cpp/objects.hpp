@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mpc/context.hpp"
+#include "mpc/spawn.hpp"
 #include "mpc/value.hpp"
 
 namespace mpconform::cpp_adapter {
@@ -125,6 +127,10 @@ class Object : public std::enable_shared_from_this<Object> {
   // Teardown: this process must be able to exit without waiting for the object (a queue's
   // unread items).
   virtual void release() noexcept {}
+  // Adds the object to what a spawned process actor is given; false for a type mpc cannot give
+  // one (it is rebuilt there by receive_object). mpc's errors (a fork-context lock) come later,
+  // from start().
+  [[nodiscard]] virtual bool share(mpc::SpawnArgs& /*out*/) const { return false; }
 };
 
 // A value bound to a name by `bind` (a sentinel, a pid, a received item): passing it as an
@@ -135,6 +141,10 @@ class BoundValue final : public Object {
   [[nodiscard]] std::string_view type_name() const noexcept override { return type_; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] const mpc::Value& value() const noexcept { return value_; }
+  [[nodiscard]] bool share(mpc::SpawnArgs& out) const override {
+    out.add(value_);
+    return true;
+  }
 
  private:
   mpc::Value value_;
@@ -161,10 +171,16 @@ class ClassObject final : public Object {
 // The call arguments of a message; a top-level ref names an object of `registry`.
 [[nodiscard]] Args decode_args(const json& args, const json& kwargs, const Registry& registry);
 
-// Setup: the named objects made from one entry of `objects` (two for a Pipe). Throws CallError
-// for a request the adapter cannot follow; mpc's own errors propagate.
+// Setup: the named objects made from one entry of `objects` (two for a Pipe), by `context`.
+// Throws CallError for a request the adapter cannot follow (a type it cannot make in that
+// context); mpc's own errors propagate.
 [[nodiscard]] std::vector<std::pair<std::string, std::shared_ptr<Object>>> create_objects(
-    const std::string& type, const std::vector<std::string>& names, const Args& args);
+    const std::string& type, const std::vector<std::string>& names, const Args& args, mpc::Context context);
+
+// In a spawned process actor: the object of spec type `type` that its parent shared as item
+// `index` of `args` (Object::share). Throws CallError for a type no family receives.
+[[nodiscard]] std::shared_ptr<Object> receive_object(const std::string& type, const mpc::SpawnArgs& args,
+                                                     std::size_t index);
 
 // hello's capabilities: the spec's types and every operation implemented, as "Type.method".
 [[nodiscard]] std::vector<std::string> supported_types();

@@ -1,22 +1,27 @@
 // mpc/process.hpp: multiprocessing.Process for C++.
 //
-// Two ways to start a child:
+// Three ways to start a child:
 // - a function, run in a fork()ed copy of this process (CPython's "fork" start method): it sees
 //   every object of the parent, including mpc::Queue and mpc::Connection objects made before
-//   start();
-// - a Command (program + arguments), started fresh with posix_spawn (the "spawn-like" start):
-//   it inherits only the descriptors listed in pass_fds (e.g. a Connection's fileno(), so that
-//   the program, a CPython one for instance, can talk to us over it).
+//   start(). A function is always forked (it has no name a spawned child could find);
+// - a Target: a function registered by name with its SpawnArgs (mpc/spawn.hpp), started by the
+//   start method of ProcessOptions::start_method (nullopt: the module's, get_start_method()).
+//   Under spawn the child is a fresh exec of this program, given its arguments pickled, which
+//   must call mpc::spawn_main() at the top of main(): the contract is in mpc/spawn.hpp;
+// - a Command (program + arguments), started fresh with posix_spawn: it inherits only the
+//   descriptors listed in pass_fds (e.g. a Connection's fileno(), so that the program, a
+//   CPython one for instance, can talk to us over it).
 //
 // The life cycle and errors are CPython's: start() once, join(timeout), is_alive(), exitcode()
 // (nullopt while running, the exit status, or -N when killed by signal N), terminate()
 // (SIGTERM), kill() (SIGKILL), close(); only the process that started a child may manage it.
 //
-// In a fork()ed child the function's outcome becomes the exit code: returning (void) -> 0,
+// In a fork()ed or spawned child the function's outcome becomes the exit code: returning (void) -> 0,
 // returning an int -> that int, throwing mpc::SystemExit{code} -> code, any other exception ->
 // "Process <name>:" and the error on stderr, exit code 1. Calling std::exit()/_exit() works
-// too. Before the child _exit()s, stdio is flushed, its queues' feeders are flushed (like
-// CPython's), its own daemon children are terminated and its other children joined.
+// too. Before the child leaves, stdio is flushed, its queues' feeders are flushed (like
+// CPython's), its own daemon children are terminated and its other children joined. A fork()ed
+// child then _exit()s; a spawned one returns from main() (its atexit handlers run, as CPython's).
 //
 // Daemon children are terminated when the parent goes away, by three mechanisms:
 // - the Process destructor terminates (SIGTERM) and reaps a running daemon child (a
@@ -27,7 +32,8 @@
 //   SIGTERM from the kernel: the child sets prctl(PR_SET_PDEATHSIG, SIGTERM). The kernel ties
 //   that signal to the *thread* that forked, so it is only armed when start() runs on the main
 //   thread (a daemon started from a worker thread that ends early would otherwise be killed
-//   with it). Command children cannot arm it (posix_spawn), they rely on the first two.
+//   with it). A spawned child arms it itself in spawn_main(); Command children cannot arm it
+//   (posix_spawn), they rely on the first two.
 //
 // Fork caveat, as for any fork() in a multithreaded program: only the calling thread exists in
 // the child, so the function must not depend on locks other threads of the parent held.
@@ -45,7 +51,9 @@
 #include <utility>
 #include <vector>
 
+#include "mpc/context.hpp"
 #include "mpc/deadline.hpp"
+#include "mpc/spawn.hpp"
 
 namespace mpc {
 
@@ -65,6 +73,9 @@ struct Command {
 struct ProcessOptions {
   std::string name{};            // empty: "Process-N" (CPython's default naming)
   std::optional<bool> daemon{};  // nullopt: the daemon flag of the current process
+  // For a Target: nullopt: the module's start method (get_start_method()), as
+  // multiprocessing.Process; ignored for a function (forked) and a Command.
+  std::optional<StartMethod> start_method{};
 };
 
 namespace detail {
@@ -80,6 +91,7 @@ class Process {
       : Process(wrap(std::forward<F>(target)), std::move(options)) {}
 
   explicit Process(Command command, ProcessOptions options = {});
+  explicit Process(Target target, ProcessOptions options = {});
 
   Process(Process&&) noexcept;
   Process& operator=(Process&&) noexcept;
@@ -90,7 +102,10 @@ class Process {
   ~Process();
 
   // AssertionError "cannot start a process twice"; "daemonic processes are not allowed to have
-  // children"; ValueError "process object is closed". OSError when fork/spawn fails.
+  // children"; ValueError "process object is closed". OSError when fork/spawn fails. For a
+  // Target: ValueError when its name is not registered; under spawn, RuntimeError when its
+  // arguments hold a fork-context object, and what pickling its values raises. On any of them
+  // nothing is started and the Process stays unstarted.
   void start();
 
   // Waits for the child to end, at most `timeout` seconds (nullopt: forever; negative: 0).
@@ -120,13 +135,15 @@ class Process {
   [[nodiscard]] bool daemon() const noexcept;
   // AssertionError "process has already started" after start().
   void set_daemon(bool daemon);
+  // How start() starts the child: a Target's method; fork for a function, spawn for a Command.
+  [[nodiscard]] StartMethod start_method() const noexcept;
 
  private:
-  using Target = std::function<int()>;
-  Process(Target target, ProcessOptions options);
+  using Function = std::function<int()>;
+  Process(Function target, ProcessOptions options);
 
   template <class F>
-  static Target wrap(F&& f) {
+  static Function wrap(F&& f) {
     if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
       return [g = std::forward<F>(f)]() mutable {
         std::invoke(g);
@@ -146,7 +163,8 @@ class Process {
 [[nodiscard]] bool current_process_daemon();
 
 // This process's authentication key (CPython's current_process().authkey, bytes): 32 random
-// bytes in the top process, made on first use; a fork()ed child inherits its parent's. The
+// bytes in the top process, made on first use; a fork()ed child inherits its parent's, a spawned
+// one is given it. The
 // resource sharer (mpc/resource_sharer.hpp) authenticates with it on both sides, so a process
 // that receives a Connection from another one must hold the sender's key: a child does; a
 // program started otherwise (a Command, a CPython process) must be given it, as CPython's

@@ -26,8 +26,9 @@
 // Memory is returned to the system when the last process holding the queue destroys it or
 // exits; nothing is created in /dev/shm or the file system.
 //
-// A queue is shared with children created by fork() (mpc::Process's default start), not with
-// programs started by exec (Process::spawn): as with CPython's fork-context queues.
+// A queue made without a Context (or with the fork one) is shared with children created by fork()
+// only, as CPython's fork-context queues; one made with the spawn Context lives in a memfd and
+// can also be given to a spawned child (mpc/spawn.hpp: SpawnArgs).
 #pragma once
 
 #include <cstddef>
@@ -36,6 +37,7 @@
 #include <optional>
 #include <string>
 
+#include "mpc/context.hpp"
 #include "mpc/deadline.hpp"
 #include "mpc/value.hpp"
 
@@ -44,6 +46,7 @@ namespace mpc {
 namespace detail {
 struct QueueLocal;
 struct SimpleQueueLocal;
+struct SpawnAccess;
 }  // namespace detail
 
 // Bytes of shared ring per queue unless given. Items larger than half of it are streamed.
@@ -54,6 +57,7 @@ class Queue {
   // maxsize <= 0: unbounded (as CPython). ring_bytes: size of the shared ring (rounded up to a
   // power of two, at least 4 KiB).
   explicit Queue(std::int64_t maxsize = 0, std::size_t ring_bytes = kDefaultQueueRingBytes);
+  explicit Queue(Context context, std::int64_t maxsize = 0, std::size_t ring_bytes = kDefaultQueueRingBytes);
   Queue(Queue&&) noexcept;
   Queue& operator=(Queue&&) noexcept;
   Queue(const Queue&) = delete;
@@ -98,20 +102,28 @@ class Queue {
   [[nodiscard]] bool closed() const noexcept;
 
  protected:
-  Queue(std::int64_t maxsize, std::size_t ring_bytes, bool joinable);
+  Queue(Context context, std::int64_t maxsize, std::size_t ring_bytes, bool joinable);
+  Queue(std::shared_ptr<void> mem, bool joinable);  // a spawning parent's queue
+  [[nodiscard]] const std::shared_ptr<void>& mapping() const noexcept;
   [[nodiscard]] std::string describe() const;
+  friend struct detail::SpawnAccess;
   std::unique_ptr<detail::QueueLocal> local_;
 };
 
 class JoinableQueue : public Queue {
  public:
   explicit JoinableQueue(std::int64_t maxsize = 0, std::size_t ring_bytes = kDefaultQueueRingBytes);
+  explicit JoinableQueue(Context context, std::int64_t maxsize = 0, std::size_t ring_bytes = kDefaultQueueRingBytes);
 
   // Every put() adds an unfinished task; task_done() finishes one (ValueError("task_done()
   // called too many times") when none is left); join() blocks until none is left.
   void task_done();
   void join();
   bool try_join(Timeout timeout);  // false: tasks still unfinished at the deadline
+
+ private:
+  friend struct detail::SpawnAccess;
+  explicit JoinableQueue(std::shared_ptr<void> mem) : Queue(std::move(mem), true) {}
 };
 
 // A locked pipe in CPython: put() writes synchronously (blocking while the ring is full), so
@@ -119,6 +131,7 @@ class JoinableQueue : public Queue {
 class SimpleQueue {
  public:
   explicit SimpleQueue(std::size_t ring_bytes = kDefaultQueueRingBytes);
+  explicit SimpleQueue(Context context, std::size_t ring_bytes = kDefaultQueueRingBytes);
   SimpleQueue(SimpleQueue&&) noexcept;
   SimpleQueue& operator=(SimpleQueue&&) noexcept;
   SimpleQueue(const SimpleQueue&) = delete;
@@ -134,6 +147,9 @@ class SimpleQueue {
   [[nodiscard]] bool closed() const noexcept;
 
  private:
+  friend struct detail::SpawnAccess;
+  explicit SimpleQueue(std::shared_ptr<void> mem);
+  [[nodiscard]] const std::shared_ptr<void>& mapping() const noexcept;
   std::unique_ptr<detail::SimpleQueueLocal> local_;
 };
 

@@ -1,12 +1,14 @@
 // mpc/sync.hpp: multiprocessing's synchronization primitives for C++: Lock, RLock, Semaphore,
 // BoundedSemaphore, Event, Condition and Barrier.
 //
-// Each object is a handle to state in an anonymous MAP_SHARED mapping made when it is
-// constructed: copy the handle (or fork, e.g. with mpc::Process) and every copy, in every
-// process, is the same lock, exactly as a Python name bound to one multiprocessing.Lock. The
-// kernel frees the mapping when the last process holding it unmaps it or exits; nothing is
-// created in /dev/shm or the file system, so nothing can be left there. Like CPython's
-// fork-context locks, these reach children made by fork(), not programs started by exec.
+// Each object is a handle to state in a MAP_SHARED mapping made when it is constructed: copy the
+// handle (or fork, e.g. with mpc::Process) and every copy, in every process, is the same lock,
+// exactly as a Python name bound to one multiprocessing.Lock. The kernel frees the mapping when
+// the last process holding it unmaps it or exits; nothing is created in /dev/shm or the file
+// system, so nothing can be left there. Made without a Context (or with the fork one) the mapping
+// is anonymous and, like CPython's fork-context locks, reaches children made by fork() only; Lock,
+// RLock, Semaphore and BoundedSemaphore made with the spawn Context live in a memfd and can also
+// be given to a spawned child (mpc/spawn.hpp: SpawnArgs).
 //
 // Waiting uses futexes on 32-bit words of that mapping with absolute CLOCK_MONOTONIC
 // deadlines (timeouts are Python's: seconds, nullopt = forever, negative = 0; `timeout` is
@@ -42,6 +44,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "mpc/context.hpp"
 #include "mpc/deadline.hpp"
 
 namespace mpc {
@@ -75,6 +78,7 @@ struct SemaphoreShared;
 struct EventShared;
 struct ConditionShared;
 struct BarrierShared;
+struct SpawnAccess;  // SpawnArgs: the mapping of an object given to a spawned child, and back
 
 }  // namespace detail
 
@@ -82,6 +86,7 @@ struct BarrierShared;
 class Lock {
  public:
   Lock();
+  explicit Lock(Context context);
 
   // acquire(): true once held. block=false: one try. Otherwise waits until the deadline
   // (timeout nullopt: forever) and returns false if the lock is still held then.
@@ -114,6 +119,9 @@ class Lock {
   [[nodiscard]] std::string repr() const;
 
  private:
+  friend struct detail::SpawnAccess;
+  explicit Lock(std::shared_ptr<void> mem) noexcept
+      : mem_(std::move(mem)), m_(static_cast<detail::MutexWord*>(mem_.get())) {}
   std::shared_ptr<void> mem_;
   detail::MutexWord* m_;
 };
@@ -122,6 +130,7 @@ class Lock {
 class RLock {
  public:
   RLock();
+  explicit RLock(Context context);
   bool acquire(bool block = true, Timeout timeout = std::nullopt);
   // AssertionError("attempt to release recursive lock not owned by thread").
   void release();
@@ -134,6 +143,9 @@ class RLock {
 
  private:
   friend class Condition;
+  friend struct detail::SpawnAccess;
+  explicit RLock(std::shared_ptr<void> mem) noexcept
+      : mem_(std::move(mem)), s_(static_cast<detail::RLockShared*>(mem_.get())) {}
   std::shared_ptr<void> mem_;
   detail::RLockShared* s_;
 };
@@ -184,6 +196,7 @@ class Semaphore {
  public:
   // OSError(EINVAL) "[Errno 22] Invalid argument" for a negative value, as CPython.
   explicit Semaphore(int value = 1);
+  Semaphore(int value, Context context);
   bool acquire(bool block = true, Timeout timeout = std::nullopt);
   void release();
   [[nodiscard]] int get_value() const noexcept;
@@ -192,16 +205,24 @@ class Semaphore {
   [[nodiscard]] std::string repr() const;
 
  protected:
-  Semaphore(int value, bool bounded);
+  Semaphore(int value, bool bounded, Context context);
+  explicit Semaphore(std::shared_ptr<void> mem) noexcept
+      : mem_(std::move(mem)), s_(static_cast<detail::SemaphoreShared*>(mem_.get())) {}
 
  private:
+  friend struct detail::SpawnAccess;
   std::shared_ptr<void> mem_;
   detail::SemaphoreShared* s_;
 };
 
 class BoundedSemaphore : public Semaphore {
  public:
-  explicit BoundedSemaphore(int value = 1) : Semaphore(value, true) {}
+  explicit BoundedSemaphore(int value = 1) : Semaphore(value, true, Context(StartMethod::fork)) {}
+  BoundedSemaphore(int value, Context context) : Semaphore(value, true, context) {}
+
+ private:
+  friend struct detail::SpawnAccess;
+  explicit BoundedSemaphore(std::shared_ptr<void> mem) noexcept : Semaphore(std::move(mem)) {}
 };
 
 // multiprocessing.Event.

@@ -16,14 +16,21 @@ using mpc::Value;
 
 class SemaphoreObject final : public Object {
  public:
-  SemaphoreObject(bool bounded, int value)
-      : bounded_(bounded), semaphore_(bounded ? mpc::BoundedSemaphore(value) : mpc::Semaphore(value)) {}
+  SemaphoreObject(bool bounded, int value, mpc::Context context = mpc::Context(mpc::StartMethod::fork))
+      : bounded_(bounded),
+        semaphore_(bounded ? mpc::BoundedSemaphore(value, context) : mpc::Semaphore(value, context)) {}
+  SemaphoreObject(bool bounded, mpc::Semaphore semaphore) : bounded_(bounded), semaphore_(std::move(semaphore)) {}
   [[nodiscard]] std::string_view type_name() const noexcept override {
     return bounded_ ? "BoundedSemaphore" : "Semaphore";
   }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::Semaphore& semaphore() noexcept { return semaphore_; }
   [[nodiscard]] std::optional<std::string> mpc_repr() const override { return semaphore_.repr(); }
+  // Shared as a Semaphore either way: the bound lives in the shared state.
+  [[nodiscard]] bool share(mpc::SpawnArgs& out) const override {
+    out.add(semaphore_);
+    return true;
+  }
 
  private:
   bool bounded_;
@@ -123,20 +130,34 @@ int semaphore_value(const Arg* arg) {
   throw bad_request("expected the semaphore's value as an integer, got " + describe_arg(*arg));
 }
 
-std::optional<Created> create(const std::string& type, const std::vector<std::string>& names, const Args& args) {
+std::optional<Created> create_in(mpc::Context context, const std::string& type, const std::vector<std::string>& names,
+                                 const Args& args) {
   if (type == "Lock") {
     no_arguments(type, args);
-    return Created{{names.at(0), std::make_shared<LockObject>(mpc::Lock())}};
+    return Created{{names.at(0), std::make_shared<LockObject>(mpc::Lock(context))}};
   }
   if (type == "RLock") {
     no_arguments(type, args);
-    return Created{{names.at(0), std::make_shared<RLockObject>(mpc::RLock())}};
+    return Created{{names.at(0), std::make_shared<RLockObject>(mpc::RLock(context))}};
   }
   if (type == "Semaphore" || type == "BoundedSemaphore") {
     auto b = bind(type, args, {{"value"}});
-    return Created{{names.at(0), std::make_shared<SemaphoreObject>(type == "BoundedSemaphore", semaphore_value(b[0]))}};
+    return Created{
+        {names.at(0), std::make_shared<SemaphoreObject>(type == "BoundedSemaphore", semaphore_value(b[0]), context)}};
   }
   return std::nullopt;
+}
+
+std::optional<Created> create(const std::string& type, const std::vector<std::string>& names, const Args& args) {
+  return create_in(mpc::Context(mpc::StartMethod::fork), type, names, args);
+}
+
+std::shared_ptr<Object> receive(const std::string& type, const mpc::SpawnArgs& args, std::size_t index) {
+  if (type == "Lock") return std::make_shared<LockObject>(args.lock(index));
+  if (type == "RLock") return std::make_shared<RLockObject>(args.rlock(index));
+  if (type == "Semaphore" || type == "BoundedSemaphore")
+    return std::make_shared<SemaphoreObject>(type == "BoundedSemaphore", args.semaphore(index));
+  return nullptr;
 }
 
 void list(std::vector<std::string>& out) {
@@ -169,7 +190,7 @@ Invocation semaphore_constructor(const std::string& type, const Args& args) {
 }
 
 const Family& locks_family() {
-  static const Family family{{"Lock", "RLock", "Semaphore", "BoundedSemaphore"}, create, list};
+  static const Family family{{"Lock", "RLock", "Semaphore", "BoundedSemaphore"}, create, list, create_in, receive};
   return family;
 }
 

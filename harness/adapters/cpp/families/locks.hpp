@@ -18,6 +18,10 @@ class LockObject final : public Object {
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::Lock& lock() noexcept { return lock_; }
   [[nodiscard]] std::string repr() const override { return lock_.repr(); }
+  [[nodiscard]] bool share(mpc::SpawnArgs& out) const override {
+    out.add(lock_);
+    return true;
+  }
 
  private:
   mpc::Lock lock_;
@@ -30,6 +34,10 @@ class RLockObject final : public Object {
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::RLock& rlock() noexcept { return rlock_; }
   [[nodiscard]] std::string repr() const override { return rlock_.repr(); }
+  [[nodiscard]] bool share(mpc::SpawnArgs& out) const override {
+    out.add(rlock_);
+    return true;
+  }
 
  private:
   mpc::RLock rlock_;

@@ -233,31 +233,20 @@ Invocation ProcessView::prepare(const std::string& method, const Args& args) {
 
 namespace {
 
-constexpr const char* kFork = "fork";
-
-// CPython's DefaultContext._actual_context: set once a start method was chosen or first used;
-// the adapter's main process has chosen fork, the method it runs under.
-std::optional<std::string>& chosen_start_method() {
-  static std::optional<std::string> chosen = kFork;
-  return chosen;
-}
-
 bool is_none_arg(const Arg* arg) { return arg && is_plain(*arg) && arg->value.is(Kind::None); }
 
-// CPython's get_context(method): "cannot find context for %r" for a method it does not have.
-void check_method(const Arg& arg) {
-  if (is_plain(arg) && arg.value.is(Kind::Str) && arg.value.data() == kFork) return;
-  const std::string shown =
-      is_plain(arg) && arg.value.is(Kind::Str) ? "'" + std::string(arg.value.data()) + "'" : describe_arg(arg);
-  throw mpc::ValueError("cannot find context for " + shown);
+// A method named by a str, or what CPython's get_context says of anything else.
+std::string method_arg(const Arg& arg) {
+  if (is_plain(arg) && arg.value.is(Kind::Str)) return std::string(arg.value.data());
+  throw mpc::ValueError("cannot find context for " + describe_arg(arg));
 }
 
 const OpTable<ContextObject>& context_ops() {
   static const OpTable<ContextObject> ops = {
       {"get_start_method",
-       [](ContextObject&, const Args& args) -> Invocation {
+       [](ContextObject& self, const Args& args) -> Invocation {
          (void)bind("Context.get_start_method", args, {{"allow_none"}});
-         return [] { return Value::str(kFork); };
+         return [method = std::string(self.context().get_start_method())] { return Value::str(method); };
        }},
       {"set_start_method",
        [](ContextObject&, const Args& args) -> Invocation {
@@ -277,60 +266,44 @@ Invocation ContextObject::prepare(const std::string& method, const Args& args) {
 Invocation get_start_method_function(const Args& args) {
   auto b = bind("multiprocessing.get_start_method", args, {{"allow_none"}});
   return [allow_none = flag_arg(b[0], false)]() -> Outcome {
-    auto& chosen = chosen_start_method();
-    if (!chosen) {
-      if (allow_none) return none();
-      chosen = kFork;  // the default, now chosen
-    }
-    return Value::str(*chosen);
+    auto method = mpc::get_start_method(allow_none);
+    return method ? Value::str(*method) : none();
   };
 }
 
 Invocation set_start_method_function(const Args& args) {
   auto b = bind("multiprocessing.set_start_method", args, {{"method", true}, {"force"}});
   const bool force = flag_arg(b[1], false);
-  const bool reset = is_none_arg(b[0]);
-  std::optional<std::string> problem;
-  try {
-    if (!reset) check_method(*b[0]);
-  } catch (const mpc::ValueError& e) {
-    problem = e.what();
-  }
-  return [force, reset, problem] {
-    auto& chosen = chosen_start_method();
-    if (chosen && !force) throw mpc::RuntimeError("context has already been set");
-    if (reset && force) {
-      chosen.reset();
-      return none();
+  std::optional<Arg> method = is_none_arg(b[0]) ? std::nullopt : std::optional<Arg>(*b[0]);
+  return [force, method = std::move(method)] {
+    if (!method) {
+      mpc::set_start_method(std::nullopt, force);
+    } else if (is_plain(*method) && method->value.is(Kind::Str)) {
+      mpc::set_start_method(method->value.data(), force);
+    } else {
+      // CPython checks "already set" first, then looks the method up.
+      if (mpc::get_start_method(true) && !force) throw mpc::RuntimeError("context has already been set");
+      (void)method_arg(*method);
     }
-    if (reset) throw mpc::ValueError("cannot find context for None");
-    if (problem) throw mpc::ValueError(*problem);
-    chosen = kFork;
     return none();
   };
 }
 
 Invocation get_all_start_methods_function(const Args& args) {
   no_arguments("multiprocessing.get_all_start_methods", args);
-  return [] { return Value::list({Value::str(kFork)}); };
+  return [] {
+    Value methods = Value::list();
+    for (const auto& m : mpc::get_all_start_methods()) methods.append(Value::str(m));
+    return methods;
+  };
 }
 
 Invocation get_context_function(const Args& args) {
   auto b = bind("multiprocessing.get_context", args, {{"method"}});
-  std::optional<std::string> problem;
-  if (b[0] && !is_none_arg(b[0])) {
-    try {
-      check_method(*b[0]);
-    } catch (const mpc::ValueError& e) {
-      problem = e.what();
-    }
-  }
-  const bool default_context = !b[0] || is_none_arg(b[0]);
-  return [problem, default_context]() -> Outcome {
-    if (problem) throw mpc::ValueError(*problem);
-    if (default_context && !chosen_start_method()) chosen_start_method() = kFork;  // as CPython's first use
-    static const auto context = std::make_shared<ContextObject>();
-    return Outcome::of(context);
+  std::optional<Arg> method = !b[0] || is_none_arg(b[0]) ? std::nullopt : std::optional<Arg>(*b[0]);
+  return [method = std::move(method)]() -> Outcome {
+    const mpc::Context context = method ? mpc::get_context(method_arg(*method)) : mpc::get_context();
+    return Outcome::of(std::make_shared<ContextObject>(context));
   };
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "mpc/context.hpp"
 #include "mpc/fd.hpp"
 #include "mpc/process.hpp"
 #include "objects.hpp"
@@ -47,17 +48,26 @@ class ProcessView final : public Object {
   mpc::Fd sentinel_;
 };
 
-// What multiprocessing.get_context() returns. mpc starts processes one way, by fork: its one
-// context is the fork context, as CPython's concrete ForkContext.
+// What multiprocessing.get_context() returns: a concrete context of mpc's (fork or spawn), as
+// CPython's ForkContext and SpawnContext.
 class ContextObject final : public Object {
  public:
+  explicit ContextObject(mpc::Context context) : context_(context) {}
   [[nodiscard]] std::string_view type_name() const noexcept override { return "Context"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
-  [[nodiscard]] std::string repr() const override { return "<multiprocessing.context.ForkContext object>"; }
+  [[nodiscard]] std::string repr() const override {
+    return context_.start_method() == mpc::StartMethod::spawn ? "<multiprocessing.context.SpawnContext object>"
+                                                              : "<multiprocessing.context.ForkContext object>";
+  }
+  [[nodiscard]] mpc::Context context() const noexcept { return context_; }
+
+ private:
+  mpc::Context context_;
 };
 
 // multiprocessing.get_start_method, set_start_method, get_all_start_methods and get_context over
-// mpc's one start method, with CPython's per-process setting (inherited by a forked child).
+// mpc's (mpc/context.hpp), with CPython's per-process setting (inherited by a forked child, given
+// to a spawned one).
 [[nodiscard]] Invocation get_start_method_function(const Args& args);
 [[nodiscard]] Invocation set_start_method_function(const Args& args);
 [[nodiscard]] Invocation get_all_start_methods_function(const Args& args);

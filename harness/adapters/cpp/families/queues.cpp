@@ -16,9 +16,12 @@ using mpc::Value;
 
 class QueueObject final : public Object {
  public:
-  QueueObject(bool joinable, std::int64_t maxsize)
+  QueueObject(bool joinable, std::int64_t maxsize, mpc::Context context = mpc::Context(mpc::StartMethod::fork))
       : joinable_(joinable),
-        queue_(joinable ? std::make_unique<mpc::JoinableQueue>(maxsize) : std::make_unique<mpc::Queue>(maxsize)) {}
+        queue_(joinable ? std::make_unique<mpc::JoinableQueue>(context, maxsize)
+                        : std::make_unique<mpc::Queue>(context, maxsize)) {}
+  // A queue a spawning parent shared.
+  QueueObject(bool joinable, std::unique_ptr<mpc::Queue> queue) : joinable_(joinable), queue_(std::move(queue)) {}
   [[nodiscard]] std::string_view type_name() const noexcept override { return joinable_ ? "JoinableQueue" : "Queue"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   void release() noexcept override {
@@ -32,6 +35,13 @@ class QueueObject final : public Object {
   [[nodiscard]] mpc::Queue& queue() noexcept { return *queue_; }
   [[nodiscard]] mpc::JoinableQueue& joinable() noexcept { return static_cast<mpc::JoinableQueue&>(*queue_); }
   [[nodiscard]] bool is_joinable() const noexcept { return joinable_; }
+  [[nodiscard]] bool share(mpc::SpawnArgs& out) const override {
+    if (joinable_)
+      out.add(static_cast<const mpc::JoinableQueue&>(*queue_));
+    else
+      out.add(*queue_);
+    return true;
+  }
 
  private:
   bool joinable_;
@@ -160,10 +170,15 @@ Invocation QueueObject::prepare(const std::string& method, const Args& args) {
 
 class SimpleQueueObject final : public Object {
  public:
-  SimpleQueueObject() = default;
+  explicit SimpleQueueObject(mpc::Context context = mpc::Context(mpc::StartMethod::fork)) : queue_(context) {}
+  explicit SimpleQueueObject(mpc::SimpleQueue queue) : queue_(std::move(queue)) {}
   [[nodiscard]] std::string_view type_name() const noexcept override { return "SimpleQueue"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] mpc::SimpleQueue& queue() noexcept { return queue_; }
+  [[nodiscard]] bool share(mpc::SpawnArgs& out) const override {
+    out.add(queue_);
+    return true;
+  }
 
  private:
   mpc::SimpleQueue queue_;
@@ -231,17 +246,30 @@ std::int64_t maxsize_arg(const Arg* arg) {
   return int_arg(*arg, "maxsize");
 }
 
-std::optional<Created> create(const std::string& type, const std::vector<std::string>& names, const Args& args) {
+std::optional<Created> create_in(mpc::Context context, const std::string& type, const std::vector<std::string>& names,
+                                 const Args& args) {
   if (type == "Queue" || type == "JoinableQueue") {
     auto b = bind(type, args, {{"maxsize"}});
     std::int64_t maxsize = maxsize_arg(b[0]);
-    return Created{{names.at(0), std::make_shared<QueueObject>(type == "JoinableQueue", maxsize)}};
+    return Created{{names.at(0), std::make_shared<QueueObject>(type == "JoinableQueue", maxsize, context)}};
   }
   if (type == "SimpleQueue") {
     no_arguments(type, args);
-    return Created{{names.at(0), std::make_shared<SimpleQueueObject>()}};
+    return Created{{names.at(0), std::make_shared<SimpleQueueObject>(context)}};
   }
   return std::nullopt;
+}
+
+std::optional<Created> create(const std::string& type, const std::vector<std::string>& names, const Args& args) {
+  return create_in(mpc::Context(mpc::StartMethod::fork), type, names, args);
+}
+
+std::shared_ptr<Object> receive(const std::string& type, const mpc::SpawnArgs& args, std::size_t index) {
+  if (type == "Queue") return std::make_shared<QueueObject>(false, std::make_unique<mpc::Queue>(args.queue(index)));
+  if (type == "JoinableQueue")
+    return std::make_shared<QueueObject>(true, std::make_unique<mpc::JoinableQueue>(args.joinable_queue(index)));
+  if (type == "SimpleQueue") return std::make_shared<SimpleQueueObject>(args.simple_queue(index));
+  return nullptr;
 }
 
 void list(std::vector<std::string>& out) {
@@ -261,7 +289,7 @@ Invocation queue_constructor(const Args& args) {
 }
 
 const Family& queues_family() {
-  static const Family family{{"Queue", "JoinableQueue", "SimpleQueue"}, create, list};
+  static const Family family{{"Queue", "JoinableQueue", "SimpleQueue"}, create, list, create_in, receive};
   return family;
 }
 

@@ -75,6 +75,12 @@ struct Family {
   // Setup: makes `type` (one of `types`) or returns nullopt when it is not this family's.
   std::optional<Created> (*create)(const std::string& type, const std::vector<std::string>& names, const Args& args);
   void (*list_ops)(std::vector<std::string>& out);
+  // Setup in a context other than fork (an object's `context`); null: the family has none.
+  std::optional<Created> (*create_in)(mpc::Context context, const std::string& type,
+                                      const std::vector<std::string>& names, const Args& args) = nullptr;
+  // In a spawned process: item `index` of what its parent shared (Object::share) as an object of
+  // spec type `type`, or null when it is not this family's.
+  std::shared_ptr<Object> (*receive)(const std::string& type, const mpc::SpawnArgs& args, std::size_t index) = nullptr;
 };
 
 [[nodiscard]] const Family& queues_family();
