@@ -17,6 +17,7 @@ std::optional<StartMethod>& chosen() {
 std::optional<StartMethod> parse(std::string_view name) {
   if (name == "fork") return StartMethod::fork;
   if (name == "spawn") return StartMethod::spawn;
+  if (name == "forkserver") return StartMethod::forkserver;
   return std::nullopt;
 }
 
@@ -27,7 +28,14 @@ StartMethod find(std::string_view name) {
 
 }  // namespace
 
-std::string_view to_string(StartMethod method) noexcept { return method == StartMethod::spawn ? "spawn" : "fork"; }
+std::string_view to_string(StartMethod method) noexcept {
+  switch (method) {
+    case StartMethod::fork: return "fork";
+    case StartMethod::spawn: return "spawn";
+    case StartMethod::forkserver: return "forkserver";
+  }
+  return "fork";
+}
 
 Context get_context(std::optional<std::string_view> method) {
   if (method) return Context(find(*method));
@@ -35,7 +43,7 @@ Context get_context(std::optional<std::string_view> method) {
   return Context(*chosen());
 }
 
-std::vector<std::string> get_all_start_methods() { return {"fork", "spawn"}; }
+std::vector<std::string> get_all_start_methods() { return {"fork", "spawn", "forkserver"}; }
 
 std::optional<std::string> get_start_method(bool allow_none) {
   if (!chosen()) {

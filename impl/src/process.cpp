@@ -43,6 +43,9 @@ struct ProcessState {
   pid_t creator = ::getpid();  // only this process may start/join/terminate it
   pid_t pid = -1;              // -1: not started
   Fd pidfd;                    // readable once the child has ended
+  // A forkserver's child, not ours: `pidfd` is then the status pipe the server writes its wait
+  // status to (and its sentinel, as in CPython).
+  bool via_server = false;
   std::optional<int> returncode;
   bool closed = false;
 };
@@ -127,9 +130,24 @@ int decode_status(int status) {
   return 255;
 }
 
+// A forkserver child's status, from the server: 4 bytes, or end of file if the server died.
+bool reap_from_server(ProcessState& s, bool block) {
+  if (!detail::wait_readable(s.pidfd.get(), block ? Deadline::never() : Deadline::after(0.0))) return false;
+  int status = 0;
+  std::size_t got = 0;
+  while (got < sizeof status) {
+    const std::size_t n = detail::read_some(s.pidfd.get(), reinterpret_cast<char*>(&status) + got, sizeof status - got);
+    if (n == 0) break;
+    got += n;
+  }
+  s.returncode = got == sizeof status ? decode_status(status) : 255;
+  return true;
+}
+
 // Collects the child's status if it has ended (or, with block, once it ends).
 bool reap(ProcessState& s, bool block) {
   if (s.returncode) return true;
+  if (s.via_server) return reap_from_server(s, block);
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(s.pid, &status, block ? 0 : WNOHANG);
@@ -198,7 +216,11 @@ void cleanup_children() noexcept {
   }
 }
 
-void at_exit_cleanup() noexcept { cleanup_children(); }
+// The forkserver goes last: it reports how the children it forked ended.
+void at_exit_cleanup() noexcept {
+  cleanup_children();
+  detail::stop_forkserver();
+}
 
 std::vector<int> next_identity() {
   Current& c = current();
@@ -294,6 +316,7 @@ int detail::run_in_child(const std::string& name, const std::function<int()>& ta
     detail::flush_queues_before_exit();
     resource_sharer::stop();
     cleanup_children();
+    detail::stop_forkserver();
   } catch (...) {
   }
   std::fflush(nullptr);
@@ -373,6 +396,15 @@ void Process::start() {
   } else if (s.named && s.method == StartMethod::spawn) {
     (void)current_process_authkey();  // made now if it was not yet: the child is given this one
     pid = detail::spawn_target({s.name, s.daemon, s.identity, *s.named, s.daemon && ::gettid() == ::getpid()});
+  } else if (s.named && s.method == StartMethod::forkserver) {
+    // The server's child: no parent-death signal can tie it to us (CPython's neither).
+    Fd status;
+    pid = detail::forkserver_target({s.name, s.daemon, s.identity, *s.named, false}, status);
+    s.pid = pid;
+    s.pidfd = std::move(status);
+    s.via_server = true;
+    add_child(&s);
+    return;
   } else {
     // Flush stdio first, or buffered output would be written by both processes.
     std::fflush(nullptr);

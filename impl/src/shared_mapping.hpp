@@ -2,8 +2,8 @@
 // channel.cpp).
 //
 // A fork-context mapping is anonymous: shared by every process that inherits it by fork(), freed
-// by the kernel when the last one unmaps it or exits, never visible in /dev/shm. A spawn-context
-// mapping is backed by a memfd (close-on-exec), whose descriptor the handle's deleter owns, so
+// by the kernel when the last one unmaps it or exits, never visible in /dev/shm. A spawn- or
+// forkserver-context mapping is backed by a memfd (close-on-exec), whose descriptor the handle's deleter owns, so
 // that a spawned child can be given the descriptor and map the same memory (attach_shared); it is
 // freed when the last mapping and descriptor are gone, equally invisible in the file system.
 #pragma once

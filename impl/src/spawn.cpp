@@ -58,6 +58,8 @@ using Type = SpawnArgs::Type;
 // CPython's argv marker of a spawned child, and the tag of each argument in the pickle.
 constexpr std::string_view kMarker = "--multiprocessing-fork";
 constexpr std::string_view kPipeArg = "pipe_handle=";
+constexpr std::string_view kForkserverMarker = "--multiprocessing-forkserver";
+constexpr std::string_view kSocketArg = "socket=";
 
 struct TypeName {
   Type type;
@@ -226,12 +228,13 @@ std::string program_path() {
 
 }  // namespace
 
-pid_t detail::spawn_target(const SpawnRequest& r) {
-  // Everything that can fail for the caller's reasons happens before the child exists.
-  std::vector<int> fds;
+std::string detail::preparation_data(const SpawnRequest& r, std::vector<int>& fds) {
   Value identity = Value::list();
   for (int i : r.identity) identity.append(Value::integer(i));
   const auto method = get_start_method(true);
+  Value args = pickle_args(r.target.args, fds);
+  Value numbers = Value::list();
+  for (int fd : fds) numbers.append(Value::integer(fd));
   Value data = Value::dict({
       {str("name"), str(r.name)},
       {str("daemon"), Value::boolean(r.daemon)},
@@ -242,9 +245,16 @@ pid_t detail::spawn_target(const SpawnRequest& r) {
       {str("start_method"), method ? str(*method) : Value::none()},
       {str("death_signal"), Value::boolean(r.death_signal)},
       {str("target"), str(r.target.name)},
-      {str("args"), pickle_args(r.target.args, fds)},
+      {str("args"), args},
+      {str("fds"), numbers},
   });
-  const std::string payload = pickle::dumps(data);
+  return pickle::dumps(data);
+}
+
+pid_t detail::spawn_target(const SpawnRequest& r) {
+  // Everything that can fail for the caller's reasons happens before the child exists.
+  std::vector<int> fds;
+  const std::string payload = preparation_data(r, fds);
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) raise_errno(errno);
@@ -303,8 +313,9 @@ std::string read_to_end(int fd) {
 }
 
 // The arguments back: values as they are, objects over the descriptors the parent passed (each
-// mapped once, however often it is named, so that they stay the same object).
-SpawnArgs unpickle_args(const Value& list) {
+// mapped once, however often it is named, so that they stay the same object). `received` maps
+// the parent's numbers to ours when they differ (forkserver); null: the same numbers (spawn).
+SpawnArgs unpickle_args(const Value& list, const std::map<int, int>* received) {
   SpawnArgs args;
   std::map<std::int64_t, std::shared_ptr<void>> mapped;
   auto& items = SpawnAccess::items(args);
@@ -319,7 +330,15 @@ SpawnArgs unpickle_args(const Value& list) {
     const std::int64_t fd = pair.at(1).to_int64().value_or(-1);
     if (fd < 0 || fd > INT_MAX) throw ValueError("a bad descriptor in the preparation data");
     auto& mem = mapped[fd];
-    if (!mem) mem = detail::attach_shared(Fd(static_cast<int>(fd)), 1);
+    if (!mem) {
+      int ours = static_cast<int>(fd);
+      if (received) {
+        auto it = received->find(ours);
+        if (it == received->end()) throw ValueError("a descriptor the forkserver did not pass");
+        ours = it->second;
+      }
+      mem = detail::attach_shared(Fd(ours), 1);
+    }
     items.push_back({*type, {}, mem});
   }
   return args;
@@ -327,14 +346,10 @@ SpawnArgs unpickle_args(const Value& list) {
 
 }  // namespace
 
-std::optional<int> spawn_main(int argc, char** argv) {
-  if (argc != 3 || argv[1] != kMarker || !std::string_view(argv[2]).starts_with(kPipeArg)) return std::nullopt;
+int detail::run_prepared(const std::string& payload, const std::vector<int>* received) {
   std::string name = "spawned child";
   try {
-    const int pipe_fd = std::atoi(argv[2] + kPipeArg.size());
-    Fd pipe(pipe_fd);
-    const Value data = pickle::loads(read_to_end(pipe.get()));
-    pipe.reset();
+    const Value data = pickle::loads(payload);
     name = std::string(field(data, "name").data());
     const bool daemon = field(data, "daemon").as_bool();
     const auto parent = static_cast<pid_t>(field(data, "parent_pid").to_int64().value_or(0));
@@ -350,7 +365,14 @@ std::optional<int> spawn_main(int argc, char** argv) {
     if (const Value method = field(data, "start_method"); method.is(Kind::Str)) set_start_method(method.data(), true);
     detail::become_child(name, daemon, identity);
     // Every descriptor is taken (and will be closed) before the target can fail to be found.
-    const SpawnArgs args = unpickle_args(field(data, "args"));
+    std::map<int, int> numbers;  // the parent's -> ours, when they differ
+    if (received) {
+      const Value sent = field(data, "fds");
+      if (sent.size() != received->size()) throw ValueError("the forkserver passed the wrong number of descriptors");
+      for (std::size_t i = 0; i < sent.size(); ++i)
+        numbers[static_cast<int>(sent.at(i).to_int64().value_or(-1))] = (*received)[i];
+    }
+    const SpawnArgs args = unpickle_args(field(data, "args"), received ? &numbers : nullptr);
     const std::string target(field(data, "target").data());
     return detail::run_in_child(name, [&] { return detail::find_target(target)(args); });
   } catch (const Error& e) {
@@ -360,6 +382,23 @@ std::optional<int> spawn_main(int argc, char** argv) {
   }
   std::fflush(stderr);
   return 1;
+}
+
+std::optional<int> spawn_main(int argc, char** argv) {
+  if (argc != 3) return std::nullopt;
+  const std::string_view marker = argv[1], arg = argv[2];
+  if (marker == kForkserverMarker && arg.starts_with(kSocketArg))
+    detail::forkserver_main(std::atoi(argv[2] + kSocketArg.size()));  // never returns
+  if (marker != kMarker || !arg.starts_with(kPipeArg)) return std::nullopt;
+  std::string payload;
+  try {
+    Fd pipe(std::atoi(argv[2] + kPipeArg.size()));
+    payload = read_to_end(pipe.get());
+  } catch (const Error& e) {
+    std::fprintf(stderr, "spawned child: cannot read its preparation data: %s\n", e.what());
+    return 1;
+  }
+  return detail::run_prepared(payload, nullptr);
 }
 
 }  // namespace mpc

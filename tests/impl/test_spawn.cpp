@@ -2,6 +2,7 @@
 // (main.cpp calls mpc::spawn_main), spawn-context objects shared with it, fork-context ones refused.
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,6 +54,10 @@ const bool registered = [] {
     if (!l.is_same(a.lock(1))) return 2;
     return l.acquire(false) ? 1 : 7;
   });
+  mpc::register_target("test.sleep", [](const SpawnArgs&) { ::sleep(30); });
+  mpc::register_target("test.parent_is_not_us", [](const SpawnArgs& a) {
+    return ::getppid() == static_cast<pid_t>(*a.value(0).to_int64()) ? 1 : 0;
+  });
   mpc::register_target("test.sync_family", [](const SpawnArgs& a) {
     if (a.rlock(0).acquire(false)) return 1;  // the parent holds it
     a.semaphore(1).release();
@@ -82,12 +87,13 @@ int open_descriptors() {
 
 }  // namespace
 
-TEST(Context, EachStartMethodHasItsContextAndForkserverNone) {
+TEST(Context, EachStartMethodHasItsContext) {
   EXPECT_EQ(mpc::get_context("fork").get_start_method(), "fork");
   EXPECT_EQ(mpc::get_context("spawn").get_start_method(), "spawn");
-  EXPECT_EQ(message_of<mpc::ValueError>([] { (void)mpc::get_context("forkserver"); }),
-            "cannot find context for 'forkserver'");
-  EXPECT_EQ(mpc::get_all_start_methods(), (std::vector<std::string>{"fork", "spawn"}));
+  EXPECT_EQ(mpc::get_context("forkserver").get_start_method(), "forkserver");
+  EXPECT_EQ(message_of<mpc::ValueError>([] { (void)mpc::get_context("nonsense"); }),
+            "cannot find context for 'nonsense'");
+  EXPECT_EQ(mpc::get_all_start_methods(), (std::vector<std::string>{"fork", "spawn", "forkserver"}));
 }
 
 TEST(Context, SetStartMethodFollowsCPythonsDefaultContext) {
@@ -97,9 +103,11 @@ TEST(Context, SetStartMethodFollowsCPythonsDefaultContext) {
   EXPECT_EQ(message_of<mpc::RuntimeError>([] { mpc::set_start_method("spawn"); }), "context has already been set");
   mpc::set_start_method("spawn", true);
   EXPECT_EQ(mpc::get_context().get_start_method(), "spawn");
-  EXPECT_EQ(message_of<mpc::ValueError>([] { mpc::set_start_method("forkserver", true); }),
-            "cannot find context for 'forkserver'");
+  EXPECT_EQ(message_of<mpc::ValueError>([] { mpc::set_start_method("nonsense", true); }),
+            "cannot find context for 'nonsense'");
   EXPECT_EQ(mpc::get_start_method(), "spawn");
+  mpc::set_start_method("forkserver", true);
+  EXPECT_EQ(mpc::get_start_method(), "forkserver");
   mpc::set_start_method("fork", true);
 }
 
@@ -213,6 +221,71 @@ TEST(Spawn, NoDescriptorOutlivesASpawnedChildAndItsObjects) {
     mpc::Queue q(kSpawn);
     mpc::Lock lock(kSpawn);
     Process p(Target{"test.put_second", SpawnArgs().add(q).add(Value::integer(1)).add(lock)}, kSpawnOptions);
+    EXPECT_EQ(started_and_joined(p), 0);
+    EXPECT_EQ(q.get(true, 5.0).to_int64(), 1);
+    p.close();
+  }
+  EXPECT_EQ(open_descriptors(), before);
+}
+
+// ---- forkserver: the same targets, forked by a server that is a spawn of this binary ------------
+
+namespace {
+const Context kForkserver(StartMethod::forkserver);
+const mpc::ProcessOptions kForkserverOptions{.start_method = StartMethod::forkserver};
+}  // namespace
+
+TEST(Forkserver, ARegisteredTargetRunsInAChildOfTheServerGivenItsValuesAndAQueue) {
+  mpc::Queue q(kForkserver);
+  parent_global = 5;
+  Process p(Target{"test.put_global", SpawnArgs().add(q)}, kForkserverOptions);
+  Process r(Target{"test.put_second", SpawnArgs().add(q).add(str("second"))}, kForkserverOptions);
+  EXPECT_EQ(started_and_joined(p), 0);
+  EXPECT_EQ(q.get(true, 5.0).to_int64(), 0);  // the server is a fresh program
+  EXPECT_EQ(started_and_joined(r), 0);
+  EXPECT_EQ(q.get(true, 5.0).data(), "second");
+  parent_global = 0;
+  Process child(Target{"test.parent_is_not_us", SpawnArgs().add(Value::integer(::getpid()))}, kForkserverOptions);
+  EXPECT_EQ(started_and_joined(child), 0);
+}
+
+TEST(Forkserver, TheExitCodeComesFromTheServer) {
+  Process p(Target{"test.exit_code", SpawnArgs().add(Value::integer(9))}, kForkserverOptions);
+  EXPECT_EQ(started_and_joined(p), 9);
+  Process q(Target{"test.throw"}, kForkserverOptions);
+  EXPECT_EQ(started_and_joined(q), 1);
+  Process r(Target{"test.sleep"}, kForkserverOptions);
+  r.start();
+  EXPECT_TRUE(r.is_alive());
+  EXPECT_FALSE(r.try_join(0.1));
+  r.terminate();
+  r.join();
+  EXPECT_EQ(r.exitcode(), -15);
+  EXPECT_FALSE(r.is_alive());
+  pollfd ready{r.sentinel(), POLLIN, 0};
+  EXPECT_EQ(::poll(&ready, 1, 0), 1);
+}
+
+TEST(Forkserver, ForkContextObjectsAreRefusedAndSharedOnesWork) {
+  mpc::Lock fork_lock;
+  Process refused(Target{"test.lock_held", SpawnArgs().add(fork_lock).add(fork_lock)}, kForkserverOptions);
+  EXPECT_TRUE(
+      message_of<mpc::RuntimeError>([&] { refused.start(); }).starts_with("A SemLock created in a fork context"));
+  EXPECT_EQ(refused.pid(), std::nullopt);
+  mpc::Lock lock(kForkserver);
+  ASSERT_TRUE(lock.acquire());
+  Process p(Target{"test.lock_held", SpawnArgs().add(lock).add(lock)}, kForkserverOptions);
+  EXPECT_EQ(started_and_joined(p), 7);
+  lock.release();
+}
+
+TEST(Forkserver, NoDescriptorOutlivesAChildAndItsObjects) {
+  Process warm(Target{"test.exit_code", SpawnArgs().add(Value::integer(0))}, kForkserverOptions);
+  EXPECT_EQ(started_and_joined(warm), 0);  // the server's socket is this process's from now on
+  const int before = open_descriptors();
+  {
+    mpc::Queue q(kForkserver);
+    Process p(Target{"test.put_second", SpawnArgs().add(q).add(Value::integer(1))}, kForkserverOptions);
     EXPECT_EQ(started_and_joined(p), 0);
     EXPECT_EQ(q.get(true, 5.0).to_int64(), 1);
     p.close();

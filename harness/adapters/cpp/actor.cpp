@@ -451,15 +451,16 @@ int spawned_actor_main(const mpc::SpawnArgs& args) {
 }
 
 void make_process_object(const std::shared_ptr<ProcessSpace>& space, const ActorDeclaration& declared) {
-  if (declared.start_method == mpc::StartMethod::spawn) {
-    // A fresh exec of this adapter (main() gives it to mpc::spawn_main), given its objects by
-    // share_with_spawned just before start(): the same SpawnArgs as its Process holds.
+  if (declared.start_method != mpc::StartMethod::fork) {
+    // A fresh exec of this adapter (main() gives it to mpc::spawn_main), or a fork of the
+    // forkserver, itself one: given its objects by share_with_spawned just before start(), the
+    // same SpawnArgs as its Process holds.
     mpc::SpawnArgs args;
     space->objects.put(declared.name, std::make_shared<ProcessObject>(
                                           mpc::Process(mpc::Target{kSpawnedActorTarget, args},
                                                        mpc::ProcessOptions{.name = declared.name,
                                                                            .daemon = declared.daemon,
-                                                                           .start_method = mpc::StartMethod::spawn})));
+                                                                           .start_method = declared.start_method})));
     space->unstarted_spawns.emplace(declared.name, std::move(args));
     return;
   }

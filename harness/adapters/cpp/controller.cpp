@@ -91,7 +91,7 @@ json Controller::hello_message() const {
       {"capabilities",
        {{"types", supported_types()},
         {"ops", operations},
-        // mpc's (fork and spawn), each usable for objects and process actors alike.
+        // mpc's (fork, spawn, forkserver), each usable for objects and process actors alike.
         {"start_methods", mpc::get_all_start_methods()},
         {"contexts", mpc::get_all_start_methods()},
         // `class`: builtin classes and mpc's ctypes types, for Value/Array's typecode_or_type

@@ -150,7 +150,7 @@ std::shared_ptr<Object> receive_object(const std::string& type, const mpc::Spawn
   for (const Family* family : families())
     if (family->receive)
       if (auto object = family->receive(type, args, index)) return object;
-  throw bad_request("a spawned process cannot be given an object of type '" + type + "'");
+  throw bad_request("a spawned or forkserver process cannot be given an object of type '" + type + "'");
 }
 
 std::vector<std::string> supported_types() {

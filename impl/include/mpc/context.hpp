@@ -1,16 +1,15 @@
 // mpc/context.hpp: start methods and contexts, as multiprocessing.context.
 //
-// mpc has two start methods: fork (a fork()ed copy of this process) and spawn (a fresh exec of
-// this program that runs a target registered by name: mpc/spawn.hpp). It has no forkserver, so
-// get_context("forkserver") raises ValueError "cannot find context for 'forkserver'", as CPython
-// does for a method a platform lacks.
+// mpc has CPython's three start methods on Linux: fork (a fork()ed copy of this process), spawn (a
+// fresh exec of this program that runs a target registered by name: mpc/spawn.hpp) and forkserver
+// (a server process, itself a spawn of this program, forks each child and runs the target in it).
 //
 // A Context tells an object how to lay out its shared memory: a fork-context object lives in an
-// anonymous shared mapping, which only fork()ed children inherit; a spawn-context one in a memfd
-// mapping, whose descriptor a spawned child is given. Objects made without a Context are
-// fork-context objects. A fork-context Lock or Queue given to a spawn child makes start() raise
-// CPython's RuntimeError "A SemLock created in a fork context is being shared with a process in a
-// spawn context. ...".
+// anonymous shared mapping, which only fork()ed children inherit; a spawn- or forkserver-context
+// one in a memfd mapping, whose descriptor such a child is given. Objects made without a Context
+// are fork-context objects. A fork-context Lock or Queue given to a spawn or forkserver child makes
+// start() raise CPython's RuntimeError "A SemLock created in a fork context is being shared with a
+// process in a spawn context. ..." (CPython's text for both).
 //
 // The module-level start method (CPython's DefaultContext) is per process: unset until
 // set_start_method() or its first use, which chooses fork; a fork()ed child inherits it, a
@@ -24,9 +23,9 @@
 
 namespace mpc {
 
-enum class StartMethod { fork, spawn };
+enum class StartMethod { fork, spawn, forkserver };
 
-// "fork", "spawn".
+// "fork", "spawn", "forkserver".
 [[nodiscard]] std::string_view to_string(StartMethod method) noexcept;
 
 class Context {
@@ -42,10 +41,10 @@ class Context {
 };
 
 // CPython's get_context(method): nullopt gives the module's start method (choosing fork if none
-// was chosen yet). ValueError "cannot find context for 'NAME'" for a method mpc lacks.
+// was chosen yet). ValueError "cannot find context for 'NAME'" for any other name.
 [[nodiscard]] Context get_context(std::optional<std::string_view> method = std::nullopt);
 
-// The start methods mpc has, the default first: ["fork", "spawn"].
+// The start methods mpc has, the default first: ["fork", "spawn", "forkserver"].
 [[nodiscard]] std::vector<std::string> get_all_start_methods();
 
 // The module's start method; nullopt only with allow_none while none was chosen (without it, an

@@ -7,7 +7,9 @@
 // - a Target: a function registered by name with its SpawnArgs (mpc/spawn.hpp), started by the
 //   start method of ProcessOptions::start_method (nullopt: the module's, get_start_method()).
 //   Under spawn the child is a fresh exec of this program, given its arguments pickled, which
-//   must call mpc::spawn_main() at the top of main(): the contract is in mpc/spawn.hpp;
+//   must call mpc::spawn_main() at the top of main(): the contract is in mpc/spawn.hpp. Under
+//   forkserver a server process (started on first use: a spawn of this program) forks the child
+//   and tells us its exit status; the child is the server's, not ours, but is managed alike;
 // - a Command (program + arguments), started fresh with posix_spawn: it inherits only the
 //   descriptors listed in pass_fds (e.g. a Connection's fileno(), so that the program, a
 //   CPython one for instance, can talk to us over it).
@@ -16,12 +18,13 @@
 // (nullopt while running, the exit status, or -N when killed by signal N), terminate()
 // (SIGTERM), kill() (SIGKILL), close(); only the process that started a child may manage it.
 //
-// In a fork()ed or spawned child the function's outcome becomes the exit code: returning (void) -> 0,
+// In every child the function's outcome becomes the exit code: returning (void) -> 0,
 // returning an int -> that int, throwing mpc::SystemExit{code} -> code, any other exception ->
 // "Process <name>:" and the error on stderr, exit code 1. Calling std::exit()/_exit() works
 // too. Before the child leaves, stdio is flushed, its queues' feeders are flushed (like
 // CPython's), its own daemon children are terminated and its other children joined. A fork()ed
-// child then _exit()s; a spawned one returns from main() (its atexit handlers run, as CPython's).
+// or forkserver child then _exit()s; a spawned one returns from main() (its atexit handlers run,
+// as under CPython's spawn).
 //
 // Daemon children are terminated when the parent goes away, by three mechanisms:
 // - the Process destructor terminates (SIGTERM) and reaps a running daemon child (a
@@ -32,8 +35,8 @@
 //   SIGTERM from the kernel: the child sets prctl(PR_SET_PDEATHSIG, SIGTERM). The kernel ties
 //   that signal to the *thread* that forked, so it is only armed when start() runs on the main
 //   thread (a daemon started from a worker thread that ends early would otherwise be killed
-//   with it). A spawned child arms it itself in spawn_main(); Command children cannot arm it
-//   (posix_spawn), they rely on the first two.
+//   with it). A spawned child arms it itself in spawn_main(); Command and forkserver children
+//   cannot arm it (the latter are the server's), they rely on the first two.
 //
 // Fork caveat, as for any fork() in a multithreaded program: only the calling thread exists in
 // the child, so the function must not depend on locks other threads of the parent held.
@@ -103,9 +106,9 @@ class Process {
 
   // AssertionError "cannot start a process twice"; "daemonic processes are not allowed to have
   // children"; ValueError "process object is closed". OSError when fork/spawn fails. For a
-  // Target: ValueError when its name is not registered; under spawn, RuntimeError when its
-  // arguments hold a fork-context object, and what pickling its values raises. On any of them
-  // nothing is started and the Process stays unstarted.
+  // Target: ValueError when its name is not registered; under spawn and forkserver,
+  // RuntimeError when its arguments hold a fork-context object, and what pickling its values
+  // raises. On any of them nothing is started and the Process stays unstarted.
   void start();
 
   // Waits for the child to end, at most `timeout` seconds (nullopt: forever; negative: 0).
@@ -118,8 +121,9 @@ class Process {
   // ValueError "process object is closed" after close().
   [[nodiscard]] std::optional<int> exitcode();
   [[nodiscard]] std::optional<pid_t> pid() const noexcept;
-  // A descriptor that becomes readable when the child ends (a pidfd). ValueError "process not
-  // started" before start().
+  // A descriptor that becomes readable when the child ends (a pidfd; for a forkserver child the
+  // pipe the server reports its end on, as CPython's). ValueError "process not started" before
+  // start().
   [[nodiscard]] int sentinel() const;
 
   void terminate();  // SIGTERM; nothing before start() or after the child was reaped

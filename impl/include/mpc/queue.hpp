@@ -27,8 +27,8 @@
 // exits; nothing is created in /dev/shm or the file system.
 //
 // A queue made without a Context (or with the fork one) is shared with children created by fork()
-// only, as CPython's fork-context queues; one made with the spawn Context lives in a memfd and
-// can also be given to a spawned child (mpc/spawn.hpp: SpawnArgs).
+// only, as CPython's fork-context queues; one made with the spawn or forkserver Context lives in a
+// memfd and can also be given to such a child (mpc/spawn.hpp: SpawnArgs).
 #pragma once
 
 #include <cstddef>

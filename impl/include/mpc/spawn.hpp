@@ -1,4 +1,5 @@
-// mpc/spawn.hpp: the spawn start method for C++ programs (CPython's multiprocessing.spawn).
+// mpc/spawn.hpp: the spawn and forkserver start methods for C++ programs (CPython's
+// multiprocessing.spawn and multiprocessing.forkserver).
 //
 // A spawned child is a fresh exec of this program (/proc/self/exe): it shares none of the
 // parent's memory. So that it knows what to run, the program registers its entry points by name
@@ -26,16 +27,22 @@
 //   spawned child it runs the target and returns its exit code, which main() must return, so
 //   that the child exits normally: its atexit handlers run, as under CPython's spawn. Anything
 //   main() did before spawn_main() also happens in every child, hence "at the top".
+// - Forkserver: the first forkserver start() of a process spawns this program as its server
+//   ("--multiprocessing-forkserver"; spawn_main() never returns there). The server forks each
+//   child, which runs the target as a spawned one does and leaves with _exit() (no atexit
+//   handlers, as CPython's forkserver children before 3.13); the server reports the child's
+//   exit status to the parent, and ends at the parent's exit, after the children were joined.
 // - Targets are registered before spawn_main() (or by static initializers), in the parent and so
 //   in every child, under the same names. Process::start() of an unregistered name raises
 //   ValueError in the parent.
 // - What start() sends the child, pickled (mpc/pickle.hpp) over a pipe: the Process's name,
 //   daemon flag and identity, the parent's authkey (current_process_authkey(), as CPython passes
 //   it), the module's start method, the target's name and its SpawnArgs. Objects travel as the
-//   memfd descriptors of their shared memory, inherited by the child under the same numbers;
-//   only objects made with the spawn Context have one: a fork-context object makes start() raise
-//   RuntimeError (CPython's "A SemLock created in a fork context is being shared with a process
-//   in a spawn context. ...") before anything is started.
+//   memfd descriptors of their shared memory (inherited under the same numbers by a spawned child,
+//   passed with SCM_RIGHTS through the server to a forkserver one); only objects made with the
+//   spawn or forkserver Context have one: a fork-context object makes start() raise RuntimeError
+//   (CPython's "A SemLock created in a fork context is being shared with a process in a spawn
+//   context. ...") before anything is started.
 // - The child's outcome is the exit code as for a fork()ed child (mpc/process.hpp): the return
 //   value, SystemExit's code, or 1 with "Process NAME:" and the error on stderr. A daemon child
 //   started from the main thread ends with SIGTERM when its parent dies (PR_SET_PDEATHSIG).
@@ -139,9 +146,9 @@ void register_target(std::string name, F function) {
 // Whether a target of that name is registered.
 [[nodiscard]] bool target_registered(std::string_view name);
 
-// In a spawned child: runs its target and returns the exit code for main() to return. Elsewhere
-// nullopt. A child whose preparation data cannot be read (its parent died while sending it)
-// returns 1 with the reason on stderr.
+// In a spawned child: runs its target and returns the exit code for main() to return. In a
+// forkserver: serves, and never returns. Elsewhere nullopt. A child whose preparation data cannot be read (its parent
+// died while sending it) returns 1 with the reason on stderr.
 [[nodiscard]] std::optional<int> spawn_main(int argc, char** argv);
 
 }  // namespace mpc

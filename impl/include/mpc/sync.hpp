@@ -7,8 +7,8 @@
 // the last process holding it unmaps it or exits; nothing is created in /dev/shm or the file
 // system, so nothing can be left there. Made without a Context (or with the fork one) the mapping
 // is anonymous and, like CPython's fork-context locks, reaches children made by fork() only; Lock,
-// RLock, Semaphore and BoundedSemaphore made with the spawn Context live in a memfd and can also
-// be given to a spawned child (mpc/spawn.hpp: SpawnArgs).
+// RLock, Semaphore and BoundedSemaphore made with the spawn or forkserver Context live in a memfd
+// and can also be given to such a child (mpc/spawn.hpp: SpawnArgs).
 //
 // Waiting uses futexes on 32-bit words of that mapping with absolute CLOCK_MONOTONIC
 // deadlines (timeouts are Python's: seconds, nullopt = forever, negative = 0; `timeout` is

@@ -48,16 +48,20 @@ class ProcessView final : public Object {
   mpc::Fd sentinel_;
 };
 
-// What multiprocessing.get_context() returns: a concrete context of mpc's (fork or spawn), as
-// CPython's ForkContext and SpawnContext.
+// What multiprocessing.get_context() returns: a concrete context of mpc's, as CPython's
+// ForkContext, SpawnContext and ForkServerContext.
 class ContextObject final : public Object {
  public:
   explicit ContextObject(mpc::Context context) : context_(context) {}
   [[nodiscard]] std::string_view type_name() const noexcept override { return "Context"; }
   [[nodiscard]] Invocation prepare(const std::string& method, const Args& args) override;
   [[nodiscard]] std::string repr() const override {
-    return context_.start_method() == mpc::StartMethod::spawn ? "<multiprocessing.context.SpawnContext object>"
-                                                              : "<multiprocessing.context.ForkContext object>";
+    switch (context_.start_method()) {
+      case mpc::StartMethod::spawn: return "<multiprocessing.context.SpawnContext object>";
+      case mpc::StartMethod::forkserver: return "<multiprocessing.context.ForkServerContext object>";
+      case mpc::StartMethod::fork: break;
+    }
+    return "<multiprocessing.context.ForkContext object>";
   }
   [[nodiscard]] mpc::Context context() const noexcept { return context_; }
 

@@ -64,8 +64,8 @@ def test_hello_lists_the_v2_features(runner):
     assert hello["implementation"]["platform"] == "linux"
     caps = hello["capabilities"]
     assert {"bind", "object_names", "set", "step_start", "process_end"} <= set(caps["features"])
-    assert caps["contexts"] == ["fork", "spawn"]  # mpc's start methods: no forkserver
-    assert caps["start_methods"] == ["fork", "spawn"]
+    assert caps["contexts"] == ["fork", "spawn", "forkserver"]
+    assert caps["start_methods"] == ["fork", "spawn", "forkserver"]
     for op in ("multiprocessing.connection.wait", "multiprocessing.active_children", "Connection.__enter__",
                "Connection.fileno", "Process.pid", "Process.sentinel", "Process.name"):
         assert op in caps["ops"], op
