@@ -140,6 +140,11 @@ bool reap_from_server(ProcessState& s, bool block) {
     if (n == 0) break;
     got += n;
   }
+  // The server closes the pipe right after writing: wait for that, so that the sentinel stays
+  // readable from now on (an emptied pipe still open would not be).
+  char rest;
+  while (got == sizeof status && detail::read_some(s.pidfd.get(), &rest, 1) > 0) {
+  }
   s.returncode = got == sizeof status ? decode_status(status) : 255;
   return true;
 }
