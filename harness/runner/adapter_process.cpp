@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -483,6 +484,27 @@ void AdapterProcess::become_subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
 bool AdapterProcess::process_alive(pid_t pid) {
   auto s = read_stat(pid);
   return s && !is_zombie(*s);
+}
+
+std::optional<int> AdapterProcess::zombie_status(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return std::nullopt;
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(line.substr(close + 1));
+  std::string field;
+  for (int n = 3; fields >> field; ++n) {  // the state is field 3
+    if (n == 3 && field != "Z") return std::nullopt;
+    if (n == 52) {
+      try {
+        return std::stoi(field);
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 std::string AdapterProcess::describe_process(pid_t pid) {

@@ -61,6 +61,9 @@ class AdapterProcess {
   static void become_subreaper();
   // Whether a process is alive (exists and is not a zombie).
   static bool process_alive(pid_t pid);
+  // The wait status of a process that has ended and that its parent has not reaped yet (a zombie:
+  // field 52 of /proc/PID/stat, Linux 3.5 and later); nullopt when it cannot be told.
+  static std::optional<int> zombie_status(pid_t pid);
   // "pid 4242 (python3 adapter.py --endpoint …)": its command line, bounded and printable.
   static std::string describe_process(pid_t pid);
   // Ends every process descended from the runner (SIGTERM, then SIGKILL 2 s later) and reaps

@@ -38,6 +38,7 @@ std::string Expectation::describe() const {
       break;
     case Outcome::Blocks: out = "blocks for " + format_float(blocks) + " s"; break;
     case Outcome::Killed: out = "is in flight when its process is killed by the case's signal"; break;
+    case Outcome::Dies: out = "never completes: its process dies first (no signal of the case)"; break;
     case Outcome::ReturnsMatching:
       out = std::string("returns ") + (match_type == "int" || match_type == "object" ? "an " : "a ") + match_type;
       if (match_min) out += " >= " + to_python_repr(*match_min);
@@ -142,6 +143,7 @@ std::set<std::string> Case::required_features() const {
   for (const auto& a : actors)
     if (a.start == "step" || (a.kind == "process" && !a.in.empty() && a.in != "main")) out.insert("step_start");
   if (calls_before_start) out.insert("process_before_start");
+  if (!warnings.empty()) out.insert("warnings");
   std::function<bool(const json&)> has_ref = [&](const json& v) {
     if (v.is_object() && v.value("t", std::string()) == "ref") return true;
     if (v.is_object() && v.contains("v") && v["v"].is_array())
@@ -217,6 +219,7 @@ const Expectation* Case::expectation_in(const std::vector<Expectation>& expects,
   for (const auto& e : expects)
     if (e.keys().matches(t)) return &e;
   std::string what = "semantics version " + t.semantics.str();
+  if (t.semantics.micro != 0) what += " (" + t.semantics.full_str() + ")";
   if (std::any_of(expects.begin(), expects.end(), [](const Expectation& e) { return !e.start_methods.empty(); }))
     what += ", start method " + (t.start_method.empty() ? std::string("(not reported)") : t.start_method);
   if (std::any_of(expects.begin(), expects.end(), [](const Expectation& e) { return !e.platforms.empty(); }))

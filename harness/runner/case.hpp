@@ -72,7 +72,8 @@ struct Expectation {
     Raises,
     Blocks,
     ReturnsMatching,
-    Killed
+    Killed,
+    Dies  // the call's process ends, unsignalled by the case, before the call sends its result
   };
   std::optional<VersionSpec> versions;
   std::vector<std::string> start_methods, platforms;  // the other keys (see Keys)
@@ -134,6 +135,7 @@ struct Case {
   std::optional<VersionSpec> versions;
   std::vector<std::string> start_methods;  // the case applies only to these (empty: to all)
   std::vector<OutputExpectation> output;   // checked once every process of the case has ended
+  std::string warnings;                    // a Python warnings action every process of the case runs under ("" = none)
   double timeout = 30;
   std::vector<ObjectDecl> objects;
   std::vector<ActorDecl> actors;

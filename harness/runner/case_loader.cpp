@@ -777,7 +777,7 @@ void for_each_expectation(const YNode* root, Fn fn) {
 // The schema says "exactly one outcome" with oneOf, whose failure message names no key; this says which.
 void check_outcome_keys(const Source& src, const YNode* root) {
   static const char* outcomes[] = {"returns", "returns_any", "returns_interleaving", "returns_length", "ok",
-                                   "raises",  "blocks",      "returns_matching",     "killed"};
+                                   "raises",  "blocks",      "returns_matching",     "killed",         "dies"};
   for_each_expectation(root, [&](const YNode* e) {
     if (!e->is_map()) return;
     std::string found;
@@ -844,6 +844,7 @@ class CaseBuilder {
     for (const auto& t : root_->get("tags")->items) c.tags.push_back(text(t.get()));
     if (const YNode* v = root_->get("versions")) c.versions = spec_at(v);
     c.start_methods = strings_at(root_->get("start_methods"));
+    if (const YNode* w = root_->get("warnings")) c.warnings = text(w);
     if (const YNode* output = root_->get("output"))
       for (const auto& o : output->items) c.output.push_back(output_at(o.get()));
     c.timeout = std::min(c.timeout, limits_.case_timeout);
@@ -1103,12 +1104,16 @@ class CaseBuilder {
       matching_at(e, m);
     } else if (n->get("killed")) {
       e.outcome = O::Killed;
+    } else if (n->get("dies")) {
+      e.outcome = O::Dies;
     } else {
       e.outcome = O::Ok;
     }
     if (const YNode* a = n->get("after")) e.after = text(a);
     if (e.outcome == O::Killed && n->get("elapsed"))
       fail(src_, n->get("elapsed"), "elapsed does not go with killed (a killed call has no result)");
+    if (e.outcome == O::Dies && n->get("elapsed"))
+      fail(src_, n->get("elapsed"), "elapsed does not go with dies (a call whose process dies has no result)");
     check_captured(e.value, n);
     if (const YNode* el = n->get("elapsed")) {
       if (e.outcome == O::Blocks)
@@ -1408,12 +1413,15 @@ class CaseBuilder {
     if ((s.detach || blocks) && !s.bind.empty())
       fail(src_, n->get("bind"), "a call that binds is awaited at once (no detach or blocks)");
     capture_at(s, n);
+    if (!s.detach && !blocks) check_dies(s, s.expects, n, "");
     // PROC.terminate() and PROC.kill() signal PROC's process, as a signal step does.
     if ((s.method == "terminate" || s.method == "kill") &&
         std::any_of(c.actors.begin(), c.actors.end(),
-                    [&](const ActorDecl& a) { return a.name == s.target && a.kind == "process"; }))
+                    [&](const ActorDecl& a) { return a.name == s.target && a.kind == "process"; })) {
       for (const auto& [label, node] : in_flight_)
         if (process_of_actor(label_actor_[label]) == s.target) signalled_labels_.insert(label);
+      signalled_processes_.insert(s.target);
+    }
     if (s.detach || blocks) {
       for (const auto& [label, node] : in_flight_)
         if (label_actor_[label] == s.actor)
@@ -1516,7 +1524,7 @@ class CaseBuilder {
     if (s.detach) fail(src_, cap, "a detached call's value is captured by its await");
     for (const auto& e : s.expects)
       if (e.outcome == Expectation::Outcome::Raises || e.outcome == Expectation::Outcome::Blocks ||
-          e.outcome == Expectation::Outcome::Killed)
+          e.outcome == Expectation::Outcome::Killed || e.outcome == Expectation::Outcome::Dies)
         fail(src_, cap, "capture keeps a returned value: this step expects no return");
     s.capture = text(cap);
     if (!captures_.insert(s.capture).second) fail(src_, cap, "capture '" + s.capture + "' is made twice");
@@ -1529,6 +1537,32 @@ class CaseBuilder {
       fail(src_, n,
            "actor '" + actor + "' is gone: its process was killed by the signal at line " + std::to_string(it->second) +
                " (or ended with its parent, the daemon it is)");
+    auto died = died_.find(process_of_actor(actor));
+    if (died != died_.end())
+      fail(src_, n,
+           "actor '" + actor + "' is gone: its process dies during the call at line " + std::to_string(died->second));
+  }
+
+  // `dies` (spec/case-format.md#expectations): on a call step or an await of one call, made by a
+  // process actor (or a thread in one) whose process no signal of the case went to; afterwards the
+  // process is gone (on every version, as a SIGKILL's: a step per version cannot be written).
+  void check_dies(const Step& s, const std::vector<Expectation>& expects, const YNode* n, const std::string& label) {
+    const bool dies = std::any_of(expects.begin(), expects.end(),
+                                  [](const Expectation& e) { return e.outcome == Expectation::Outcome::Dies; });
+    if (!dies) return;
+    const YNode* at = n->get("expect") ? n->get("expect") : n;
+    const std::string process = process_of_actor(s.actor);
+    if (process == "main")
+      fail(src_, at,
+           "dies: the call is made in main's process, the controller, whose death is a crash of the adapter; "
+           "dies goes with a call of a process actor (or of a thread in one)");
+    if (s.set_form || s.method == "start" || !s.bind.empty())
+      fail(src_, at, "dies goes with a call step (no set, with, start or bind) or an await of one call");
+    if (signalled_processes_.contains(process) || (!label.empty() && signalled_labels_.contains(label)))
+      fail(src_, at,
+           "dies: a signal step of the case goes to the process of '" + s.actor +
+               "', whose death is then the case's doing (expect killed: true in an await)");
+    died_.emplace(process, s.pos.line);
   }
 
   // A process actor's end terminates the started children declared daemon: true (CPython's exit
@@ -1570,6 +1604,7 @@ class CaseBuilder {
     for (const auto& [label, node] : in_flight_)
       if (process_of_actor(label_actor_[label]) == s.actor) signalled_labels_.insert(label);
     if (s.signal == SIGKILL) killed_[s.actor] = s.pos.line;
+    signalled_processes_.insert(s.actor);
     return s;
   }
 
@@ -1620,6 +1655,11 @@ class CaseBuilder {
       if (s.group.size() > 1) fail(src_, cap, "capture goes with an await of one call");
       capture_at(s, n);
     }
+    for (const auto* list : {&s.expects, &s.exactly_one})
+      for (const auto& e : *list)
+        if (e.outcome == Expectation::Outcome::Dies && s.group.size() > 1)
+          fail(src_, n, "dies goes with a call step or an await of one call");
+    check_dies(s, s.expects, n, s.label);
     return s;
   }
 
@@ -1637,6 +1677,8 @@ class CaseBuilder {
   std::map<std::string, std::string> label_actor_;
   std::set<std::string> captures_;                  // capture names made so far
   std::map<std::string, int> killed_;               // process actors killed by a SIGKILL step -> its line
+  std::map<std::string, int> died_;                 // process actors (or main) whose call expects dies -> its line
+  std::set<std::string> signalled_processes_;       // process actors a signal step went to
   std::set<std::string> signalled_labels_;          // calls in flight when a signal went to their actor's process
   std::map<std::string, std::string> thread_host_;  // thread actor -> the process actor (or main) it runs in
 };

@@ -136,6 +136,9 @@ std::string check_outcome(const Expectation* e, const Outcome& o) {
     return "expected the call to block";
   } else if (e->outcome == K::Killed) {
     return "expected the call to be in flight when its process was killed";
+  } else if (e->outcome == K::Dies) {
+    return std::string("expected its process to die before the call completed; the call ") +
+           (o.kind == Outcome::Kind::Raised ? "raised" : "returned") + " instead";
   } else if (e->outcome == K::Raises) {
     if (o.kind != Outcome::Kind::Raised) return "expected an exception";
     bool type_ok = o.exc_type == e->exc_type ||

@@ -78,7 +78,9 @@ bool KnownDivergence::applies_to(const json& hello) const {
   if (versions) {
     const std::string semantics = hello.is_object() ? hello.value("semantics", std::string()) : std::string();
     try {
-      if (!versions->matches(parse_version(semantics))) return false;
+      if (!versions->matches(full_version(parse_version(semantics), hello.value("language", std::string()),
+                                          hello.value("version", std::string()))))
+        return false;
     } catch (const std::invalid_argument&) {
       return false;  // no hello (the adapter did not start): only entries for every version apply
     }

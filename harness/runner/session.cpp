@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -51,6 +53,11 @@ struct Call {
   // When its actor's process was seen dead with no signal of the case: a crash unless the result
   // it sent before it died (an `exit` answered just before a quick end) arrives within the settle.
   std::optional<Clock::time_point> died;
+  // Its expectation is `dies` (the call step's, or its await's): an unsignalled end of its process
+  // is its outcome, not a crash. `process_gone` is then set too, with `unsignalled`.
+  bool may_die = false;
+  bool unsignalled = false;
+  std::optional<int> death_status;  // the wait status, where the runner saw the process as a zombie
 };
 
 // After a signalled actor's process is seen dead, how long a result it sent before it died may
@@ -164,8 +171,11 @@ class Session {
       return;
     }
     for (const auto& step : case_.steps) {  // malformed cases fail before running
-      case_.expectation_for_target(step, target_);
+      const Expectation* e = case_.expectation_for_target(step, target_);
       case_.expectation_in(step.exactly_one, step, target_);
+      // A call in flight whose await expects dies may die before the await is reached.
+      if (step.kind == Step::Kind::Await && e && e->outcome == Expectation::Outcome::Dies)
+        dies_labels_.insert(step.label);
     }
     setup();
     bool all_ok = true;
@@ -281,13 +291,18 @@ class Session {
       throw Abort{Verdict::Crashed,
                   "the adapter's main process ended (" + describe_wait_status(*status) + ") before the case ended"};
     for (auto& [seq, call] : calls_) {
-      if (call.result || !call.started || call.process_gone) continue;
+      if (call.result || (!call.started && !call.may_die) || call.process_gone) continue;
       auto pid = actor_pids_.find(call.actor);
       if (pid != actor_pids_.end() && pid->second > 0 && !AdapterProcess::process_alive(pid->second)) {
         // A process the case signalled may die: its calls in flight are killed, not crashed.
-        if (signalled_pids_.contains(pid->second))
+        if (signalled_pids_.contains(pid->second)) {
           call.process_gone = Clock::now();
-        else if (!call.died)
+        } else if (call.may_die) {  // expected to: its outcome, once the settle has passed
+          call.process_gone = Clock::now();
+          call.unsignalled = true;
+          call.death_status = AdapterProcess::zombie_status(pid->second);
+          died_pids_.insert(pid->second);
+        } else if (!call.died)
           call.died = Clock::now();
         else if (Clock::now() - *call.died >= kKilledSettle)
           throw Abort{Verdict::Crashed,
@@ -345,6 +360,9 @@ class Session {
     } catch (const std::exception&) {
       throw Abort{Verdict::ProtocolError, "hello.implementation.semantics is not major.minor"};
     }
+    // Specifiers with a micro level compare the interpreter's own (spec/case-format.md#version-specifiers).
+    semantics_ = full_version(semantics_, h["implementation"].value("language", std::string()),
+                              h["implementation"].value("version", std::string()));
     target_.semantics = semantics_;
     target_.start_method = h["implementation"].value("start_method", std::string());
     target_.platform = h["implementation"].value("platform", std::string());
@@ -364,7 +382,7 @@ class Session {
   std::optional<std::string> skip_reason() const {
     if (case_.versions && !case_.versions->matches(semantics_))
       return "not applicable: the case applies to " + case_.versions->text() + ", the implementation follows " +
-             semantics_.str();
+             semantics_.str() + " (" + semantics_.full_str() + ")";
     if (!case_.start_methods.empty() && std::find(case_.start_methods.begin(), case_.start_methods.end(),
                                                   target_.start_method) == case_.start_methods.end()) {
       std::string list;
@@ -405,8 +423,9 @@ class Session {
       if (a.daemon) j["daemon"] = *a.daemon;
       actors.push_back(j);
     }
-    int seq = request({{"type", "setup"}, {"case", case_.id}, {"objects", objects}, {"actors", actors}},
-                      {"ready", "setup_failed"});
+    json message = {{"type", "setup"}, {"case", case_.id}, {"objects", objects}, {"actors", actors}};
+    if (!case_.warnings.empty()) message["warnings"] = case_.warnings;
+    int seq = request(std::move(message), {"ready", "setup_failed"});
     auto& answer = controller_requests_[seq].reply;
     wait_until([&] { return answer.has_value(); }, kReadyTimeout, "reply to setup");
     const json& reply = *answer;
@@ -497,6 +516,8 @@ class Session {
         signalled_pids_.insert(actor_pids_.at(step.target));
       seq = send(step.actor, call_message(step));
       calls_[seq].actor = step.actor;
+      calls_[seq].may_die =
+          (e && e->outcome == Expectation::Outcome::Dies) || (!step.label.empty() && dies_labels_.contains(step.label));
       if (!step.label.empty()) labels_[step.label] = seq;
       if (step.target.empty() && is_ending_operation(step.method)) {
         exited_.insert(step.actor);
@@ -513,12 +534,21 @@ class Session {
       }
     }
     Call& call = calls_[seq];
-    wait_until([&] { return call.started.has_value(); }, kStartedTimeout,
+    wait_until([&] { return call.started.has_value() || killed(call); }, kStartedTimeout,
                "'started' from " + step.actor + " for step " + std::to_string(index));
     if (e && e->outcome == Expectation::Outcome::Blocks) {
-      auto until = *call.started + seconds_to_ms(e->blocks);
-      while (!call.result && Clock::now() < until)
+      auto until = call.started.value_or(Clock::now()) + seconds_to_ms(e->blocks);
+      while (!call.result && !killed(call) && Clock::now() < until)
         pump(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
+      if (killed(call)) {  // a call whose await expects dies, dead before its blocks window ended
+        rec.observed =
+            "its process ended after " +
+            format_float(std::chrono::duration<double>(Clock::now() - call.started.value_or(Clock::now())).count()) +
+            " s" + death_text(call);
+        rec.outcome = death_outcome(call);
+        rec.problem = "its process ended while the call should have blocked";
+        return false;
+      }
       if (call.result) {
         rec.observed = outcome_text(*call.result) + " after " +
                        format_float(std::chrono::duration<double>(Clock::now() - *call.started).count()) + " s";
@@ -538,7 +568,7 @@ class Session {
     }
     auto budget = e && e->max_elapsed ? seconds_to_ms(*e->max_elapsed) + kOutcomeGrace
                                       : std::chrono::milliseconds(kDefaultOutcome);
-    auto limit = *call.started + budget;
+    auto limit = call.started.value_or(Clock::now()) + budget;
     wait_until([&] { return call.result.has_value() || killed(call); },
                std::chrono::duration_cast<std::chrono::milliseconds>(limit - Clock::now()),
                "outcome of step " + std::to_string(index) + " (" + rec.call + ")");
@@ -548,10 +578,21 @@ class Session {
   // The outcome of call `seq`, which has come (a result, or its process was killed), against e.
   bool judge(int index, const Step& step, const Expectation* e, int seq, StepRecord& rec) {
     Call& call = calls_[seq];
+    if (!call.result && call.unsignalled) {  // only a call that may die is let to end so
+      rec.observed = "its process ended before the call sent its result" + death_text(call);
+      rec.outcome = death_outcome(call);
+      if (!e || e->outcome != Expectation::Outcome::Dies)
+        rec.problem = "its process ended, unsignalled by the case, before the call completed";
+      else
+        rec.problem = check_after(*e, seq);
+      return rec.problem.empty();
+    }
     if (!call.result) {
       rec.observed = "still in flight when its process was killed by the case's signal";
       rec.outcome = {{"kind", "killed"}};
-      if (!e || e->outcome != Expectation::Outcome::Killed)
+      if (e && e->outcome == Expectation::Outcome::Dies)
+        rec.problem = "its process was killed by the case's signal (dies is for a death the case does not cause)";
+      else if (!e || e->outcome != Expectation::Outcome::Killed)
         rec.problem = "its process was killed by the case's signal before the call completed";
       else
         rec.problem = check_after(*e, seq);
@@ -590,14 +631,34 @@ class Session {
     return !call.result && call.process_gone && Clock::now() - *call.process_gone >= kKilledSettle;
   }
 
-  // Why `actor` can take no call: its process died after a signal of the case; nullopt if it can.
+  // Why `actor` can take no call: its process died after a signal of the case, or died during a
+  // call that expected it to (dies); nullopt if it can.
   std::optional<std::string> gone_after_signal(const std::string& actor) const {
     auto pid = actor_pids_.find(actor);
-    if (pid == actor_pids_.end() || !signalled_pids_.contains(pid->second) ||
-        AdapterProcess::process_alive(pid->second))
-      return std::nullopt;
-    return "actor '" + actor + "' cannot take the call: its process (pid " + std::to_string(pid->second) +
-           ") ended after the case's signal";
+    if (pid == actor_pids_.end() || AdapterProcess::process_alive(pid->second)) return std::nullopt;
+    if (signalled_pids_.contains(pid->second))
+      return "actor '" + actor + "' cannot take the call: its process (pid " + std::to_string(pid->second) +
+             ") ended after the case's signal";
+    if (died_pids_.contains(pid->second))
+      return "actor '" + actor + "' cannot take the call: its process (pid " + std::to_string(pid->second) +
+             ") died during an earlier call";
+    return std::nullopt;
+  }
+
+  // ": killed by signal 11 (SIGSEGV)" where the runner saw how the process ended, else what it could not.
+  static std::string death_text(const Call& call) {
+    if (call.death_status) return ": " + describe_wait_status(*call.death_status);
+    return " (how it ended was not seen: its parent had reaped it)";
+  }
+
+  static json death_outcome(const Call& call) {
+    json out = {{"kind", "died"}};
+    if (call.death_status) {
+      const int st = *call.death_status;
+      if (WIFSIGNALED(st)) out["signal"] = WTERMSIG(st);
+      if (WIFEXITED(st)) out["exit_code"] = WEXITSTATUS(st);
+    }
+    return out;
   }
 
   // {$captured: NAME} replaced by the value captured under NAME, anywhere in v.
@@ -813,7 +874,8 @@ class Session {
       // An actor that never said hello was never started (a skipped case has no setup).
       if (!actor_pids_.contains(a->name) || exited_.contains(a->name)) continue;
       // An actor whose process the case signalled is sent exit only while that process lives.
-      const bool signalled = signalled_pids_.contains(actor_pids_[a->name]);
+      const bool signalled =
+          signalled_pids_.contains(actor_pids_[a->name]) || died_pids_.contains(actor_pids_[a->name]);
       if (signalled && gone_after_signal(a->name)) continue;
       int seq = send(a->name, {{"type", "call"},
                                {"target", nullptr},
@@ -899,6 +961,8 @@ class Session {
   Target target_;                         // semantics, start method, platform: what the case's keys match
   std::map<std::string, json> captured_;  // capture: NAME -> the value returned
   std::set<int> signalled_pids_;          // processes a signal step of the case went to
+  std::set<int> died_pids_;               // processes that died, unsignalled, during a call that expected dies
+  std::set<std::string> dies_labels_;     // calls in flight whose await expects dies
   std::uint64_t received_ = 0;            // started and result messages received so far
   std::set<std::string> types_, ops_, exited_, features_, contexts_;
   std::map<std::string, int> actor_pids_;

@@ -22,14 +22,41 @@ int parse_number(std::string_view s, std::string_view whole) {
 
 }  // namespace
 
-Version parse_version(std::string_view text) {
+namespace {
+
+// major.minor or major.minor.micro; `micro` says which.
+Version parse_parts(std::string_view text, bool* micro) {
   std::string_view t = trim(text);
   auto dot = t.find('.');
   if (dot == std::string_view::npos)
-    throw std::invalid_argument("bad version '" + std::string(text) + "' (want major.minor)");
+    throw std::invalid_argument("bad version '" + std::string(text) + "' (want major.minor or major.minor.micro)");
   std::string_view rest = t.substr(dot + 1);
   auto dot2 = rest.find('.');
-  return Version{parse_number(t.substr(0, dot), text), parse_number(rest.substr(0, dot2), text)};
+  Version v{parse_number(t.substr(0, dot), text), parse_number(rest.substr(0, dot2), text)};
+  *micro = dot2 != std::string_view::npos;
+  if (*micro) v.micro = parse_number(rest.substr(dot2 + 1), text);
+  return v;
+}
+
+}  // namespace
+
+Version parse_version(std::string_view text) {
+  bool micro = false;
+  return parse_parts(text, &micro);
+}
+
+Version full_version(Version semantics, std::string_view language, std::string_view version) {
+  Version out{semantics.major, semantics.minor};
+  if (language != "python") return out;
+  // "3.11.2", or a pre-release "3.13.0rc1": the micro level is the leading digits of the third part.
+  const std::string prefix = semantics.str() + ".";
+  if (!version.starts_with(prefix)) return out;
+  std::string_view micro = version.substr(prefix.size());
+  std::size_t digits = 0;
+  while (digits < micro.size() && digits < 6 && micro[digits] >= '0' && micro[digits] <= '9') ++digits;
+  if (digits == 0) return out;
+  std::from_chars(micro.data(), micro.data() + digits, out.micro);
+  return out;
 }
 
 VersionSpec VersionSpec::parse(std::string_view text) {
@@ -55,7 +82,9 @@ VersionSpec VersionSpec::parse(std::string_view text) {
       op = Op::Lt, len = 1;
     else
       throw std::invalid_argument("bad version comparison '" + std::string(clause) + "' (want e.g. >=3.9)");
-    spec.clauses_.emplace_back(op, parse_version(clause.substr(len)));
+    bool micro = false;
+    Version v = parse_parts(clause.substr(len), &micro);
+    spec.clauses_.push_back({op, v, micro});
     if (comma == std::string_view::npos) break;
     rest = rest.substr(comma + 1);
   }
@@ -63,15 +92,17 @@ VersionSpec VersionSpec::parse(std::string_view text) {
 }
 
 bool VersionSpec::matches(Version v) const {
-  for (const auto& [op, w] : clauses_) {
+  for (const auto& [op, w, micro] : clauses_) {
+    // A clause of two parts compares major.minor only: ==3.12 holds for 3.12.1, <=3.12 too.
+    const Version have = micro ? v : Version{v.major, v.minor};
     bool ok = false;
     switch (op) {
-      case Op::Eq: ok = v == w; break;
-      case Op::Ne: ok = v != w; break;
-      case Op::Ge: ok = v >= w; break;
-      case Op::Le: ok = v <= w; break;
-      case Op::Gt: ok = v > w; break;
-      case Op::Lt: ok = v < w; break;
+      case Op::Eq: ok = have == w; break;
+      case Op::Ne: ok = have != w; break;
+      case Op::Ge: ok = have >= w; break;
+      case Op::Le: ok = have <= w; break;
+      case Op::Gt: ok = have > w; break;
+      case Op::Lt: ok = have < w; break;
     }
     if (!ok) return false;
   }

@@ -1,4 +1,5 @@
-// Python semantics versions (major.minor) and specifiers such as ">=3.9,<3.13".
+// Python semantics versions (major.minor, with the micro level where it is known) and specifiers such
+// as ">=3.9,<3.13" or "<3.11.5" (spec/case-format.md#version-specifiers).
 #pragma once
 
 #include <compare>
@@ -11,12 +12,21 @@ namespace mpconform {
 struct Version {
   int major = 0;
   int minor = 0;
+  int micro = 0;  // 0 where it is not known (a semantics version is major.minor)
   auto operator<=>(const Version&) const = default;
   std::string str() const { return std::to_string(major) + "." + std::to_string(minor); }
+  std::string full_str() const { return str() + "." + std::to_string(micro); }
 };
 
-// Parses "3.12" (or "3.12.1": the patch level is ignored). Throws std::invalid_argument.
+// Parses "3.12" (micro 0) or "3.12.1". Throws std::invalid_argument.
 Version parse_version(std::string_view text);
+
+// The full version the keys of a case compare against (spec/case-format.md#version-specifiers):
+// the semantics version (major.minor) with the micro level of `version` when the implementation's
+// language is python and `version` has the semantics' major.minor (CPython 3.11.2: 3.11.2; PyPy
+// 3.9.16: 3.9.16); otherwise micro 0 (the C++ reference's semantics 3.12 is 3.12.0, and an
+// interpreter judged against semantics it is not, older=run, takes nothing from its own version).
+Version full_version(Version semantics, std::string_view language, std::string_view version);
 
 class VersionSpec {
  public:
@@ -27,7 +37,12 @@ class VersionSpec {
 
  private:
   enum class Op { Eq, Ne, Ge, Le, Gt, Lt };
-  std::vector<std::pair<Op, Version>> clauses_;
+  struct Clause {
+    Op op;
+    Version version;
+    bool micro;  // written major.minor.micro: compares the full version; else major.minor only
+  };
+  std::vector<Clause> clauses_;
   std::string text_;
 };
 

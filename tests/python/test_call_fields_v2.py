@@ -123,3 +123,30 @@ def test_a_start_that_raises_is_reported_and_the_child_never_connects(runner, in
         wait_hello(runner, "child")
         returned(call(runner, "child", None, "exit", [v(0)]))
     teardown_and_check_exit(runner)
+
+
+@pytest.mark.parametrize("interpreter, method", interpreter_params())
+def test_the_warnings_filter_shows_what_the_default_filters_hide(runner, interpreter, method):
+    # setup's warnings (feature warnings), applied before the actors start: forking the child while
+    # the controller has threads warns from 3.12, in multiprocessing/popen_fork.py (hidden by default).
+    hello = handshake(runner, interpreter, "--start-method", method)
+    assert "warnings" in hello["capabilities"]["features"]
+    seq = runner.send("main", {"type": "setup", "case": "test.v2", "objects": [], "warnings": "default",
+                               "actors": [{"name": "child", "kind": "process"}]})
+    assert runner.receive(lambda s, m: m.get("re") == seq, 30)[1]["type"] == "ready", runner.stderr_text()
+    wait_hello(runner, "child")
+    returned(call(runner, "child", None, "exit", [v(0)]))
+    teardown_and_check_exit(runner)
+    version = tuple(int(x) for x in language_version(interpreter).split("."))
+    warned = "is multi-threaded, use of fork() may lead to deadlocks" in runner.stderr_text()
+    assert warned == (version >= (3, 12) and method == "fork"), runner.stderr_text()
+
+
+@pytest.mark.parametrize("interpreter, method", [p for p in interpreter_params() if p.values[1] == "fork"])
+def test_a_warnings_action_that_python_lacks_fails_setup(runner, interpreter, method):
+    handshake(runner, interpreter, "--start-method", method)
+    seq = runner.send("main", {"type": "setup", "case": "test.v2", "objects": [], "actors": [], "warnings": "loud"})
+    failed = runner.receive(lambda s, m: m.get("re") == seq, 30)[1]
+    assert failed["type"] == "setup_failed"
+    assert "warnings 'loud' is not one of default, error" in failed["error"]["message"]
+    teardown_and_check_exit(runner)

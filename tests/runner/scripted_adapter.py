@@ -5,6 +5,7 @@ Usage: scripted_adapter.py SCRIPT.json --endpoint ENDPOINT. The script (JSON):
   {"implementation": {...fields merged into hello.implementation...},
    "stamps": true,              # results carry started_at / ended_at (time.monotonic())
    "stderr": "text",            # written to stderr by the controller at setup
+   "features": ["warnings"],    # capabilities.features (setup's `warnings` is then written to stderr)
    "calls": {"OBJECT.METHOD": [BEHAVIOUR, ...]}}   # or "METHOD" for actor operations
 
 Each call of OBJECT.METHOD takes the next BEHAVIOUR of its list (the last one repeats):
@@ -14,6 +15,7 @@ Each call of OBJECT.METHOD takes the next BEHAVIOUR of its list (the last one re
   {"delay": S}                  before answering, sleeps S seconds
   {"hang": true}                never answers (until the process is killed)
   {"die": true}                 the process kills itself (after the delay), answering nothing
+  {"die": "SIGSEGV"}            the same, by that signal
 Process actors are real processes (forked), so that signals reach them; thread actors are threads.
 Behaviours are consumed per process: give each actor its own object name where the order matters.
 """
@@ -65,7 +67,8 @@ def answer(sock, msg):
         time.sleep(3600)
     time.sleep(b.get("delay", 0))
     if b.get("die"):
-        os.kill(os.getpid(), signal.SIGKILL)
+        signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+        os.kill(os.getpid(), getattr(signal, b["die"]) if isinstance(b["die"], str) else signal.SIGKILL)
     ended_at = time.monotonic()
     result = {"type": "result", "re": seq, "elapsed": ended_at - started_at}
     if SCRIPT.get("stamps"):
@@ -108,13 +111,16 @@ def main():
          capabilities={"types": ["Queue", "JoinableQueue", "Process"],
                        "ops": ["Queue.get", "Queue.put", "Queue.qsize", "JoinableQueue.join",
                                "JoinableQueue.task_done", "Process.join", "Process.exitcode"],
-                       "start_methods": ["fork"]})
+                       "start_methods": ["fork"], "features": SCRIPT.get("features", [])})
     children = []
     while True:
         msg = json.loads(sock.recv())
         if msg["type"] == "setup":
             if SCRIPT.get("stderr"):
                 sys.stderr.write(SCRIPT["stderr"])
+                sys.stderr.flush()
+            if "warnings" in msg:
+                sys.stderr.write("warnings filter: %s\n" % msg["warnings"])
                 sys.stderr.flush()
             for actor in msg["actors"]:
                 if actor["kind"] == "process":

@@ -911,6 +911,54 @@ TEST(CaseLanguageV2RunnerForms, MalformedSignalsAreRefusedWithTheirPosition) {
   EXPECT_NE(e.find("elapsed does not go with killed"), std::string::npos) << e;
 }
 
+TEST(CaseLanguageV2RunnerForms, ReadsDiesOnACallAndOnAnAwait) {
+  Case c = load(R"(objects: [{name: l, type: Lock}]
+actors: [{name: child, kind: process}, {name: other, kind: process}]
+steps:
+  - {actor: child, call: l.acquire, args: [false], expect: [{versions: "<3.11.5", dies: true}, {returns: true}]}
+  - {actor: other, call: l.acquire, as: a, detach: true}
+  - {await: a, expect: {dies: true}}
+  - {call: child.exitcode, expect: {returns_matching: {type: int}}}
+)");
+  ASSERT_EQ(c.steps.size(), 4u);
+  EXPECT_EQ(c.steps[0].expects[0].outcome, Expectation::Outcome::Dies);
+  EXPECT_EQ(c.steps[0].expects[0].describe(),
+            "never completes: its process dies first (no signal of the case) (for <3.11.5)");
+  EXPECT_EQ(c.steps[2].expects[0].outcome, Expectation::Outcome::Dies);
+  EXPECT_EQ(c.expectation_for(c.steps[0], Version{3, 11, 2})->outcome, Expectation::Outcome::Dies);
+  EXPECT_EQ(c.expectation_for(c.steps[0], Version{3, 11, 7})->outcome, Expectation::Outcome::Returns);
+}
+
+TEST(CaseLanguageV2RunnerForms, MalformedDiesAreRefusedWithTheirPosition) {
+  const std::string decl =
+      "objects: [{name: q, type: Queue}]\nactors: [{name: child, kind: process}, {name: t, kind: thread, in: "
+      "child}, {name: w, kind: thread}]\nsteps:\n";
+  // main's process is the controller; a thread of main is in it.
+  std::string e = error_of(decl + "  - {call: q.get, expect: {dies: true}}\n");
+  EXPECT_NE(e.find(":9:27: dies: the call is made in main's process"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: w, call: q.get, expect: {dies: true}}\n");
+  EXPECT_NE(e.find("dies: the call is made in main's process"), std::string::npos) << e;
+  // After the death the process and its threads are gone.
+  e = error_of(decl +
+               "  - {actor: child, call: q.get, expect: {dies: true}}\n  - {actor: t, call: q.put, args: [1]}\n");
+  EXPECT_NE(e.find(":10:5: actor 't' is gone: its process dies during the call at line 9"), std::string::npos) << e;
+  // A death the case signals is killed, not dies.
+  e = error_of(decl + "  - {signal: SIGTERM, actor: child}\n  - {actor: child, call: q.get, expect: {dies: true}}\n");
+  EXPECT_NE(e.find("dies: a signal step of the case goes to the process of 'child'"), std::string::npos) << e;
+  e = error_of(decl +
+               "  - {actor: child, call: q.get, as: g, detach: true}\n  - {signal: SIGKILL, actor: child}\n"
+               "  - {await: g, expect: {dies: true}}\n");
+  EXPECT_NE(e.find("dies: a signal step of the case goes to the process of 'child'"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: child, call: q.get, expect: {dies: true, elapsed: {max: 1}}}\n");
+  EXPECT_NE(e.find("elapsed does not go with dies"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: child, call: q.get, capture: x, expect: {dies: true}}\n");
+  EXPECT_NE(e.find("capture keeps a returned value"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: child, call: q.get, expect: {dies: true, returns: 1}}\n");
+  EXPECT_NE(e.find("an expectation has exactly one outcome"), std::string::npos) << e;
+  e = error_of(decl + "  - {actor: child, call: q.get, expect: {dies: false}}\n");
+  EXPECT_NE(e.find("schema:"), std::string::npos) << e;
+}
+
 TEST(CaseLanguageV2RunnerForms, AThreadsCallIsKilledWithItsProcess) {
   Case c = load(R"(objects: [{name: q, type: Queue}]
 actors: [{name: child, kind: process}, {name: t, kind: thread, in: child}]

@@ -24,8 +24,9 @@ timeout: 10
 """
 
 
-def run(mpconform, tmp_path, body, script):
-    """Runs the case HEADER + body against the scripted adapter; returns its one record."""
+def run(mpconform, tmp_path, body, script, output=None):
+    """Runs the case HEADER + body against the scripted adapter; returns its one record (and puts
+    what the runner printed in `output`, a list, if given)."""
     cases = case_tree(tmp_path / "cases", "v2.case", HEADER + body)
     (tmp_path / "script.json").write_text(json.dumps(script))
     report = tmp_path / "report.json"
@@ -35,6 +36,8 @@ def run(mpconform, tmp_path, body, script):
         capture_output=True, text=True, timeout=120)
     records = read_results(report)
     assert len(records) == 1, proc.stdout + proc.stderr
+    if output is not None:
+        output.append(proc.stdout + proc.stderr)
     return records[0]
 
 
@@ -132,6 +135,121 @@ steps:
     r = run(mpconform, tmp_path, body, {})
     assert verdict(r) == "failed", r
     assert "ended after the case's signal" in r["trace"][-1]["problem"], r["trace"]
+
+
+# ---- dies: a call whose process ends, unsignalled, before its result ----
+
+DIES_CASE = """objects: [{name: q, type: Queue}]
+actors: [{name: child, kind: process}]
+steps:
+  - {actor: child, call: q.get, expect: {dies: true}}
+"""
+
+
+def test_a_call_whose_process_dies_passes_dies_with_the_signal_seen(mpconform, tmp_path):
+    r = run(mpconform, tmp_path, DIES_CASE, {"calls": {"q.get": [{"delay": 0.2, "die": "SIGSEGV"}]}})
+    assert verdict(r) == "passed", r
+    # The scripted controller reaps its children only at teardown: the runner sees the zombie.
+    assert r["trace"][0]["outcome"] == {"kind": "died", "signal": 11}, r["trace"]
+    assert "killed by signal 11 (SIGSEGV)" in r["trace"][0]["observed"], r["trace"]
+    assert r["seconds"] < 8, "the dead actor was sent exit and waited for"
+
+
+def test_a_call_that_returns_fails_dies_naming_the_file_and_line(mpconform, tmp_path):
+    printed = []
+    r = run(mpconform, tmp_path, DIES_CASE, {"calls": {"q.get": [{"value": {"t": "int", "v": "1"}}]}}, printed)
+    assert verdict(r) == "failed", r
+    assert r["trace"][0]["problem"] == ("expected its process to die before the call completed; "
+                                        "the call returned instead"), r["trace"]
+    assert ("v2/case.yaml:10): step 1 q.get() expected never completes: its process dies first (no signal of "
+            "the case); got returned 1 in") in printed[0], printed[0]
+
+
+def test_a_call_that_raises_fails_dies(mpconform, tmp_path):
+    r = run(mpconform, tmp_path, DIES_CASE, {"calls": {"q.get": [{"raise": "queue.Empty"}]}})
+    assert verdict(r) == "failed", r
+    assert "the call raised instead" in r["trace"][0]["problem"], r["trace"]
+
+
+def test_an_await_expects_dies_of_a_call_that_blocked(mpconform, tmp_path):
+    body = DIES_CASE.replace("expect: {dies: true}}", "as: g, expect: {blocks: 0.5}}\n  - {await: g, expect: {dies: true}}")
+    r = run(mpconform, tmp_path, body, {"calls": {"q.get": [{"delay": 0.8, "die": True}]}})
+    assert verdict(r) == "passed", r
+    assert [s["outcome"]["kind"] for s in r["trace"]] == ["blocked", "died"]
+    assert r["trace"][1]["outcome"] == {"kind": "died", "signal": 9}
+
+
+def test_a_death_inside_the_blocks_window_fails_the_blocks(mpconform, tmp_path):
+    body = DIES_CASE.replace("expect: {dies: true}}", "as: g, expect: {blocks: 1}}\n  - {await: g, expect: {dies: true}}")
+    r = run(mpconform, tmp_path, body, {"calls": {"q.get": [{"delay": 0.1, "die": True}]}})
+    assert verdict(r) == "failed", r
+    assert r["trace"][0]["problem"] == "its process ended while the call should have blocked", r["trace"]
+
+
+def test_a_death_of_another_process_than_the_one_expected_to_die_is_a_crash(mpconform, tmp_path):
+    body = """objects: [{name: q, type: Queue}, {name: r, type: Queue}]
+actors: [{name: child, kind: process}, {name: other, kind: process}]
+steps:
+  - {actor: other, call: r.get, as: g, detach: true}
+  - {actor: child, call: q.get, expect: {dies: true}}
+  - {await: g}
+"""
+    r = run(mpconform, tmp_path, body, {"calls": {"q.get": [{"delay": 0.5, "die": True}], "r.get": [{"die": True}]}})
+    assert verdict(r) == "crashed", r
+    assert "actor 'other'" in r["reason"] and "died during a call" in r["reason"], r["reason"]
+
+
+# ---- version specifiers with a micro level ----
+
+MICRO_CASE = """objects: [{name: q, type: Queue}]
+steps:
+  - call: q.qsize
+    expect:
+      - {versions: "<3.11.5", returns: 1}
+      - {returns: 2}
+"""
+
+
+@pytest.mark.parametrize("implementation,value", [
+    ({"semantics": "3.11", "version": "3.11.2", "language": "python"}, "1"),   # Debian's python3
+    ({"semantics": "3.11", "version": "3.11.7", "language": "python"}, "2"),   # pyenv's 3.11.7
+    ({"semantics": "3.10", "version": "3.10.13", "language": "python"}, "1"),
+    ({"semantics": "3.12", "version": "3.12.1", "language": "python"}, "2"),
+    ({"semantics": "3.11", "version": "3.11.7", "language": "c++"}, "1"),      # not a Python: 3.11 is 3.11.0
+    ({"semantics": "3.8", "version": "3.7.16", "language": "python"}, "1"),    # older=run: judged as 3.8.0
+])
+def test_a_micro_level_specifier_compares_the_full_version(mpconform, tmp_path, implementation, value):
+    r = run(mpconform, tmp_path, MICRO_CASE, {"implementation": implementation,
+                                              "calls": {"q.qsize": [{"value": {"t": "int", "v": value}}]}})
+    assert verdict(r) == "passed", r
+
+
+def test_a_micro_level_case_specifier_skips_naming_the_full_version(mpconform, tmp_path):
+    body = 'versions: "<3.11.5"\n' + MICRO_CASE
+    r = run(mpconform, tmp_path, body, {"implementation": {"semantics": "3.11", "version": "3.11.7"}})
+    assert verdict(r) == "skipped", r
+    assert "the case applies to <3.11.5, the implementation follows 3.11 (3.11.7)" in r["reason"], r["reason"]
+
+
+# ---- warnings ----
+
+WARNINGS_CASE = """warnings: default
+output:
+  - {match: "warnings filter: default"}
+steps:
+  - {call: sleep, args: [0]}
+"""
+
+
+def test_the_warnings_action_goes_to_an_adapter_that_lists_the_feature(mpconform, tmp_path):
+    r = run(mpconform, tmp_path, WARNINGS_CASE, {"features": ["warnings"]})
+    assert verdict(r) == "passed", r
+
+
+def test_a_case_with_warnings_is_skipped_by_an_adapter_without_the_feature(mpconform, tmp_path):
+    r = run(mpconform, tmp_path, WARNINGS_CASE, {})
+    assert verdict(r) == "skipped", r
+    assert r["reason"] == "unsupported by the implementation: feature warnings", r["reason"]
 
 
 # ---- keys of an expectation ----

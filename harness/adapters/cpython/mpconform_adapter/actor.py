@@ -80,7 +80,7 @@ ACTOR_OPERATIONS = {"sleep": _actor_sleep, "exit": _actor_exit, "return": _actor
 
 # hello's capabilities.features (spec/adapter-protocol.md#call-fields-of-the-case-language-v2).
 FEATURES = ["bind", "object_names", "set", "step_start", "process_before_start", "process_end", "local_function",
-            "class"]
+            "class", "warnings"]
 
 
 class ProcessState(object):

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 
 from . import actor
 from . import module_functions
@@ -35,6 +36,22 @@ def log(text):
 
 class SetupError(Exception):
     pass
+
+
+# Python's warnings actions: setup's `warnings` (spec/adapter-protocol.md, feature warnings).
+WARNINGS_ACTIONS = ("default", "error", "ignore", "always", "module", "once")
+
+
+def apply_warnings_filter(action):
+    """Every process of the case runs under the warnings action `action` (None: as it is): this
+    one from now on, a forked child as its copy, and a spawned child or the forkserver, started
+    later, by PYTHONWARNINGS."""
+    if action is None:
+        return
+    if action not in WARNINGS_ACTIONS:
+        raise SetupError("warnings %r is not one of %s" % (action, ", ".join(WARNINGS_ACTIONS)))
+    warnings.simplefilter(action)
+    os.environ["PYTHONWARNINGS"] = action
 
 
 def _names_of(description):
@@ -121,6 +138,7 @@ class Controller(object):
             if self.set_up:
                 raise SetupError("setup was already received")
             self.set_up = True
+            apply_warnings_filter(message.get("warnings"))
             self.create_objects(message.get("objects", []))
             self.start_actors(message.get("actors", []))
         except Exception as e:
