@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -230,6 +231,10 @@ AdapterProcess::AdapterProcess(const std::vector<std::string>& argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != runner) _exit(127);  // it died before the prctl
     setpgid(0, 0);
+    // Cases make processes crash on purpose (SIGSEGV): no core file may be left behind, nor time
+    // spent writing one. A hard limit, so that no descendant raises it.
+    const rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
     if (channel[1] >= 0) {
       int roots[2];
       const char* step = "";
