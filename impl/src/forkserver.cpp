@@ -13,7 +13,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -21,7 +20,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -35,8 +33,6 @@
 #include "io.hpp"
 #include "mpc/errors.hpp"
 #include "spawning.hpp"
-
-extern char** environ;
 
 namespace mpc::detail {
 
@@ -147,26 +143,9 @@ void ensure_running(Server& s) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) raise_errno(errno);
   Fd ours(sv[0]);
   Fd theirs(sv[1]);
-  char path[PATH_MAX];
-  const ssize_t len = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  const std::string program = len > 0 ? std::string(path, static_cast<std::size_t>(len)) : "/proc/self/exe";
   const std::string socket_arg = "socket=" + std::to_string(theirs.get());
-  std::vector<char*> argv = {const_cast<char*>(program.c_str()), const_cast<char*>("--multiprocessing-forkserver"),
-                             const_cast<char*>(socket_arg.c_str()), nullptr};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, theirs.get(), theirs.get());  // clears close-on-exec
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) raise_errno(rc);
+  const pid_t pid =
+      spawn_program("/proc/self/exe", {program_path(), "--multiprocessing-forkserver", socket_arg}, {theirs.get()});
   s.socket = std::move(ours);
   s.pid = pid;
 }

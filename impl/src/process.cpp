@@ -261,37 +261,41 @@ void report_child_error(const std::string& name, const char* type, const char* w
 
 pid_t spawn_command(const Command& cmd) {
   if (cmd.argv.empty()) throw ValueError("Command.argv must name a program");
+  std::vector<char*> envp;
+  if (cmd.env) {
+    for (const auto& e : *cmd.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  const bool search = cmd.argv[0].find('/') == std::string::npos;
+  return detail::spawn_program(cmd.argv[0].c_str(), cmd.argv, cmd.pass_fds, cmd.env ? envp.data() : nullptr, search);
+}
+
+}  // namespace
+
+pid_t detail::spawn_program(const char* path, const std::vector<std::string>& argv, const std::vector<int>& keep,
+                            char** envp, bool search) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  // dup2(fd, fd) in the child clears close-on-exec: exactly the listed descriptors survive.
-  for (int fd : cmd.pass_fds) posix_spawn_file_actions_adddup2(&fa, fd, fd);
+  // dup2(fd, fd) in the child clears close-on-exec: exactly these descriptors survive the exec.
+  for (int fd : keep) posix_spawn_file_actions_adddup2(&fa, fd, fd);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-
-  std::vector<char*> argv;
-  for (const auto& a : cmd.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  if (cmd.env) {
-    for (const auto& e : *cmd.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-  }
-  char** env = cmd.env ? envp.data() : environ;
   pid_t pid = -1;
-  const bool search = cmd.argv[0].find('/') == std::string::npos;
-  int r = search ? ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), env)
-                 : ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), env);
+  char** env = envp ? envp : environ;
+  const int rc = search ? ::posix_spawnp(&pid, path, &fa, &attr, args.data(), env)
+                        : ::posix_spawn(&pid, path, &fa, &attr, args.data(), env);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  if (r != 0) detail::raise_errno(r);
+  if (rc != 0) raise_errno(rc);
   return pid;
 }
-
-}  // namespace
 
 void detail::become_child(const std::string& name, bool daemon, const std::vector<int>& identity) {
   Current& me = current();

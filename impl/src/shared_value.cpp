@@ -64,6 +64,7 @@ bool truth(const Value& v) {
     case Kind::Dict:
     case Kind::Set:
     case Kind::FrozenSet: return v.size() != 0;
+    case Kind::Connection:
     case Kind::Unpicklable: return true;  // an object without __bool__ or __len__
   }
   return true;

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -22,8 +21,6 @@
 #include "mpc/process.hpp"
 #include "shared_mapping.hpp"
 #include "spawning.hpp"
-
-extern char** environ;
 
 namespace mpc {
 
@@ -220,13 +217,13 @@ Value pickle_args(const SpawnArgs& args, std::vector<int>& fds) {
   return list;
 }
 
-std::string program_path() {
+}  // namespace
+
+std::string detail::program_path() {
   char buf[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
 }
-
-}  // namespace
 
 std::string detail::preparation_data(const SpawnRequest& r, std::vector<int>& fds) {
   Value identity = Value::list();
@@ -262,26 +259,9 @@ pid_t detail::spawn_target(const SpawnRequest& r) {
   Fd write_end(pipe_fds[1]);
   fds.push_back(read_end.get());
 
-  const std::string program = program_path();
   const std::string pipe_arg = std::string(kPipeArg) + std::to_string(read_end.get());
-  std::vector<char*> argv = {const_cast<char*>(program.c_str()), const_cast<char*>(kMarker.data()),
-                             const_cast<char*>(pipe_arg.c_str()), nullptr};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  // dup2(fd, fd) in the child clears close-on-exec: exactly these descriptors survive the exec.
-  for (int fd : fds) posix_spawn_file_actions_adddup2(&fa, fd, fd);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  // /proc/self/exe, not `program`: the very binary running, even if its file was replaced.
-  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) raise_errno(rc);
+  // /proc/self/exe, not program_path(): the very binary running, even if its file was replaced.
+  const pid_t pid = spawn_program("/proc/self/exe", {program_path(), std::string(kMarker), pipe_arg}, fds);
   read_end.reset();
   // A child that dies before reading makes this fail (EPIPE): its exit code tells the story.
   try {

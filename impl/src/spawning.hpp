@@ -48,6 +48,15 @@ pid_t forkserver_target(const SpawnRequest& request, Fd& status);
 // Ends this process's server, if it has one (at exit, once the children have been joined).
 void stop_forkserver() noexcept;
 
+// posix_spawn of `path` (searched in PATH when `search`) with `argv`, `envp` (null: ours) and an
+// empty signal mask, in which exactly `keep` of our close-on-exec descriptors stay open, under
+// the same numbers. Raises OSError (process.cpp).
+pid_t spawn_program(const char* path, const std::vector<std::string>& argv, const std::vector<int>& keep,
+                    char** envp = nullptr, bool search = false);
+
+// The path of this program, for its children's argv[0] (spawn.cpp).
+std::string program_path();
+
 // The registered function of that name; ValueError when none is (spawn.cpp).
 TargetFunction find_target(std::string_view name);
 
